@@ -1,0 +1,624 @@
+//! Bayeux wire types: incoming envelopes parsed borrowed from a reply,
+//! outgoing messages, advice, raw JSON payloads and error strings.
+//!
+//! Incoming replies are parsed once into [`Envelope`]s that borrow from the
+//! reply bytes; `data` stays raw (`&RawValue`) and is handed on as
+//! [`RawJson`], a cheap slice of the reply buffer. No `serde_json::Value` is
+//! built per message.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use thiserror::Error;
+
+/// The Bayeux protocol version spoken.
+pub const BAYEUX_VERSION: &str = "1.0";
+/// The only connection type this crate implements.
+pub const LONG_POLLING: &str = "long-polling";
+
+/// Meta channel names.
+pub mod meta {
+    /// `/meta/handshake`
+    pub const HANDSHAKE: &str = "/meta/handshake";
+    /// `/meta/connect`
+    pub const CONNECT: &str = "/meta/connect";
+    /// `/meta/subscribe`
+    pub const SUBSCRIBE: &str = "/meta/subscribe";
+    /// `/meta/unsubscribe`
+    pub const UNSUBSCRIBE: &str = "/meta/unsubscribe";
+    /// `/meta/disconnect`
+    pub const DISCONNECT: &str = "/meta/disconnect";
+}
+
+/// Why a reply body could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MessageError {
+    /// The body is not JSON, or not of the Bayeux shape.
+    #[error("the server's reply is not a valid Bayeux message list: {0}")]
+    Malformed(String),
+    /// The body held more messages than allowed.
+    #[error("the server's reply holds more than {0} messages")]
+    TooManyMessages(usize),
+    /// The body was empty.
+    #[error("the server sent an empty reply")]
+    Empty,
+}
+
+/// JSON text kept as it arrived: a slice of the reply buffer, parsed lazily.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawJson(Bytes);
+
+impl RawJson {
+    /// Wraps bytes the caller knows to be one valid JSON value.
+    pub fn from_validated(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+
+    /// Parses and validates `text` as JSON, keeping the text as written.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let raw: &RawValue = serde_json::from_str(text)?;
+        Ok(Self(Bytes::copy_from_slice(raw.get().as_bytes())))
+    }
+
+    /// Serializes a value to JSON text.
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self(Bytes::from(serde_json::to_vec(value)?)))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        // Only ever built from `&str` slices of valid JSON text.
+        std::str::from_utf8(&self.0).unwrap_or("null")
+    }
+
+    /// The JSON bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The shared buffer slice.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// As a borrowed raw value (for embedding into outgoing messages).
+    pub fn as_raw_value(&self) -> &RawValue {
+        // The text is valid JSON by construction; fall back to `null`.
+        serde_json::from_str::<&RawValue>(self.as_str())
+            .unwrap_or_else(|_| serde_json::from_str::<&RawValue>("null").expect("null is JSON"))
+    }
+
+    /// Parses into a `serde_json::Value` (for display; not for hot paths).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", self.as_str())
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_raw_value().serialize(serializer)
+    }
+}
+
+/// What the server advises the client to do after a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reconnect {
+    /// Reconnect with `/meta/connect` after `interval`.
+    Retry,
+    /// Handshake again (the server forgot this client).
+    Handshake,
+    /// Stop: the server refuses this client for good.
+    None,
+    /// A value this client does not know; treated like no advice.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Advice attached to a reply (`advice` field).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct Advice {
+    /// What to do next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnect: Option<Reconnect>,
+    /// Milliseconds to wait before the next connect.
+    #[serde(
+        default,
+        deserialize_with = "lenient_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub interval: Option<u64>,
+    /// Milliseconds the server may hold a `/meta/connect`.
+    #[serde(
+        default,
+        deserialize_with = "lenient_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<u64>,
+    /// Other servers of the same cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// Set when the server sees several clients from one browser.
+    #[serde(
+        default,
+        rename = "multiple-clients",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multiple_clients: Option<bool>,
+}
+
+/// Longest interval or timeout accepted from a server (one day), so a
+/// hostile value cannot park the client forever.
+pub const MAX_ADVICE_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+fn lenient_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let value: Option<f64> = Option::deserialize(d)?;
+    Ok(value.map(|v| {
+        if v.is_finite() && v > 0.0 {
+            (v as u64).min(MAX_ADVICE_MILLIS)
+        } else {
+            0
+        }
+    }))
+}
+
+impl Advice {
+    /// `interval` as a duration, if given.
+    pub fn interval(&self) -> Option<Duration> {
+        self.interval.map(Duration::from_millis)
+    }
+
+    /// `timeout` as a duration, if given.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout.map(Duration::from_millis)
+    }
+
+    /// Newer advice replaces the fields it sets.
+    pub fn merge_from(&mut self, newer: &Advice) {
+        if newer.reconnect.is_some() && newer.reconnect != Some(Reconnect::Unknown) {
+            self.reconnect = newer.reconnect;
+        }
+        if newer.interval.is_some() {
+            self.interval = newer.interval;
+        }
+        if newer.timeout.is_some() {
+            self.timeout = newer.timeout;
+        }
+        if newer.hosts.is_some() {
+            self.hosts.clone_from(&newer.hosts);
+        }
+        if newer.multiple_clients.is_some() {
+            self.multiple_clients = newer.multiple_clients;
+        }
+    }
+}
+
+/// One incoming message, borrowing from the reply bytes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<'a> {
+    /// The channel; a message without one is skipped by its receiver.
+    #[serde(borrow, default)]
+    pub channel: Option<Cow<'a, str>>,
+    /// The message id (a string per the spec; numbers are tolerated).
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    /// The client id.
+    #[serde(borrow, default)]
+    pub client_id: Option<Cow<'a, str>>,
+    /// Whether a meta request succeeded.
+    #[serde(default)]
+    pub successful: Option<bool>,
+    /// The error string (`code:args:text`).
+    #[serde(borrow, default)]
+    pub error: Option<Cow<'a, str>>,
+    /// Advice from the server.
+    #[serde(default)]
+    pub advice: Option<Advice>,
+    /// The subscription of a (un)subscribe message: a string or a list.
+    #[serde(borrow, default)]
+    pub subscription: Option<&'a RawValue>,
+    /// The payload, kept raw.
+    #[serde(borrow, default)]
+    pub data: Option<&'a RawValue>,
+    /// Extension fields, kept raw.
+    #[serde(borrow, default)]
+    pub ext: Option<&'a RawValue>,
+    /// Protocol version (handshake).
+    #[serde(borrow, default)]
+    pub version: Option<Cow<'a, str>>,
+    /// Minimum protocol version (handshake request).
+    #[serde(borrow, default)]
+    pub minimum_version: Option<Cow<'a, str>>,
+    /// Connection types offered (handshake).
+    #[serde(borrow, default)]
+    pub supported_connection_types: Option<Vec<Cow<'a, str>>>,
+    /// Connection type used (connect request).
+    #[serde(borrow, default)]
+    pub connection_type: Option<Cow<'a, str>>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The channel, or the empty string when missing.
+    pub fn channel(&self) -> &str {
+        self.channel.as_deref().unwrap_or("")
+    }
+
+    /// The id as text: strings unquoted, numbers as written.
+    pub fn id(&self) -> Option<Cow<'a, str>> {
+        let raw = self.id?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            serde_json::from_str::<Cow<'a, str>>(text)
+                .ok()
+                .or_else(|| serde_json::from_str::<String>(text).ok().map(Cow::Owned))
+        } else if text == "null" {
+            None
+        } else {
+            Some(Cow::Borrowed(text))
+        }
+    }
+
+    /// The subscription patterns named (one string or a list of strings).
+    pub fn subscriptions(&self) -> Vec<String> {
+        let Some(raw) = self.subscription else {
+            return Vec::new();
+        };
+        if let Ok(one) = serde_json::from_str::<String>(raw.get()) {
+            return vec![one];
+        }
+        serde_json::from_str::<Vec<String>>(raw.get()).unwrap_or_default()
+    }
+
+    /// True for a meta channel message.
+    pub fn is_meta(&self) -> bool {
+        super::channel::is_meta(self.channel())
+    }
+
+    /// A data message: not meta, with a `data` field.
+    pub fn is_data(&self) -> bool {
+        !self.is_meta() && self.data.is_some()
+    }
+
+    /// The `ext` object parsed (small; meta messages only).
+    pub fn ext_value(&self) -> Option<serde_json::Value> {
+        self.ext.and_then(|raw| serde_json::from_str(raw.get()).ok())
+    }
+}
+
+/// Parses a reply body (a JSON array of messages, or one message object)
+/// into borrowed envelopes, refusing more than `max_messages`.
+pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'_>>, MessageError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(MessageError::Empty),
+        Some(b'[') => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let list = BoundedList { max: max_messages }
+                .deserialize(&mut de)
+                .map_err(|e| {
+                    if e.to_string().contains(TOO_MANY) {
+                        MessageError::TooManyMessages(max_messages)
+                    } else {
+                        MessageError::Malformed(e.to_string())
+                    }
+                })?;
+            de.end().map_err(|e| MessageError::Malformed(e.to_string()))?;
+            Ok(list)
+        }
+        Some(b'{') => serde_json::from_slice::<Envelope<'_>>(body)
+            .map(|one| vec![one])
+            .map_err(|e| MessageError::Malformed(e.to_string())),
+        Some(_) => Err(MessageError::Malformed(describe_non_json(body))),
+    }
+}
+
+/// A short human description of a body that is not a JSON message list.
+pub fn describe_non_json(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(80)]);
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("<html") || lower.contains("<!doctype") {
+        format!("expected JSON but got an HTML page (\"{}…\")", text.trim())
+    } else {
+        format!("expected a JSON array but got \"{}…\"", text.trim())
+    }
+}
+
+const TOO_MANY: &str = "too many messages in one reply";
+
+struct BoundedList {
+    max: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for BoundedList {
+    type Value = Vec<Envelope<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoundedList {
+    type Value = Vec<Envelope<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of Bayeux messages")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(envelope) = seq.next_element::<Envelope<'de>>()? {
+            if out.len() >= self.max {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            out.push(envelope);
+        }
+        Ok(out)
+    }
+}
+
+/// An outgoing message (client requests, and server replies and deliveries).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireMessage {
+    /// The channel.
+    pub channel: String,
+    /// The message id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The client id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Success flag of a reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successful: Option<bool>,
+    /// Error string of a reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Protocol version (handshake).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Minimum version (handshake request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_version: Option<String>,
+    /// Connection types (handshake).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supported_connection_types: Option<Vec<String>>,
+    /// Connection type (connect request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_type: Option<String>,
+    /// Subscription pattern ((un)subscribe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// Payload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawJson>,
+    /// Advice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advice: Option<Advice>,
+    /// Extension fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl WireMessage {
+    /// A message on `channel` with everything else empty.
+    pub fn new(channel: impl Into<String>) -> Self {
+        Self {
+            channel: channel.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The `ext` object, created when missing.
+    pub fn ext_mut(&mut self) -> &mut serde_json::Map<String, serde_json::Value> {
+        self.ext.get_or_insert_with(serde_json::Map::new)
+    }
+}
+
+/// Serializes a list of messages as one JSON array (a batch).
+pub fn encode_batch(messages: &[WireMessage]) -> Vec<u8> {
+    // Serializing these plain structs cannot fail.
+    serde_json::to_vec(messages).unwrap_or_else(|_| b"[]".to_vec())
+}
+
+/// A Bayeux error string `code:args:message`, split for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BayeuxError {
+    /// Numeric code, when the string has one.
+    pub code: Option<u16>,
+    /// Arguments (comma separated in the wire form).
+    pub args: Vec<String>,
+    /// The human text.
+    pub message: String,
+}
+
+impl BayeuxError {
+    /// Parses `402::session_unknown`, `401:abc:Unknown client`, or free text.
+    pub fn parse(text: &str) -> Self {
+        let mut parts = text.splitn(3, ':');
+        let (first, second, third) = (parts.next(), parts.next(), parts.next());
+        match (first.and_then(|c| c.trim().parse::<u16>().ok()), second, third) {
+            (Some(code), Some(args), Some(message)) => Self {
+                code: Some(code),
+                args: args
+                    .split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                message: message.to_owned(),
+            },
+            _ => Self {
+                code: None,
+                args: Vec::new(),
+                message: text.to_owned(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for BayeuxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.message.replace('_', " ");
+        match self.code {
+            Some(code) => write!(f, "{text} (code {code})"),
+            None => f.write_str(&text),
+        }
+    }
+}
+
+/// An interned channel name shared by all messages on that channel.
+pub type ChannelName = Arc<str>;
+
+/// A data message delivered to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataMessage {
+    /// The channel it was published on.
+    pub channel: ChannelName,
+    /// The payload, as the server sent it.
+    pub data: RawJson,
+}
+
+/// The data messages of one reply, with the wall-clock time it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBatch {
+    /// Receive time, Unix milliseconds.
+    pub received_ms: u64,
+    /// The messages in the order the server sent them.
+    pub messages: Vec<DataMessage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_list_borrowed_with_raw_data() {
+        let body = br#"[{"channel":"/a/b","data":{"x":1, "y":[1,2]},"id":"7"},
+                       {"channel":"/meta/connect","successful":true,"id":8,"advice":{"reconnect":"retry","interval":0,"timeout":30000.0}}]"#;
+        let list = parse_messages(body, 10).expect("parses");
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].channel(), "/a/b");
+        assert!(matches!(list[0].channel, Some(Cow::Borrowed(_))));
+        assert_eq!(list[0].data.map(|d| d.get()), Some(r#"{"x":1, "y":[1,2]}"#));
+        assert_eq!(list[0].id().as_deref(), Some("7"));
+        assert_eq!(list[1].id().as_deref(), Some("8"));
+        let advice = list[1].advice.clone().expect("advice");
+        assert_eq!(advice.reconnect, Some(Reconnect::Retry));
+        assert_eq!(advice.timeout, Some(30000));
+        assert!(list[1].is_meta());
+        assert!(list[0].is_data());
+    }
+
+    #[test]
+    fn single_object_is_accepted() {
+        let list = parse_messages(br#" {"channel":"/x","data":1}"#, 10).expect("parses");
+        assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn bad_bodies_give_clear_errors() {
+        assert_eq!(parse_messages(b"  ", 10).unwrap_err(), MessageError::Empty);
+        let html = parse_messages(b"<html><body>502 Bad Gateway</body></html>", 10).unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+        assert!(matches!(
+            parse_messages(b"[{\"channel\":\"/a\"", 10),
+            Err(MessageError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_messages(br#"[{"channel":5}]"#, 10),
+            Err(MessageError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_messages(br#"[{"channel":"/a"}] trailing"#, 10),
+            Err(MessageError::Malformed(_))
+        ));
+        let many = format!("[{}]", vec![r#"{"channel":"/a","data":1}"#; 11].join(","));
+        assert_eq!(
+            parse_messages(many.as_bytes(), 10).unwrap_err(),
+            MessageError::TooManyMessages(10)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let depth = 100_000;
+        let body = format!(
+            r#"[{{"channel":"/a","data":{}{}}}]"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        assert!(parse_messages(body.as_bytes(), 10).is_err());
+    }
+
+    #[test]
+    fn advice_is_lenient_and_bounded() {
+        let advice: Advice =
+            serde_json::from_str(r#"{"reconnect":"weird","interval":-5,"timeout":1e30}"#)
+                .expect("parses");
+        assert_eq!(advice.reconnect, Some(Reconnect::Unknown));
+        assert_eq!(advice.interval, Some(0));
+        assert_eq!(advice.timeout, Some(MAX_ADVICE_MILLIS));
+        let mut old = Advice {
+            reconnect: Some(Reconnect::Retry),
+            interval: Some(5),
+            ..Advice::default()
+        };
+        old.merge_from(&advice);
+        assert_eq!(old.reconnect, Some(Reconnect::Retry));
+        assert_eq!(old.interval, Some(0));
+    }
+
+    #[test]
+    fn subscription_field_string_or_list() {
+        let list = parse_messages(
+            br#"[{"channel":"/meta/subscribe","subscription":"/a/*"},{"channel":"/meta/subscribe","subscription":["/b","/c"]}]"#,
+            10,
+        )
+        .expect("parses");
+        assert_eq!(list[0].subscriptions(), vec!["/a/*"]);
+        assert_eq!(list[1].subscriptions(), vec!["/b", "/c"]);
+    }
+
+    #[test]
+    fn error_strings_are_split() {
+        let e = BayeuxError::parse("402::session_unknown");
+        assert_eq!(e.code, Some(402));
+        assert_eq!(e.to_string(), "session unknown (code 402)");
+        let e = BayeuxError::parse("401:abc:Unknown client");
+        assert_eq!(e.args, vec!["abc"]);
+        assert_eq!(e.message, "Unknown client");
+        assert_eq!(BayeuxError::parse("denied").message, "denied");
+    }
+
+    #[test]
+    fn outgoing_messages_skip_empty_fields_and_embed_raw_data() {
+        let mut m = WireMessage::new("/a");
+        m.data = Some(RawJson::parse(r#"{"k": 1}"#).expect("json"));
+        m.ext_mut().insert("ack".into(), serde_json::Value::Bool(true));
+        let text = String::from_utf8(encode_batch(&[m])).expect("utf8");
+        assert_eq!(text, r#"[{"channel":"/a","data":{"k": 1},"ext":{"ack":true}}]"#);
+    }
+}
