@@ -25,7 +25,9 @@ pub enum ChannelError {
     #[error("channel name `{0}` has an empty segment")]
     EmptySegment(String),
     /// A wildcard appears anywhere but as the whole last segment.
-    #[error("channel pattern `{0}`: wildcards `*` and `**` are only allowed as the whole last segment")]
+    #[error(
+        "channel pattern `{0}`: wildcards `*` and `**` are only allowed as the whole last segment"
+    )]
     MisplacedWildcard(String),
     /// A wildcard was used where a concrete channel is required.
     #[error("`{0}` is a pattern; publishing needs a concrete channel name")]

@@ -1,0 +1,231 @@
+//! Protocol extensions: hooks that see outgoing and incoming messages.
+//!
+//! Two are shipped: [`AckExtension`] (CometD's message acknowledgement, so
+//! that no message is lost across failed connects) and [`AuthExtension`]
+//! (user-configured JSON put into the `ext` of the handshake).
+
+use serde_json::{Map, Value};
+
+use super::message::{Envelope, WireMessage, meta};
+
+/// A hook on the messages a session sends and receives.
+///
+/// Both methods are called for meta and data messages. `incoming` may drop
+/// a message by returning `false`.
+pub trait Extension: Send {
+    /// A short name for diagnostics.
+    fn name(&self) -> &'static str;
+
+    /// Called for each message before it is sent.
+    fn outgoing(&mut self, _message: &mut WireMessage) {}
+
+    /// Called for each received message; `false` drops it.
+    fn incoming(&mut self, _message: &Envelope<'_>) -> bool {
+        true
+    }
+}
+
+/// CometD's acknowledgement extension, client side.
+///
+/// On the handshake it asks for acks (`ext.ack: true`); when the server
+/// agrees, each connect reply carries a batch number that the next connect
+/// echoes, and the server re-delivers batches that were not acknowledged.
+#[derive(Debug, Default)]
+pub struct AckExtension {
+    server_supports_acks: bool,
+    batch: Option<i64>,
+}
+
+impl AckExtension {
+    /// A new, not yet negotiated extension.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once the server agreed to acknowledgements.
+    pub fn is_active(&self) -> bool {
+        self.server_supports_acks
+    }
+}
+
+impl Extension for AckExtension {
+    fn name(&self) -> &'static str {
+        "ack"
+    }
+
+    fn outgoing(&mut self, message: &mut WireMessage) {
+        if message.channel == meta::HANDSHAKE {
+            self.server_supports_acks = false;
+            self.batch = None;
+            message.ext_mut().insert("ack".into(), Value::Bool(true));
+        } else if message.channel == meta::CONNECT && self.server_supports_acks {
+            let batch = self.batch.unwrap_or(0);
+            message.ext_mut().insert("ack".into(), Value::from(batch));
+        }
+    }
+
+    fn incoming(&mut self, message: &Envelope<'_>) -> bool {
+        let channel = message.channel();
+        if channel == meta::HANDSHAKE {
+            let ack = message.ext_value().and_then(|ext| ext.get("ack").cloned());
+            match ack {
+                Some(Value::Bool(enabled)) => self.server_supports_acks = enabled,
+                Some(Value::Object(fields)) => {
+                    self.server_supports_acks = fields.get("enabled") == Some(&Value::Bool(true));
+                    self.batch = fields.get("batch").and_then(Value::as_i64);
+                }
+                _ => self.server_supports_acks = false,
+            }
+        } else if channel == meta::CONNECT
+            && message.successful == Some(true)
+            && self.server_supports_acks
+        {
+            if let Some(batch) = message
+                .ext_value()
+                .and_then(|ext| ext.get("ack").and_then(Value::as_i64))
+            {
+                self.batch = Some(batch);
+            }
+        }
+        true
+    }
+}
+
+/// Puts user-configured fields into the `ext` of every handshake, e.g.
+/// `{"auth": {"token": "..."}}`.
+#[derive(Clone, Default)]
+pub struct AuthExtension {
+    fields: Map<String, Value>,
+}
+
+impl std::fmt::Debug for AuthExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print credentials.
+        f.debug_struct("AuthExtension")
+            .field("keys", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AuthExtension {
+    /// An extension adding `fields` to the handshake's `ext`.
+    pub fn new(fields: Map<String, Value>) -> Self {
+        Self { fields }
+    }
+}
+
+impl Extension for AuthExtension {
+    fn name(&self) -> &'static str {
+        "auth"
+    }
+
+    fn outgoing(&mut self, message: &mut WireMessage) {
+        if message.channel == meta::HANDSHAKE {
+            let ext = message.ext_mut();
+            for (key, value) in &self.fields {
+                ext.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bayeux::message::parse_messages;
+
+    fn incoming(ext: &mut dyn Extension, body: &str) {
+        let list = parse_messages(body.as_bytes(), 10).expect("valid");
+        for m in &list {
+            assert!(ext.incoming(m));
+        }
+    }
+
+    #[test]
+    fn ack_is_requested_and_batches_echoed_only_when_agreed() {
+        let mut ack = AckExtension::new();
+        let mut hs = WireMessage::new(meta::HANDSHAKE);
+        ack.outgoing(&mut hs);
+        assert_eq!(
+            hs.ext.as_ref().and_then(|e| e.get("ack")),
+            Some(&Value::Bool(true))
+        );
+
+        // Server did not agree: connect carries no ack.
+        incoming(
+            &mut ack,
+            r#"[{"channel":"/meta/handshake","successful":true}]"#,
+        );
+        let mut connect = WireMessage::new(meta::CONNECT);
+        ack.outgoing(&mut connect);
+        assert!(connect.ext.is_none());
+        assert!(!ack.is_active());
+
+        // Server agrees: batches are echoed.
+        ack.outgoing(&mut WireMessage::new(meta::HANDSHAKE));
+        incoming(
+            &mut ack,
+            r#"[{"channel":"/meta/handshake","successful":true,"ext":{"ack":true}}]"#,
+        );
+        assert!(ack.is_active());
+        let mut connect = WireMessage::new(meta::CONNECT);
+        ack.outgoing(&mut connect);
+        assert_eq!(
+            connect.ext.as_ref().and_then(|e| e.get("ack")),
+            Some(&Value::from(0))
+        );
+        incoming(
+            &mut ack,
+            r#"[{"channel":"/meta/connect","successful":true,"ext":{"ack":7}}]"#,
+        );
+        let mut connect = WireMessage::new(meta::CONNECT);
+        ack.outgoing(&mut connect);
+        assert_eq!(
+            connect.ext.as_ref().and_then(|e| e.get("ack")),
+            Some(&Value::from(7))
+        );
+        // A failed connect does not move the batch.
+        incoming(
+            &mut ack,
+            r#"[{"channel":"/meta/connect","successful":false,"ext":{"ack":9}}]"#,
+        );
+        let mut connect = WireMessage::new(meta::CONNECT);
+        ack.outgoing(&mut connect);
+        assert_eq!(
+            connect.ext.as_ref().and_then(|e| e.get("ack")),
+            Some(&Value::from(7))
+        );
+    }
+
+    #[test]
+    fn ack_new_object_format() {
+        let mut ack = AckExtension::new();
+        incoming(
+            &mut ack,
+            r#"[{"channel":"/meta/handshake","successful":true,"ext":{"ack":{"enabled":true,"batch":3}}}]"#,
+        );
+        let mut connect = WireMessage::new(meta::CONNECT);
+        ack.outgoing(&mut connect);
+        assert_eq!(
+            connect.ext.as_ref().and_then(|e| e.get("ack")),
+            Some(&Value::from(3))
+        );
+    }
+
+    #[test]
+    fn auth_goes_into_handshake_only_and_is_not_printed() {
+        let mut fields = Map::new();
+        fields.insert("token".into(), Value::from("s3cret"));
+        let mut auth = AuthExtension::new(fields);
+        let mut hs = WireMessage::new(meta::HANDSHAKE);
+        auth.outgoing(&mut hs);
+        assert_eq!(
+            hs.ext.as_ref().and_then(|e| e.get("token")),
+            Some(&Value::from("s3cret"))
+        );
+        let mut connect = WireMessage::new(meta::CONNECT);
+        auth.outgoing(&mut connect);
+        assert!(connect.ext.is_none());
+        assert!(!format!("{auth:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,1010 @@
+//! The sans-IO Bayeux client state machine.
+//!
+//! [`Protocol`] holds everything a Bayeux long-polling session knows (client
+//! id, advice, subscriptions, the outstanding connect, backoff) and nothing
+//! that does I/O: the caller passes in "now", feeds it replies and transport
+//! failures, and asks it what to send next and what happened.
+//!
+//! ```text
+//!                 start()
+//!  Disconnected ───────────▶ Handshaking ──ok──▶ Connecting ──connect ok──▶ Connected
+//!        ▲                      │  ▲                 │                      │   ▲
+//!        │ disconnect reply     │  │ failure:        │ connect failed /     │   │ connect ok
+//!        │                      │  │ retry after     ▼ advice retry         ▼   │
+//!   Disconnecting ◀─disconnect()│  │ backoff     Unconnected ◀──────────────┘   │
+//!                               │  └───────────── Rehandshaking ◀──advice───────┘
+//!                               ▼                  (handshake advice: client id dropped)
+//!                           Terminated  (advice `none`: the server refuses for good)
+//! ```
+//!
+//! Rules it follows:
+//! - acts on `advice` (retry / handshake / none), never on error codes;
+//! - exactly one `/meta/connect` outstanding, matched by message id; late or
+//!   foreign connect replies are ignored;
+//! - the first connect after a handshake carries `advice: {timeout: 0}`;
+//! - failures without fresh advice back off linearly up to a cap, reset by
+//!   a successful connect;
+//! - messages requested while not connected are queued and sent as one
+//!   batch once connected;
+//! - after a re-handshake every subscription is restored and a
+//!   [`Event::Resubscribed`] warns that a gap may have occurred;
+//! - data messages may ride on any reply but the handshake's.
+//!
+//! Two lanes are used, as the spec allows two connections: the long poll
+//! (`/meta/connect` only) and the normal lane (everything else). Each lane
+//! has at most one request in flight.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+
+use super::channel::{self, ChannelError, ChannelPattern};
+use super::ext::Extension;
+use super::message::{
+    Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, LONG_POLLING,
+    MessageBatch, RawJson, Reconnect, WireMessage, encode_batch, meta, parse_messages,
+};
+
+/// Tunables of the protocol.
+#[derive(Debug, Clone)]
+pub struct ProtocolConfig {
+    /// Added to the backoff after each failure without fresh advice.
+    pub backoff_increment: Duration,
+    /// The backoff never exceeds this.
+    pub max_backoff: Duration,
+    /// Added to the connect timeout to get the request timeout.
+    pub max_network_delay: Duration,
+    /// Connect timeout assumed before the server advised one.
+    pub default_connect_timeout: Duration,
+    /// Replies with more messages than this are refused.
+    pub max_messages_per_reply: usize,
+    /// Most distinct channel names interned (beyond, names are allocated).
+    pub max_interned_channels: usize,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        Self {
+            backoff_increment: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_network_delay: Duration::from_secs(10),
+            default_connect_timeout: Duration::from_secs(30),
+            max_messages_per_reply: 200_000,
+            max_interned_channels: 10_000,
+        }
+    }
+}
+
+/// The connection state shown to users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not started, or cleanly disconnected.
+    Disconnected,
+    /// The first handshake is under way.
+    Handshaking,
+    /// Handshake done; the first connect is under way.
+    Connecting,
+    /// The long poll is running.
+    Connected,
+    /// A connect failed; retrying with the same client id.
+    Unconnected,
+    /// Handshaking again (the server forgot us, or a handshake failed).
+    Rehandshaking,
+    /// A `/meta/disconnect` is under way.
+    Disconnecting,
+    /// Stopped for good (advice `none`).
+    Terminated,
+}
+
+impl State {
+    /// A lower-case word for logs and status bars.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Disconnected => "disconnected",
+            State::Handshaking => "handshaking",
+            State::Connecting => "connecting",
+            State::Connected => "connected",
+            State::Unconnected => "unconnected",
+            State::Rehandshaking => "re-handshaking",
+            State::Disconnecting => "disconnecting",
+            State::Terminated => "terminated",
+        }
+    }
+}
+
+/// Which of the two connections a request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// The `/meta/connect` long poll.
+    LongPoll,
+    /// Handshake, subscribe, publish, disconnect.
+    Normal,
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct Transmit {
+    /// Identifies the request; pass it back with its outcome.
+    pub token: u64,
+    /// The connection to use.
+    pub lane: Lane,
+    /// The JSON array to POST.
+    pub body: Vec<u8>,
+    /// Give up waiting for the reply after this long.
+    pub timeout: Duration,
+}
+
+/// Something that happened, for the application.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The connection state changed.
+    StateChanged {
+        /// The new state.
+        state: State,
+        /// When the next attempt is due, for retrying states.
+        retry_in: Option<Duration>,
+        /// Why, in words, for failures.
+        reason: Option<String>,
+    },
+    /// Data messages arrived.
+    Messages(MessageBatch),
+    /// A subscription was confirmed by the server.
+    Subscribed {
+        /// The pattern.
+        pattern: String,
+    },
+    /// The server refused a subscription.
+    SubscribeFailed {
+        /// The pattern.
+        pattern: String,
+        /// The server's reason.
+        reason: String,
+    },
+    /// A subscription was removed.
+    Unsubscribed {
+        /// The pattern.
+        pattern: String,
+    },
+    /// After a re-handshake, these subscriptions were sent again; messages
+    /// published in between may have been missed.
+    Resubscribed {
+        /// The patterns restored.
+        patterns: Vec<String>,
+    },
+    /// The outcome of a publish.
+    Published {
+        /// The id returned by [`Protocol::publish`].
+        id: u64,
+        /// The channel.
+        channel: String,
+        /// `Err` with the server's reason when refused.
+        result: Result<(), String>,
+    },
+    /// Something went wrong that the session recovers from by itself.
+    Error {
+        /// What, in words.
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SubStatus {
+    /// Wanted; request not yet confirmed.
+    Pending,
+    /// Confirmed by the server.
+    Active,
+}
+
+#[derive(Debug, Clone)]
+struct Subscription {
+    pattern: ChannelPattern,
+    status: SubStatus,
+}
+
+/// What a sent message with an id was.
+#[derive(Debug, Clone)]
+enum Pending {
+    Handshake,
+    Connect,
+    Subscribe(String),
+    Unsubscribe(String),
+    Publish(u64, String),
+    Disconnect,
+}
+
+/// A request that has left and not come back.
+#[derive(Debug, Clone)]
+struct InFlight {
+    token: u64,
+    /// Ids of the messages it carried.
+    ids: Vec<String>,
+}
+
+/// A message waiting for the normal lane.
+#[derive(Debug, Clone)]
+enum Queued {
+    Subscribe(String),
+    Unsubscribe(String),
+    Publish {
+        id: u64,
+        channel: String,
+        data: RawJson,
+    },
+}
+
+/// The Bayeux client state machine. See the module docs.
+pub struct Protocol {
+    config: ProtocolConfig,
+    state: State,
+    client_id: Option<String>,
+    advice: Advice,
+    /// Advice timeout of the connect to send next (0 right after a handshake).
+    next_connect_timeout: Option<u64>,
+    subscriptions: Vec<Subscription>,
+    queue: VecDeque<Queued>,
+    pending: HashMap<String, Pending>,
+    long_poll: Option<InFlight>,
+    normal: Option<InFlight>,
+    connect_id: Option<String>,
+    next_handshake_at: Option<Instant>,
+    next_connect_at: Option<Instant>,
+    disconnect_requested: bool,
+    backoff: Duration,
+    was_connected: bool,
+    next_id: u64,
+    next_token: u64,
+    next_publish: u64,
+    events: VecDeque<Event>,
+    extensions: Vec<Box<dyn Extension>>,
+    interned: HashMap<Box<str>, ChannelName>,
+    reconnects: u64,
+}
+
+impl std::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Protocol")
+            .field("state", &self.state)
+            .field("has_client_id", &self.client_id.is_some())
+            .field("subscriptions", &self.subscription_patterns())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Protocol {
+    /// A new protocol in state [`State::Disconnected`].
+    pub fn new(config: ProtocolConfig) -> Self {
+        Self {
+            config,
+            state: State::Disconnected,
+            client_id: None,
+            advice: Advice::default(),
+            next_connect_timeout: None,
+            subscriptions: Vec::new(),
+            queue: VecDeque::new(),
+            pending: HashMap::new(),
+            long_poll: None,
+            normal: None,
+            connect_id: None,
+            next_handshake_at: None,
+            next_connect_at: None,
+            disconnect_requested: false,
+            backoff: Duration::ZERO,
+            was_connected: false,
+            next_id: 1,
+            next_token: 1,
+            next_publish: 1,
+            events: VecDeque::new(),
+            extensions: Vec::new(),
+            interned: HashMap::new(),
+            reconnects: 0,
+        }
+    }
+
+    /// Adds an extension; extensions see messages in the order added.
+    pub fn add_extension(&mut self, extension: Box<dyn Extension>) {
+        self.extensions.push(extension);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The client id the server gave, while handshaken.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The advice in force.
+    pub fn advice(&self) -> &Advice {
+        &self.advice
+    }
+
+    /// The backoff that the next failure would wait (without advice).
+    pub fn backoff(&self) -> Duration {
+        self.backoff
+    }
+
+    /// How many times the session re-handshook after being connected.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// The subscription patterns wanted (confirmed or not).
+    pub fn subscription_patterns(&self) -> Vec<String> {
+        self.subscriptions
+            .iter()
+            .map(|s| s.pattern.as_str().to_owned())
+            .collect()
+    }
+
+    /// True when `channel` matches a wanted subscription.
+    pub fn is_subscribed(&self, channel: &str) -> bool {
+        self.subscriptions
+            .iter()
+            .any(|s| s.pattern.matches(channel))
+    }
+
+    /// Starts the session: a handshake is due at once.
+    pub fn start(&mut self, now: Instant) {
+        if matches!(self.state, State::Disconnected | State::Terminated) {
+            self.disconnect_requested = false;
+            self.backoff = Duration::ZERO;
+            self.next_handshake_at = Some(now);
+            self.set_state(State::Handshaking, None, None);
+        }
+    }
+
+    /// Subscribes to a channel or pattern. Already wanted patterns are
+    /// accepted without a new request.
+    pub fn subscribe(&mut self, pattern: &str) -> Result<(), ChannelError> {
+        let pattern = ChannelPattern::parse_subscription(pattern)?;
+        if self.subscriptions.iter().any(|s| s.pattern == pattern) {
+            return Ok(());
+        }
+        let text = pattern.as_str().to_owned();
+        self.subscriptions.push(Subscription {
+            pattern,
+            status: SubStatus::Pending,
+        });
+        // Before the handshake, the subscription goes out with the others
+        // once it succeeds.
+        if self.client_id.is_some() {
+            self.queue.push_back(Queued::Subscribe(text));
+        }
+        Ok(())
+    }
+
+    /// Removes a subscription.
+    pub fn unsubscribe(&mut self, pattern: &str) -> Result<(), ChannelError> {
+        let pattern = ChannelPattern::parse_subscription(pattern)?;
+        let before = self.subscriptions.len();
+        self.subscriptions.retain(|s| s.pattern != pattern);
+        if self.subscriptions.len() == before {
+            return Ok(());
+        }
+        let text = pattern.as_str().to_owned();
+        self.queue
+            .retain(|q| !matches!(q, Queued::Subscribe(p) if *p == text));
+        if self.client_id.is_some() {
+            self.queue.push_back(Queued::Unsubscribe(text.clone()));
+        } else {
+            self.events.push_back(Event::Unsubscribed { pattern: text });
+        }
+        Ok(())
+    }
+
+    /// Publishes `data` on `channel`; the outcome arrives as
+    /// [`Event::Published`] with the returned id.
+    pub fn publish(&mut self, channel: &str, data: RawJson) -> Result<u64, ChannelError> {
+        channel::validate_name(channel)?;
+        if channel::is_meta(channel) {
+            return Err(ChannelError::MetaChannel(channel.to_owned()));
+        }
+        let id = self.next_publish;
+        self.next_publish += 1;
+        self.queue.push_back(Queued::Publish {
+            id,
+            channel: channel.to_owned(),
+            data,
+        });
+        Ok(id)
+    }
+
+    /// Asks to leave: a `/meta/disconnect` is sent when possible.
+    pub fn disconnect(&mut self) {
+        match self.state {
+            State::Disconnected | State::Terminated | State::Disconnecting => {}
+            _ if self.client_id.is_none() => {
+                self.fail_queued("the session was closed");
+                self.next_handshake_at = None;
+                self.set_state(State::Disconnected, None, None);
+            }
+            _ => {
+                self.disconnect_requested = true;
+                self.next_handshake_at = None;
+                self.next_connect_at = None;
+                self.set_state(State::Disconnecting, None, None);
+            }
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When a timer is due: call [`poll_transmit`](Self::poll_transmit)
+    /// again at that instant.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.next_handshake_at, self.next_connect_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next request to send, if one is due.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        if self.normal.is_none()
+            && let Some(t) = self.poll_normal(now)
+        {
+            return Some(t);
+        }
+        if self.long_poll.is_none() {
+            return self.poll_connect(now);
+        }
+        None
+    }
+
+    fn poll_normal(&mut self, now: Instant) -> Option<Transmit> {
+        if self.disconnect_requested && self.client_id.is_some() {
+            self.disconnect_requested = false;
+            let mut message = self.meta_message(meta::DISCONNECT, Pending::Disconnect);
+            self.run_outgoing(&mut message);
+            return Some(self.transmit(Lane::Normal, vec![message], self.config.max_network_delay));
+        }
+        if self.client_id.is_none() {
+            let due = self.next_handshake_at.is_some_and(|at| at <= now);
+            if due && matches!(self.state, State::Handshaking | State::Rehandshaking) {
+                self.next_handshake_at = None;
+                return Some(self.handshake_transmit());
+            }
+            return None;
+        }
+        if !matches!(self.state, State::Connecting | State::Connected) || self.queue.is_empty() {
+            return None;
+        }
+        let queued: Vec<Queued> = self.queue.drain(..).collect();
+        let mut messages = Vec::with_capacity(queued.len());
+        for item in queued {
+            let message = match item {
+                Queued::Subscribe(pattern) => {
+                    let mut m =
+                        self.meta_message(meta::SUBSCRIBE, Pending::Subscribe(pattern.clone()));
+                    m.subscription = Some(pattern);
+                    m
+                }
+                Queued::Unsubscribe(pattern) => {
+                    let mut m =
+                        self.meta_message(meta::UNSUBSCRIBE, Pending::Unsubscribe(pattern.clone()));
+                    m.subscription = Some(pattern);
+                    m
+                }
+                Queued::Publish { id, channel, data } => {
+                    let mut m = self.meta_message(&channel, Pending::Publish(id, channel.clone()));
+                    m.data = Some(data);
+                    m
+                }
+            };
+            messages.push(message);
+        }
+        for message in &mut messages {
+            self.run_outgoing(message);
+        }
+        Some(self.transmit(Lane::Normal, messages, self.config.max_network_delay))
+    }
+
+    fn poll_connect(&mut self, now: Instant) -> Option<Transmit> {
+        if self.client_id.is_none()
+            || self.disconnect_requested
+            || !matches!(
+                self.state,
+                State::Connecting | State::Connected | State::Unconnected
+            )
+        {
+            return None;
+        }
+        if !self.next_connect_at.is_some_and(|at| at <= now) {
+            return None;
+        }
+        self.next_connect_at = None;
+        let mut message = self.meta_message(meta::CONNECT, Pending::Connect);
+        message.connection_type = Some(LONG_POLLING.to_owned());
+        let advised_timeout = match self.next_connect_timeout.take() {
+            Some(timeout) => {
+                message.advice = Some(Advice {
+                    timeout: Some(timeout),
+                    ..Advice::default()
+                });
+                Duration::from_millis(timeout)
+            }
+            None => self
+                .advice
+                .timeout()
+                .unwrap_or(self.config.default_connect_timeout),
+        };
+        self.connect_id = message.id.clone();
+        self.run_outgoing(&mut message);
+        let timeout = advised_timeout + self.config.max_network_delay;
+        Some(self.transmit(Lane::LongPoll, vec![message], timeout))
+    }
+
+    fn handshake_transmit(&mut self) -> Transmit {
+        let mut message = self.meta_message(meta::HANDSHAKE, Pending::Handshake);
+        message.version = Some(BAYEUX_VERSION.to_owned());
+        message.minimum_version = Some(BAYEUX_VERSION.to_owned());
+        message.supported_connection_types = Some(vec![LONG_POLLING.to_owned()]);
+        message.client_id = None;
+        self.run_outgoing(&mut message);
+        self.transmit(Lane::Normal, vec![message], self.config.max_network_delay)
+    }
+
+    fn meta_message(&mut self, channel: &str, pending: Pending) -> WireMessage {
+        let id = self.next_id.to_string();
+        self.next_id += 1;
+        self.pending.insert(id.clone(), pending);
+        let mut message = WireMessage::new(channel);
+        message.id = Some(id);
+        message.client_id.clone_from(&self.client_id);
+        message
+    }
+
+    fn run_outgoing(&mut self, message: &mut WireMessage) {
+        for extension in &mut self.extensions {
+            extension.outgoing(message);
+        }
+    }
+
+    fn transmit(&mut self, lane: Lane, messages: Vec<WireMessage>, timeout: Duration) -> Transmit {
+        let token = self.next_token;
+        self.next_token += 1;
+        let ids = messages.iter().filter_map(|m| m.id.clone()).collect();
+        let flight = InFlight { token, ids };
+        match lane {
+            Lane::LongPoll => self.long_poll = Some(flight),
+            Lane::Normal => self.normal = Some(flight),
+        }
+        Transmit {
+            token,
+            lane,
+            body: encode_batch(&messages),
+            timeout,
+        }
+    }
+
+    fn take_flight(&mut self, token: u64) -> Option<(Lane, InFlight)> {
+        if self.long_poll.as_ref().is_some_and(|f| f.token == token) {
+            return self.long_poll.take().map(|f| (Lane::LongPoll, f));
+        }
+        if self.normal.as_ref().is_some_and(|f| f.token == token) {
+            return self.normal.take().map(|f| (Lane::Normal, f));
+        }
+        None
+    }
+
+    /// Feeds the body of a reply to the request `token`. `received_ms` is
+    /// the wall-clock receive time stamped on data messages.
+    pub fn handle_response(&mut self, token: u64, body: Bytes, now: Instant, received_ms: u64) {
+        let Some((lane, flight)) = self.take_flight(token) else {
+            return;
+        };
+        let envelopes = match parse_messages(&body, self.config.max_messages_per_reply) {
+            Ok(envelopes) => envelopes,
+            Err(error) => {
+                self.flight_failed(lane, flight, &error.to_string(), now);
+                return;
+            }
+        };
+        let mut batch = Vec::new();
+        for envelope in &envelopes {
+            self.handle_envelope(envelope, &body, &mut batch, now, received_ms);
+        }
+        flush_batch(&mut self.events, &mut batch, received_ms);
+        // Requests of this flight that got no reply.
+        let unanswered: Vec<String> = flight
+            .ids
+            .into_iter()
+            .filter(|id| self.pending.contains_key(id))
+            .collect();
+        for id in unanswered {
+            if let Some(pending) = self.pending.remove(&id) {
+                self.request_failed(pending, &id, "the server's reply did not answer it", now);
+            }
+        }
+    }
+
+    /// Reports that the request `token` failed (network error, HTTP error,
+    /// timeout, over-size reply), with a human-readable reason.
+    pub fn handle_failure(&mut self, token: u64, reason: &str, now: Instant) {
+        if let Some((lane, flight)) = self.take_flight(token) {
+            self.flight_failed(lane, flight, reason, now);
+        }
+    }
+
+    fn flight_failed(&mut self, _lane: Lane, flight: InFlight, reason: &str, now: Instant) {
+        for id in flight.ids {
+            if let Some(pending) = self.pending.remove(&id) {
+                self.request_failed(pending, &id, reason, now);
+            }
+        }
+    }
+
+    fn request_failed(&mut self, pending: Pending, id: &str, reason: &str, now: Instant) {
+        match pending {
+            Pending::Handshake => self.handshake_failed(None, reason, now),
+            Pending::Connect => {
+                if self.connect_id.as_deref() == Some(id) {
+                    self.connect_id = None;
+                    self.connect_failed(None, reason, now);
+                }
+            }
+            Pending::Subscribe(pattern) => {
+                // Still wanted: send it again with the next batch.
+                if self
+                    .subscriptions
+                    .iter()
+                    .any(|s| s.pattern.as_str() == pattern)
+                {
+                    self.queue.push_front(Queued::Subscribe(pattern));
+                }
+                self.error(format!("subscribe request failed: {reason}; will retry"));
+            }
+            Pending::Unsubscribe(pattern) => {
+                self.events.push_back(Event::Unsubscribed { pattern });
+            }
+            Pending::Publish(id, channel) => self.events.push_back(Event::Published {
+                id,
+                channel,
+                result: Err(reason.to_owned()),
+            }),
+            Pending::Disconnect => self.finish_disconnect(),
+        }
+    }
+
+    fn handle_envelope(
+        &mut self,
+        envelope: &Envelope<'_>,
+        body: &Bytes,
+        batch: &mut Vec<DataMessage>,
+        now: Instant,
+        received_ms: u64,
+    ) {
+        let Some(channel) = envelope.channel.as_deref() else {
+            self.error("the server sent a message without a channel; skipped".into());
+            return;
+        };
+        if !self.extensions.is_empty() {
+            let mut keep = true;
+            for extension in &mut self.extensions {
+                keep &= extension.incoming(envelope);
+            }
+            if !keep {
+                return;
+            }
+        }
+        if channel::is_meta(channel) {
+            flush_batch(&mut self.events, batch, received_ms);
+            self.handle_meta(channel, envelope, now);
+            return;
+        }
+        if let Some(data) = envelope.data {
+            if self.client_id.is_some()
+                && (channel::is_service(channel) || self.is_subscribed(channel))
+            {
+                let message = DataMessage {
+                    channel: self.intern(channel),
+                    data: raw_slice(body, data),
+                };
+                batch.push(message);
+            }
+            return;
+        }
+        // A publish reply: no data, an id we sent, a success flag.
+        let Some(id) = envelope.id() else { return };
+        if let Some(Pending::Publish(..)) = self.pending.get(id.as_ref())
+            && let Some(Pending::Publish(publish_id, channel)) = self.pending.remove(id.as_ref())
+        {
+            flush_batch(&mut self.events, batch, received_ms);
+            let result = if envelope.successful == Some(false) {
+                Err(error_text(envelope))
+            } else {
+                Ok(())
+            };
+            self.events.push_back(Event::Published {
+                id: publish_id,
+                channel,
+                result,
+            });
+            if let Some(advice) = &envelope.advice {
+                self.advice.merge_from(advice);
+            }
+        }
+    }
+
+    fn handle_meta(&mut self, channel: &str, envelope: &Envelope<'_>, now: Instant) {
+        let Some(id) = envelope.id() else {
+            return;
+        };
+        let matches_kind = match self.pending.get(id.as_ref()) {
+            Some(Pending::Handshake) => channel == meta::HANDSHAKE,
+            Some(Pending::Connect) => channel == meta::CONNECT,
+            Some(Pending::Subscribe(_)) => channel == meta::SUBSCRIBE,
+            Some(Pending::Unsubscribe(_)) => channel == meta::UNSUBSCRIBE,
+            Some(Pending::Disconnect) => channel == meta::DISCONNECT,
+            Some(Pending::Publish(..)) | None => false,
+        };
+        if !matches_kind {
+            return;
+        }
+        let Some(pending) = self.pending.remove(id.as_ref()) else {
+            return;
+        };
+        let successful = envelope.successful == Some(true);
+        match pending {
+            Pending::Handshake => {
+                if successful {
+                    self.handshake_succeeded(envelope, now);
+                } else {
+                    self.handshake_failed(envelope.advice.as_ref(), &error_text(envelope), now);
+                }
+            }
+            Pending::Connect => {
+                if self.connect_id.as_deref() != Some(id.as_ref()) {
+                    return;
+                }
+                self.connect_id = None;
+                if successful {
+                    self.connect_succeeded(envelope.advice.as_ref(), now);
+                } else {
+                    self.connect_failed(envelope.advice.as_ref(), &error_text(envelope), now);
+                }
+            }
+            Pending::Subscribe(pattern) => {
+                if successful {
+                    if let Some(sub) = self
+                        .subscriptions
+                        .iter_mut()
+                        .find(|s| s.pattern.as_str() == pattern)
+                    {
+                        sub.status = SubStatus::Active;
+                        self.events.push_back(Event::Subscribed { pattern });
+                    }
+                } else if wants_handshake(envelope) {
+                    // The server forgot us; the subscription is restored
+                    // after the re-handshake.
+                    self.forget_session(envelope.advice.as_ref(), &error_text(envelope), now);
+                } else {
+                    self.subscriptions.retain(|s| s.pattern.as_str() != pattern);
+                    self.events.push_back(Event::SubscribeFailed {
+                        pattern,
+                        reason: error_text(envelope),
+                    });
+                }
+            }
+            Pending::Unsubscribe(pattern) => {
+                self.events.push_back(Event::Unsubscribed { pattern });
+            }
+            Pending::Disconnect => self.finish_disconnect(),
+            Pending::Publish(..) => {}
+        }
+    }
+
+    fn handshake_succeeded(&mut self, envelope: &Envelope<'_>, now: Instant) {
+        let Some(client_id) = envelope.client_id.as_deref().filter(|c| !c.is_empty()) else {
+            self.handshake_failed(None, "the handshake reply has no clientId", now);
+            return;
+        };
+        if let Some(advice) = &envelope.advice {
+            self.advice.merge_from(advice);
+        }
+        self.client_id = Some(client_id.to_owned());
+        self.next_connect_timeout = Some(0);
+        self.next_connect_at = Some(now);
+        // The server knows none of our subscriptions: send them all again.
+        self.queue
+            .retain(|q| !matches!(q, Queued::Subscribe(_) | Queued::Unsubscribe(_)));
+        let mut patterns = Vec::new();
+        for sub in &mut self.subscriptions {
+            sub.status = SubStatus::Pending;
+            patterns.push(sub.pattern.as_str().to_owned());
+        }
+        for pattern in patterns.iter().rev() {
+            self.queue.push_front(Queued::Subscribe(pattern.clone()));
+        }
+        if self.was_connected {
+            self.reconnects += 1;
+            if !patterns.is_empty() {
+                self.events.push_back(Event::Resubscribed { patterns });
+            }
+        }
+        self.set_state(State::Connecting, None, None);
+    }
+
+    fn handshake_failed(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
+        if let Some(advice) = advice {
+            self.advice.merge_from(advice);
+        }
+        if advice.and_then(|a| a.reconnect) == Some(Reconnect::None) {
+            self.terminate(reason);
+            return;
+        }
+        let delay = self.failure_delay(advice);
+        self.next_handshake_at = Some(now + delay);
+        let state = if self.was_connected || self.state == State::Rehandshaking {
+            State::Rehandshaking
+        } else {
+            State::Handshaking
+        };
+        self.set_state(state, Some(delay), Some(reason.to_owned()));
+    }
+
+    fn connect_succeeded(&mut self, advice: Option<&Advice>, now: Instant) {
+        if let Some(advice) = advice {
+            self.advice.merge_from(advice);
+        }
+        if self.advice.reconnect == Some(Reconnect::None) {
+            self.terminate("the server asked the client not to reconnect");
+            return;
+        }
+        self.backoff = Duration::ZERO;
+        self.was_connected = true;
+        let interval = self.advice.interval().unwrap_or(Duration::ZERO);
+        self.next_connect_at = Some(now + interval);
+        if self.state != State::Connected {
+            self.set_state(State::Connected, None, None);
+        }
+    }
+
+    fn connect_failed(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
+        if let Some(advice) = advice {
+            self.advice.merge_from(advice);
+        }
+        // Fresh advice in this reply decides; otherwise the advice in force.
+        let reconnect = advice
+            .and_then(|a| a.reconnect)
+            .or(self.advice.reconnect)
+            .unwrap_or(Reconnect::Retry);
+        match reconnect {
+            Reconnect::None => self.terminate(reason),
+            Reconnect::Handshake => self.forget_session(advice, reason, now),
+            Reconnect::Retry | Reconnect::Unknown => {
+                let delay = self.failure_delay(advice);
+                self.next_connect_at = Some(now + delay);
+                self.set_state(State::Unconnected, Some(delay), Some(reason.to_owned()));
+            }
+        }
+    }
+
+    /// The server forgot this client: drop the id and handshake again.
+    fn forget_session(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
+        if let Some(advice) = advice {
+            self.advice.merge_from(advice);
+        }
+        self.client_id = None;
+        self.connect_id = None;
+        self.next_connect_at = None;
+        // Pending meta replies of the old session will never be matched.
+        self.pending
+            .retain(|_, p| matches!(p, Pending::Publish(..) | Pending::Handshake));
+        let delay = match advice.and_then(|a| a.interval()) {
+            Some(interval) => interval,
+            None => self.failure_delay(None),
+        };
+        self.next_handshake_at = Some(now + delay);
+        self.set_state(State::Rehandshaking, Some(delay), Some(reason.to_owned()));
+    }
+
+    /// Delay before the next attempt after a failure: the advised interval
+    /// when the failure carried advice, else the growing backoff.
+    fn failure_delay(&mut self, advice: Option<&Advice>) -> Duration {
+        match advice.and_then(|a| a.interval()) {
+            Some(interval) if advice.and_then(|a| a.reconnect).is_some() => interval,
+            _ => {
+                self.backoff =
+                    (self.backoff + self.config.backoff_increment).min(self.config.max_backoff);
+                self.advice.interval().unwrap_or(Duration::ZERO) + self.backoff
+            }
+        }
+    }
+
+    fn terminate(&mut self, reason: &str) {
+        self.client_id = None;
+        self.next_connect_at = None;
+        self.next_handshake_at = None;
+        self.fail_queued(reason);
+        self.set_state(State::Terminated, None, Some(reason.to_owned()));
+    }
+
+    fn finish_disconnect(&mut self) {
+        self.client_id = None;
+        self.connect_id = None;
+        self.next_connect_at = None;
+        self.next_handshake_at = None;
+        self.fail_queued("the session was closed");
+        self.set_state(State::Disconnected, None, None);
+    }
+
+    fn fail_queued(&mut self, reason: &str) {
+        for item in self.queue.drain(..) {
+            if let Queued::Publish { id, channel, .. } = item {
+                self.events.push_back(Event::Published {
+                    id,
+                    channel,
+                    result: Err(reason.to_owned()),
+                });
+            }
+        }
+    }
+
+    fn set_state(&mut self, state: State, retry_in: Option<Duration>, reason: Option<String>) {
+        self.state = state;
+        self.events.push_back(Event::StateChanged {
+            state,
+            retry_in,
+            reason,
+        });
+    }
+
+    fn error(&mut self, message: String) {
+        self.events.push_back(Event::Error { message });
+    }
+
+    fn intern(&mut self, channel: &str) -> ChannelName {
+        if let Some(name) = self.interned.get(channel) {
+            return name.clone();
+        }
+        let name: ChannelName = Arc::from(channel);
+        if self.interned.len() < self.config.max_interned_channels {
+            self.interned.insert(channel.into(), name.clone());
+        }
+        name
+    }
+}
+
+fn flush_batch(events: &mut VecDeque<Event>, batch: &mut Vec<DataMessage>, received_ms: u64) {
+    if !batch.is_empty() {
+        events.push_back(Event::Messages(MessageBatch {
+            received_ms,
+            messages: std::mem::take(batch),
+        }));
+    }
+}
+
+/// The raw value as a slice of the reply buffer (no copy).
+fn raw_slice(body: &Bytes, raw: &RawValue) -> RawJson {
+    let text = raw.get().as_bytes();
+    let start = text.as_ptr() as usize;
+    let base = body.as_ptr() as usize;
+    if start >= base && start + text.len() <= base + body.len() {
+        RawJson::from_validated(body.slice_ref(text))
+    } else {
+        RawJson::from_validated(Bytes::copy_from_slice(text))
+    }
+}
+
+fn wants_handshake(envelope: &Envelope<'_>) -> bool {
+    envelope.advice.as_ref().and_then(|a| a.reconnect) == Some(Reconnect::Handshake)
+}
+
+fn error_text(envelope: &Envelope<'_>) -> String {
+    match envelope.error.as_deref() {
+        Some(error) => BayeuxError::parse(error).to_string(),
+        None => "the server refused without giving a reason".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

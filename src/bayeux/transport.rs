@@ -1,0 +1,515 @@
+//! Long polling over HTTP with `ureq`: POSTs a JSON batch, returns the
+//! reply body.
+//!
+//! - `application/json` bodies with `Content-Length` (never chunked);
+//! - a cookie jar per session (CometD needs its `BAYEUX_BROWSER` cookie,
+//!   also on 127.0.0.1);
+//! - a bound on the reply size, reported as a clear error;
+//! - HTTPS verified by default (rustls, Mozilla's roots, or a CA file the
+//!   user trusts instead), extra headers such as `Authorization`;
+//! - a request that fails on a reused idle connection is retried once on a
+//!   fresh one before it counts as a failure.
+//!
+//! [`Transport`] leaves room for a WebSocket transport later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use thiserror::Error;
+use ureq::Agent;
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
+
+/// Default bound on a reply body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most cookies kept per session, and longest cookie kept.
+const MAX_COOKIES: usize = 64;
+const MAX_COOKIE_LEN: usize = 4096;
+/// Node servers close idle keep-alive connections after about 5 s; never
+/// reuse one older than this.
+const MAX_IDLE_AGE: Duration = Duration::from_secs(4);
+
+/// Why a request failed, in words a user understands.
+#[derive(Debug, Error)]
+pub enum TransportError {
+    /// The URL cannot be used.
+    #[error("invalid server URL `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// An extra header is not of the form `Name: value`.
+    #[error("invalid header `{0}`: expected `Name: value`")]
+    InvalidHeader(String),
+    /// The CA certificate file could not be used.
+    #[error("cannot use CA certificate file {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The server answered with an HTTP error status.
+    #[error("the server answered HTTP {status}{}", snippet_suffix(.snippet))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the body, for context.
+        snippet: String,
+    },
+    /// The reply was larger than allowed.
+    #[error("the server's reply is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// No reply in time.
+    #[error("no reply from the server within {} s", .0.as_secs_f64().round())]
+    Timeout(Duration),
+    /// The connection could not be made.
+    #[error("cannot connect to {host}: {reason}")]
+    Connect {
+        /// host:port
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// TLS failed (certificate not trusted, handshake error).
+    #[error("secure connection failed: {0}")]
+    Tls(String),
+    /// The connection broke.
+    #[error("connection error: {0}")]
+    Io(String),
+}
+
+fn snippet_suffix(snippet: &str) -> String {
+    if snippet.is_empty() {
+        " with an empty body".to_owned()
+    } else {
+        format!(": {snippet}")
+    }
+}
+
+impl TransportError {
+    /// True for failures a retry on a fresh connection may fix (the server
+    /// closed a pooled connection under us).
+    fn is_stale_connection(&self) -> bool {
+        matches!(self, TransportError::Io(_))
+    }
+}
+
+/// Something that carries Bayeux batches to a server and back.
+pub trait Transport: Send + Sync {
+    /// Sends `body` and returns the reply body, waiting at most `timeout`.
+    fn send(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError>;
+
+    /// The server URL, for display.
+    fn url(&self) -> &str;
+}
+
+/// Settings of the HTTP transport.
+#[derive(Clone, Default)]
+pub struct TransportConfig {
+    /// Largest reply accepted (default 16 MiB).
+    pub max_response_bytes: Option<u64>,
+    /// Extra headers sent with every request.
+    pub headers: Vec<(String, String)>,
+    /// A PEM file of CA certificates to trust instead of the built-in roots.
+    pub ca_cert: Option<PathBuf>,
+    /// Skip certificate verification (dangerous; callers must warn).
+    pub insecure: bool,
+}
+
+impl std::fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be credentials: names only.
+        f.debug_struct("TransportConfig")
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("ca_cert", &self.ca_cert)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// Parses `Name: value` into a header pair.
+pub fn parse_header(text: &str) -> Result<(String, String), TransportError> {
+    let Some((name, value)) = text.split_once(':') else {
+        return Err(TransportError::InvalidHeader(redact_header(text)));
+    };
+    let name = name.trim();
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+    if !valid_name || value.contains(['\r', '\n']) {
+        return Err(TransportError::InvalidHeader(redact_header(text)));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+fn redact_header(text: &str) -> String {
+    match text.split_once(':') {
+        Some((name, _)) => format!("{name}: …"),
+        None => "…".to_owned(),
+    }
+}
+
+/// A minimal cookie jar: name → value, for the one server of a session.
+#[derive(Debug, Default)]
+struct CookieJar {
+    cookies: BTreeMap<String, String>,
+}
+
+impl CookieJar {
+    fn store(&mut self, set_cookie: &str) {
+        let mut parts = set_cookie.split(';');
+        let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+            return;
+        };
+        let name = name.trim();
+        let value = value.trim();
+        if name.is_empty() || name.len() + value.len() > MAX_COOKIE_LEN {
+            return;
+        }
+        let expired = parts.any(|attr| {
+            let attr = attr.trim();
+            attr.len() > 8
+                && attr[..8].eq_ignore_ascii_case("max-age=")
+                && attr[8..].trim().parse::<i64>().is_ok_and(|age| age <= 0)
+        });
+        if expired {
+            self.cookies.remove(name);
+        } else if self.cookies.contains_key(name) || self.cookies.len() < MAX_COOKIES {
+            self.cookies.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
+    fn header(&self) -> Option<String> {
+        if self.cookies.is_empty() {
+            return None;
+        }
+        Some(
+            self.cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+}
+
+/// Long polling over HTTP(S) with `ureq`.
+pub struct HttpTransport {
+    url: String,
+    host: String,
+    agent: Agent,
+    headers: Vec<(String, String)>,
+    max_response_bytes: u64,
+    cookies: Mutex<CookieJar>,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTransport {
+    /// A transport for `url` (http or https).
+    pub fn new(url: &str, config: &TransportConfig) -> Result<Self, TransportError> {
+        let host = host_of(url)?;
+        let mut tls = TlsConfig::builder();
+        if let Some(path) = &config.ca_cert {
+            tls = tls.root_certs(load_ca_file(path)?);
+        }
+        if config.insecure {
+            tls = tls.disable_verification(true);
+        }
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_idle_connections_per_host(2)
+            .max_idle_connections(2)
+            .max_idle_age(MAX_IDLE_AGE)
+            .max_redirects(0)
+            .user_agent(concat!("cometwatch/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        Ok(Self {
+            url: url.to_owned(),
+            host,
+            agent,
+            headers: config.headers.clone(),
+            max_response_bytes: config
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            cookies: Mutex::new(CookieJar::default()),
+        })
+    }
+
+    fn send_once(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError> {
+        let mut request = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/json;charset=UTF-8");
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let cookie = self.cookies.lock().ok().and_then(|jar| jar.header());
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let mut response = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body)
+            .map_err(|e| self.map_error(e, timeout))?;
+        if let Ok(mut jar) = self.cookies.lock() {
+            for value in response.headers().get_all("set-cookie") {
+                if let Ok(text) = value.to_str() {
+                    jar.store(text);
+                }
+            }
+        }
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let snippet = response
+                .body_mut()
+                .with_config()
+                .limit(4096)
+                .read_to_vec()
+                .map(|bytes| summarize_body(&bytes))
+                .unwrap_or_default();
+            return Err(TransportError::Status { status, snippet });
+        }
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_response_bytes)
+            .read_to_vec()
+            .map_err(|e| self.map_error(e, timeout))?;
+        Ok(Bytes::from(bytes))
+    }
+
+    fn map_error(&self, error: ureq::Error, timeout: Duration) -> TransportError {
+        match error {
+            ureq::Error::Timeout(_) => TransportError::Timeout(timeout),
+            ureq::Error::BodyExceedsLimit(_) => TransportError::TooLarge {
+                limit: self.max_response_bytes,
+            },
+            ureq::Error::HostNotFound => TransportError::Connect {
+                host: self.host.clone(),
+                reason: "host not found".into(),
+            },
+            ureq::Error::ConnectionFailed => TransportError::Connect {
+                host: self.host.clone(),
+                reason: "connection failed".into(),
+            },
+            ureq::Error::Io(io) if is_connect_error(&io) => TransportError::Connect {
+                host: self.host.clone(),
+                reason: describe_io(&io),
+            },
+            ureq::Error::Io(io) => TransportError::Io(describe_io(&io)),
+            ureq::Error::Tls(text) => TransportError::Tls(text.to_owned()),
+            ureq::Error::Rustls(e) => TransportError::Tls(e.to_string()),
+            ureq::Error::BadUri(text) => TransportError::InvalidUrl {
+                url: self.url.clone(),
+                reason: text,
+            },
+            other => TransportError::Io(other.to_string()),
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError> {
+        match self.send_once(body, timeout) {
+            Err(error) if error.is_stale_connection() => self.send_once(body, timeout),
+            other => other,
+        }
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+fn is_connect_error(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        io.kind(),
+        ConnectionRefused | AddrNotAvailable | NetworkUnreachable | HostUnreachable
+    )
+}
+
+fn describe_io(io: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match io.kind() {
+        ConnectionRefused => "connection refused (is the server running?)".into(),
+        ConnectionReset => "the server reset the connection".into(),
+        ConnectionAborted => "the connection was aborted".into(),
+        UnexpectedEof => "the server closed the connection before the reply was complete".into(),
+        BrokenPipe => "the server closed the connection".into(),
+        _ => io.to_string(),
+    }
+}
+
+/// The start of a body as one readable line.
+fn summarize_body(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if bytes.len() > 200 {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
+fn host_of(url: &str) -> Result<String, TransportError> {
+    let invalid = |reason: &str| TransportError::InvalidUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| invalid("it must start with http:// or https://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if host.is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    url.parse::<ureq::http::Uri>()
+        .map_err(|e| invalid(&e.to_string()))?;
+    Ok(host.to_owned())
+}
+
+fn load_ca_file(path: &Path) -> Result<RootCerts, TransportError> {
+    let fail = |reason: String| TransportError::CaFile {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item.map_err(|e| fail(e.to_string()))? {
+            PemItem::Certificate(cert) => certs.push(cert),
+            _ => continue,
+        }
+    }
+    if certs.is_empty() {
+        return Err(fail("it contains no PEM certificate".into()));
+    }
+    Ok(RootCerts::from(certs))
+}
+
+/// A transport shared by the lane workers.
+pub type SharedTransport = Arc<dyn Transport>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_jar_keeps_sets_and_expires() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header(), None);
+        jar.store("BAYEUX_BROWSER=abc123; Path=/; HttpOnly");
+        jar.store("other=1");
+        assert_eq!(
+            jar.header().as_deref(),
+            Some("BAYEUX_BROWSER=abc123; other=1")
+        );
+        jar.store("other=gone; Max-Age=0");
+        assert_eq!(jar.header().as_deref(), Some("BAYEUX_BROWSER=abc123"));
+        jar.store("garbage-without-equals");
+        jar.store(&format!("big={}", "x".repeat(MAX_COOKIE_LEN)));
+        assert_eq!(jar.cookies.len(), 1);
+        for i in 0..1000 {
+            jar.store(&format!("c{i}=v"));
+        }
+        assert_eq!(jar.cookies.len(), MAX_COOKIES);
+    }
+
+    #[test]
+    fn headers_parse_and_errors_hide_values() {
+        assert_eq!(
+            parse_header("Authorization: Bearer xyz").expect("valid"),
+            ("Authorization".into(), "Bearer xyz".into())
+        );
+        let err = parse_header("Bad Name: secret").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+        assert!(parse_header("novalue").is_err());
+        assert!(parse_header("X-A: a\r\nInjected: b").is_err());
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/cometd").expect("ok"),
+            "127.0.0.1:8080"
+        );
+        assert!(host_of("ftp://x").is_err());
+        assert!(host_of("http:///x").is_err());
+        let debug = format!(
+            "{:?}",
+            TransportConfig {
+                headers: vec![("Authorization".into(), "Bearer secret".into())],
+                ..TransportConfig::default()
+            }
+        );
+        assert!(!debug.contains("secret"));
+    }
+
+    #[test]
+    fn connection_refused_is_a_clear_error() {
+        // Bind and drop to get a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let t = HttpTransport::new(
+            &format!("http://127.0.0.1:{port}/cometd"),
+            &TransportConfig::default(),
+        )
+        .expect("valid");
+        let err = t.send(b"[]", Duration::from_secs(2)).unwrap_err();
+        assert!(matches!(err, TransportError::Connect { .. }), "{err:?}");
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+    }
+
+    #[test]
+    fn missing_ca_file_is_reported() {
+        let err = HttpTransport::new(
+            "https://127.0.0.1:1/",
+            &TransportConfig {
+                ca_cert: Some("/nonexistent/ca.pem".into()),
+                ..TransportConfig::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn body_summary_is_one_bounded_line() {
+        let s = summarize_body(b"<html>\n<body>Bad   Gateway</body>\n</html>");
+        assert_eq!(s, "<html> <body>Bad Gateway</body> </html>");
+        assert!(summarize_body(&[b'x'; 1000]).chars().count() <= 201);
+    }
+}
