@@ -1,1 +1,38 @@
-fn main() {}
+//! The `cometwatch` binary: the dashboard (default), `tail` and `serve`.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// Desktop monitoring dashboard and command-line client for Bayeux (Comet) servers.
+#[derive(Debug, Parser)]
+#[command(name = "cometwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the data messages of channels as JSON lines.
+    Tail(cli::tail::TailArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Tail(args)) => cli::tail::run(args),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cometwatch: error: {error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

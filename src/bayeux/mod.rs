@@ -5,3 +5,10 @@ pub mod ext;
 pub mod message;
 pub mod protocol;
 pub mod transport;
+pub mod session;
+
+pub use channel::{ChannelError, ChannelPattern};
+pub use message::{DataMessage, MessageBatch, RawJson};
+pub use protocol::{Event, ProtocolConfig, State};
+pub use session::{Client, ClientConfig, ClientError};
+pub use transport::{TransportConfig, TransportError};

@@ -1,0 +1,3 @@
+//! Command-line front ends of the binary (`anyhow` lives here, at the edge).
+
+pub mod tail;

@@ -1,0 +1,233 @@
+//! `cometwatch tail`: stream the data messages of channels as JSON lines.
+//!
+//! One JSON object per data message per line on stdout
+//! (`{"channel":…,"data":…,"received_ms":…}`), the data written as the
+//! server sent it; connection states, retries and errors on stderr.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use cometwatch::bayeux::protocol::Event;
+use cometwatch::bayeux::transport::parse_header;
+use cometwatch::bayeux::{Client, ClientConfig, MessageBatch, State, TransportConfig};
+use crossbeam_channel::{bounded, select};
+
+/// Arguments of `cometwatch tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The Bayeux endpoint, e.g. http://127.0.0.1:8080/cometd
+    #[arg(long)]
+    pub url: String,
+    /// Exit after this many data messages.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Ask for acknowledged delivery (CometD ack extension).
+    #[arg(long)]
+    pub ack: bool,
+    /// Extra HTTP header, e.g. "Authorization: Bearer …" (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Trust the CA certificates in this PEM file instead of the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Largest server reply accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = cometwatch::bayeux::transport::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response: u64,
+    /// Channels or patterns to subscribe to (`/a/*` one level, `/a/**` any depth).
+    #[arg(value_name = "CHANNEL", required = true)]
+    pub channels: Vec<String>,
+}
+
+/// How a tail run ended.
+enum Ending {
+    /// Done (count reached, Ctrl-C, stdout closed).
+    Done,
+    /// The server refused for good.
+    Refused(String),
+}
+
+/// Runs `cometwatch tail`.
+pub fn run(args: TailArgs) -> Result<()> {
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = ClientConfig {
+        url: args.url.clone(),
+        ack: args.ack,
+        subscriptions: args.channels.clone(),
+        transport: TransportConfig {
+            headers,
+            ca_cert: args.ca_cert.clone(),
+            max_response_bytes: Some(args.max_response),
+            insecure: false,
+        },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(config).context("cannot start the session")?;
+    let (stop_tx, stop_rx) = bounded::<()>(1);
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let ending = stream(&client, &args, &stop_rx);
+    client.disconnect();
+    match ending {
+        Ending::Done => Ok(()),
+        Ending::Refused(reason) => bail!("the server refused the session: {reason}"),
+    }
+}
+
+fn stream(client: &Client, args: &TailArgs, stop: &crossbeam_channel::Receiver<()>) -> Ending {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut remaining = args.count;
+    if remaining == Some(0) {
+        return Ending::Done;
+    }
+    let mut line = Vec::with_capacity(512);
+    loop {
+        select! {
+            recv(stop) -> _ => return Ending::Done,
+            recv(client.events()) -> event => {
+                let Ok(event) = event else {
+                    return Ending::Refused("the session ended".into());
+                };
+                match event {
+                    Event::Messages(batch) => {
+                        match write_batch(&mut out, &mut line, &batch, &mut remaining) {
+                            Ok(true) => {}
+                            Ok(false) | Err(_) => return Ending::Done,
+                        }
+                    }
+                    Event::StateChanged { state: State::Terminated, reason, .. } => {
+                        let _ = out.flush();
+                        return Ending::Refused(reason.unwrap_or_else(|| "no reason given".into()));
+                    }
+                    other => report(client.url(), &other),
+                }
+            }
+        }
+    }
+}
+
+/// Writes one line per message and flushes once the batch is out. Returns
+/// false when the count is reached.
+fn write_batch(
+    out: &mut impl Write,
+    line: &mut Vec<u8>,
+    batch: &MessageBatch,
+    remaining: &mut Option<u64>,
+) -> io::Result<bool> {
+    for message in &batch.messages {
+        line.clear();
+        line.extend_from_slice(b"{\"channel\":");
+        serde_json::to_writer(&mut *line, &*message.channel).map_err(io::Error::other)?;
+        line.extend_from_slice(b",\"data\":");
+        line.extend_from_slice(message.data.as_bytes());
+        line.extend_from_slice(b",\"received_ms\":");
+        line.extend_from_slice(batch.received_ms.to_string().as_bytes());
+        line.extend_from_slice(b"}\n");
+        out.write_all(line)?;
+        if let Some(left) = remaining {
+            *left -= 1;
+            if *left == 0 {
+                out.flush()?;
+                return Ok(false);
+            }
+        }
+    }
+    out.flush()?;
+    Ok(true)
+}
+
+/// A readable stderr line for a session event.
+fn report(url: &str, event: &Event) {
+    let line = match event {
+        Event::StateChanged {
+            state,
+            retry_in,
+            reason,
+        } => describe_state(url, *state, *retry_in, reason.as_deref()),
+        Event::Subscribed { pattern } => Some(format!("subscribed to {pattern}")),
+        Event::SubscribeFailed { pattern, reason } => {
+            Some(format!("error: the server refused the subscription to {pattern}: {reason}"))
+        }
+        Event::Unsubscribed { pattern } => Some(format!("unsubscribed from {pattern}")),
+        Event::Resubscribed { patterns } => Some(format!(
+            "re-subscribed to {} after a new handshake; messages published meanwhile may be missing",
+            patterns.join(", ")
+        )),
+        Event::Published { channel, result: Err(reason), .. } => {
+            Some(format!("error: publish to {channel} failed: {reason}"))
+        }
+        Event::Published { .. } | Event::Messages(_) => None,
+        Event::Error { message } => Some(format!("warning: {message}")),
+    };
+    if let Some(line) = line {
+        eprintln!("cometwatch: {line}");
+    }
+}
+
+fn describe_state(
+    url: &str,
+    state: State,
+    retry_in: Option<Duration>,
+    reason: Option<&str>,
+) -> Option<String> {
+    let reason = reason.unwrap_or("unknown reason");
+    let retry = |d: Duration| format!("retrying in {:.1} s", d.as_secs_f64());
+    Some(match (state, retry_in) {
+        (State::Handshaking, None) => format!("connecting to {url}"),
+        (State::Handshaking, Some(d)) => format!("cannot reach {url}: {reason}; {}", retry(d)),
+        (State::Connecting, _) => "handshake done; connecting".into(),
+        (State::Connected, _) => format!("connected to {url}"),
+        (State::Unconnected, Some(d)) => format!("connection lost: {reason}; {}", retry(d)),
+        (State::Unconnected, None) => format!("connection lost: {reason}"),
+        (State::Rehandshaking, Some(d)) => {
+            format!("session lost ({reason}); handshaking again, {}", retry(d))
+        }
+        (State::Rehandshaking, None) => format!("session lost ({reason}); handshaking again"),
+        (State::Disconnecting, _) => "disconnecting".into(),
+        (State::Disconnected, _) => "disconnected".into(),
+        (State::Terminated, _) => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cometwatch::bayeux::{DataMessage, RawJson};
+    use std::sync::Arc;
+
+    #[test]
+    fn lines_carry_raw_data_and_stop_at_count() {
+        let batch = MessageBatch {
+            received_ms: 17,
+            messages: (0..3)
+                .map(|i| DataMessage {
+                    channel: Arc::from("/q/\"x\""),
+                    data: RawJson::parse(&format!("{{\"i\": {i}}}")).expect("json"),
+                })
+                .collect(),
+        };
+        let mut out = Vec::new();
+        let mut remaining = Some(2);
+        let more = write_batch(&mut out, &mut Vec::new(), &batch, &mut remaining).expect("io");
+        assert!(!more);
+        let text = String::from_utf8(out).expect("utf8");
+        assert_eq!(
+            text,
+            "{\"channel\":\"/q/\\\"x\\\"\",\"data\":{\"i\": 0},\"received_ms\":17}\n\
+             {\"channel\":\"/q/\\\"x\\\"\",\"data\":{\"i\": 1},\"received_ms\":17}\n"
+        );
+        for line in text.lines() {
+            serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+        }
+    }
+}
