@@ -1,1 +1,148 @@
-fn main() {}
+//! Ingest benchmark: the bytes of one long-poll reply holding 2 000
+//! quote-sized data messages, turned into events by the protocol state
+//! machine, beside two references on the same bytes in the same run:
+//!
+//! - `value_tree`: `serde_json::from_slice::<Vec<serde_json::Value>>`, the
+//!   naive way;
+//! - `borrowed_floor`: a borrowed envelope struct with `&RawValue` data,
+//!   the parse floor.
+//!
+//! Criterion prints throughput in elements (messages) per second.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cometwatch::bayeux::protocol::{Event, Lane, Protocol, ProtocolConfig};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+const MESSAGES: usize = 2_000;
+const SYMBOLS: [&str; 8] = [
+    "ACME", "GLOBEX", "INITECH", "UMBRELLA", "HOOLI", "STARK", "WAYNE", "TYRELL",
+];
+
+/// A connect reply: `MESSAGES` quotes then the connect answer with `id`.
+fn reply(connect_id: &str) -> Vec<u8> {
+    let mut out = String::from("[");
+    for i in 0..MESSAGES {
+        let symbol = SYMBOLS[i % SYMBOLS.len()];
+        let last = 100.0 + (i % 97) as f64 * 0.25;
+        out.push_str(&format!(
+            r#"{{"channel":"/quotes/{symbol}","data":{{"symbol":"{symbol}","last":{last:.2},"bid":{:.2},"ask":{:.2},"volume":{},"ts":{}}},"id":"{}"}},"#,
+            last - 0.05,
+            last + 0.05,
+            100_000 + i,
+            1_795_384_143_623u64 + i as u64,
+            10_000 + i
+        ));
+    }
+    out.push_str(&format!(
+        r#"{{"channel":"/meta/connect","id":"{connect_id}","successful":true}}]"#
+    ));
+    out.into_bytes()
+}
+
+/// A protocol that is connected, subscribed to `/quotes/**`, with the
+/// handshake answered.
+fn connected_protocol(now: Instant) -> Protocol {
+    let mut p = Protocol::new(ProtocolConfig::default());
+    p.subscribe("/quotes/**").expect("valid pattern");
+    p.start(now);
+    let hs = p.poll_transmit(now).expect("handshake");
+    let reply = br#"[{"channel":"/meta/handshake","id":"1","successful":true,"clientId":"bench"}]"#;
+    p.handle_response(hs.token, Bytes::from_static(reply), now, 0);
+    while p.poll_event().is_some() {}
+    p
+}
+
+/// The next connect request's token and id.
+fn next_connect(p: &mut Protocol, now: Instant) -> (u64, String) {
+    loop {
+        let t = p.poll_transmit(now).expect("a request is due");
+        let body: Vec<serde_json::Value> = serde_json::from_slice(&t.body).expect("json");
+        if t.lane == Lane::LongPoll {
+            let id = body[0]["id"].as_str().expect("id").to_owned();
+            return (t.token, id);
+        }
+        // Answer the subscribe so the normal lane is free.
+        let answer: Vec<serde_json::Value> = body
+            .iter()
+            .map(
+                |m| serde_json::json!({"channel": m["channel"], "id": m["id"], "successful": true}),
+            )
+            .collect();
+        let bytes = Bytes::from(serde_json::to_vec(&answer).expect("json"));
+        p.handle_response(t.token, bytes, now, 0);
+    }
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct FloorEnvelope<'a> {
+    #[serde(borrow)]
+    channel: &'a str,
+    #[serde(borrow, default)]
+    id: Option<&'a str>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    successful: Option<bool>,
+}
+
+fn ingest(c: &mut Criterion) {
+    let sample = reply("1");
+    println!(
+        "reply: {} messages, {} bytes ({} B/message)",
+        MESSAGES,
+        sample.len(),
+        sample.len() / MESSAGES
+    );
+    let mut group = c.benchmark_group("ingest");
+    group.throughput(Throughput::Elements(MESSAGES as u64));
+    group.measurement_time(Duration::from_secs(5));
+
+    group.bench_function("value_tree", |b| {
+        b.iter(|| {
+            let v: Vec<serde_json::Value> =
+                serde_json::from_slice(black_box(&sample)).expect("json");
+            black_box(v.len())
+        })
+    });
+
+    group.bench_function("borrowed_floor", |b| {
+        b.iter(|| {
+            let v: Vec<FloorEnvelope<'_>> =
+                serde_json::from_slice(black_box(&sample)).expect("json");
+            black_box(v.len())
+        })
+    });
+
+    group.bench_function("protocol_events", |b| {
+        b.iter_custom(|iters| {
+            let now = Instant::now();
+            let mut p = connected_protocol(now);
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (token, id) = next_connect(&mut p, now);
+                let body = Bytes::from(reply(&id));
+                let started = Instant::now();
+                p.handle_response(token, body, now, 0);
+                let mut delivered = 0;
+                while let Some(event) = p.poll_event() {
+                    if let Event::Messages(batch) = event {
+                        delivered += batch.messages.len();
+                    }
+                }
+                total += started.elapsed();
+                assert_eq!(delivered, MESSAGES);
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);

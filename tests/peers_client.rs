@@ -5,10 +5,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::proxy::FaultProxy;
-use common::{PeerKind, PeerServer, collect_seqs, is_subscribed, wait_for};
 use cometwatch::bayeux::protocol::ProtocolConfig;
 use cometwatch::bayeux::{Client, ClientConfig, Event, RawJson, State};
+use common::proxy::FaultProxy;
+use common::{PeerKind, PeerServer, collect_seqs, is_subscribed, wait_for};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -32,7 +32,11 @@ fn wildcard_thousand_in_order(kind: PeerKind) {
     wait_for(&client, LONG, |e| is_subscribed(e, "/feed/**"));
     server.publish("/feed/deep/channel", 1000, 0);
     let (seqs, _) = collect_seqs(&client, 1000, LONG);
-    assert_eq!(seqs, (0..1000).collect::<Vec<_>>(), "in order, no gaps, no duplicates");
+    assert_eq!(
+        seqs,
+        (0..1000).collect::<Vec<_>>(),
+        "in order, no gaps, no duplicates"
+    );
 }
 
 #[test]
@@ -78,12 +82,17 @@ fn restart_rehandshakes_and_resubscribes(kind: PeerKind) {
     let mut server = PeerServer::start(kind, port, &[]);
     let events = wait_for(&client, LONG, |e| is_subscribed(e, "/r/**"));
     assert!(
-        events.iter().any(|e| matches!(e, Event::Resubscribed { patterns } if patterns == &["/r/**"])),
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Resubscribed { patterns } if patterns == &["/r/**"])),
         "the user is told a gap may have occurred: {events:#?}"
     );
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::StateChanged { state: State::Rehandshaking | State::Unconnected, .. }
+        Event::StateChanged {
+            state: State::Rehandshaking | State::Unconnected,
+            ..
+        }
     )));
     server.publish("/r/x", 10, 10);
     let (seqs, _) = collect_seqs(&client, 10, LONG);
@@ -112,9 +121,10 @@ fn cometd_session_expiry_402_rehandshakes() {
     let client = Client::connect(config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
 
-    // Cut the client off long enough for the server to sweep its session.
+    // Cut the client off long enough for the server to sweep its session
+    // (its held connect times out after 2 s, expiry 1 s later, then a sweep).
     proxy.set_refusing(true);
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(6000));
     proxy.set_refusing(false);
 
     let events = wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
@@ -127,8 +137,16 @@ fn cometd_session_expiry_402_rehandshakes() {
         _ => None,
     });
     let reason = rehandshake_reason.expect("re-handshake after expiry");
-    assert!(reason.contains("402"), "CometD's unknown-session error: {reason}");
-    assert!(events.iter().any(|e| matches!(e, Event::Resubscribed { .. })));
+    assert!(
+        reason.contains("402"),
+        "CometD's unknown-session error: {reason}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Resubscribed { .. })),
+        "{events:#?}"
+    );
     server.publish("/exp/a", 5, 0);
     let (seqs, _) = collect_seqs(&client, 5, LONG);
     assert_eq!(seqs, (0..5).collect::<Vec<_>>());
@@ -158,7 +176,8 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
         while let Ok(event) = client.events().try_recv() {
             if let Event::Messages(batch) = event {
                 for m in batch.messages {
-                    let v: serde_json::Value = serde_json::from_slice(m.data.as_bytes()).expect("json");
+                    let v: serde_json::Value =
+                        serde_json::from_slice(m.data.as_bytes()).expect("json");
                     seqs.push(v["seq"].as_u64().expect("seq"));
                 }
             }
@@ -167,7 +186,9 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
     let (rest, events) = collect_seqs(&client, (total as usize).saturating_sub(seqs.len()), LONG);
     seqs.extend(rest);
     assert!(
-        !events.iter().any(|e| matches!(e, Event::Resubscribed { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Resubscribed { .. })),
         "no re-handshake expected: {events:#?}"
     );
     // Nothing more may arrive (no duplicates).
@@ -177,7 +198,15 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
             seqs.extend(batch.messages.iter().map(|_| u64::MAX));
         }
     }
-    assert_eq!(seqs, (0..total).collect::<Vec<_>>(), "exactly once, in order");
+    let expected: Vec<u64> = (0..total).collect();
+    if seqs != expected {
+        let first_bad = seqs.iter().zip(&expected).position(|(a, b)| a != b);
+        panic!(
+            "not exactly once in order: {} received, first difference at {first_bad:?}: {:?}",
+            seqs.len(),
+            first_bad.map(|i| &seqs[i.saturating_sub(3)..(i + 5).min(seqs.len())])
+        );
+    }
     assert!(proxy.accepted.load(std::sync::atomic::Ordering::SeqCst) > 3);
     eprintln!("ack run took {:?}", started.elapsed());
 }
@@ -188,10 +217,19 @@ fn publish_reaches_another_client(kind: PeerKind) {
     wait_for(&receiver, LONG, |e| is_subscribed(e, "/chat/*"));
     let sender = Client::connect(config(server.url(), &[])).expect("sender");
     wait_for(&sender, LONG, |e| {
-        matches!(e, Event::StateChanged { state: State::Connected, .. })
+        matches!(
+            e,
+            Event::StateChanged {
+                state: State::Connected,
+                ..
+            }
+        )
     });
     sender
-        .publish("/chat/room", RawJson::parse(r#"{"seq": 7, "text": "hi"}"#).expect("json"))
+        .publish(
+            "/chat/room",
+            RawJson::parse(r#"{"seq": 7, "text": "hi"}"#).expect("json"),
+        )
         .expect("valid channel");
     let events = wait_for(&sender, LONG, |e| matches!(e, Event::Published { .. }));
     assert!(

@@ -4,8 +4,8 @@ pub mod channel;
 pub mod ext;
 pub mod message;
 pub mod protocol;
-pub mod transport;
 pub mod session;
+pub mod transport;
 
 pub use channel::{ChannelError, ChannelPattern};
 pub use message::{DataMessage, MessageBatch, RawJson};

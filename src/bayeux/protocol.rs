@@ -253,7 +253,7 @@ pub struct Protocol {
     next_connect_at: Option<Instant>,
     disconnect_requested: bool,
     backoff: Duration,
-    was_connected: bool,
+    handshaken_before: bool,
     next_id: u64,
     next_token: u64,
     next_publish: u64,
@@ -292,7 +292,7 @@ impl Protocol {
             next_connect_at: None,
             disconnect_requested: false,
             backoff: Duration::ZERO,
-            was_connected: false,
+            handshaken_before: false,
             next_id: 1,
             next_token: 1,
             next_publish: 1,
@@ -824,12 +824,13 @@ impl Protocol {
         for pattern in patterns.iter().rev() {
             self.queue.push_front(Queued::Subscribe(pattern.clone()));
         }
-        if self.was_connected {
+        if self.handshaken_before {
             self.reconnects += 1;
             if !patterns.is_empty() {
                 self.events.push_back(Event::Resubscribed { patterns });
             }
         }
+        self.handshaken_before = true;
         self.set_state(State::Connecting, None, None);
     }
 
@@ -843,7 +844,7 @@ impl Protocol {
         }
         let delay = self.failure_delay(advice);
         self.next_handshake_at = Some(now + delay);
-        let state = if self.was_connected || self.state == State::Rehandshaking {
+        let state = if self.handshaken_before || self.state == State::Rehandshaking {
             State::Rehandshaking
         } else {
             State::Handshaking
@@ -860,7 +861,6 @@ impl Protocol {
             return;
         }
         self.backoff = Duration::ZERO;
-        self.was_connected = true;
         let interval = self.advice.interval().unwrap_or(Duration::ZERO);
         self.next_connect_at = Some(now + interval);
         if self.state != State::Connected {

@@ -110,14 +110,17 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
 impl Client {
     /// Starts a session to `config.url` over HTTP long polling.
     pub fn connect(config: ClientConfig) -> Result<Self, ClientError> {
-        let transport: SharedTransport = Arc::new(HttpTransport::new(&config.url, &config.transport)?);
+        let transport: SharedTransport =
+            Arc::new(HttpTransport::new(&config.url, &config.transport)?);
         Self::with_transport(config, transport)
     }
 
@@ -190,7 +193,9 @@ impl Client {
         if super::channel::is_meta(channel) {
             return Err(ChannelError::MetaChannel(channel.to_owned()));
         }
-        let _ = self.commands.send(Command::Publish(channel.to_owned(), data));
+        let _ = self
+            .commands
+            .send(Command::Publish(channel.to_owned(), data));
         Ok(())
     }
 
@@ -276,8 +281,11 @@ impl SessionThread {
                     None => transmit.timeout,
                 };
                 if lane.send((transmit.token, transmit.body, timeout)).is_err() {
-                    self.protocol
-                        .handle_failure(transmit.token, "the transport worker stopped", now);
+                    self.protocol.handle_failure(
+                        transmit.token,
+                        "the transport worker stopped",
+                        now,
+                    );
                 }
             }
             self.forward_events();
@@ -352,9 +360,10 @@ impl SessionThread {
     fn handle_outcome(&mut self, outcome: Outcome) {
         let now = Instant::now();
         match outcome.result {
-            Ok(body) => self
-                .protocol
-                .handle_response(outcome.token, body, now, outcome.received_ms),
+            Ok(body) => {
+                self.protocol
+                    .handle_response(outcome.token, body, now, outcome.received_ms)
+            }
             Err(error) => self
                 .protocol
                 .handle_failure(outcome.token, &error.to_string(), now),
@@ -466,8 +475,16 @@ mod tests {
         let client =
             Client::with_transport(ClientConfig::new("x"), Arc::new(Refusing)).expect("starts");
         assert!(client.subscribe("/a/**/b").is_err());
-        assert!(client.publish("/a/*", RawJson::parse("1").expect("json")).is_err());
-        assert!(client.publish("/meta/x", RawJson::parse("1").expect("json")).is_err());
+        assert!(
+            client
+                .publish("/a/*", RawJson::parse("1").expect("json"))
+                .is_err()
+        );
+        assert!(
+            client
+                .publish("/meta/x", RawJson::parse("1").expect("json"))
+                .is_err()
+        );
         assert!(client.subscribe("/a/**").is_ok());
     }
 }

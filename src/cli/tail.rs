@@ -155,17 +155,19 @@ fn report(url: &str, event: &Event) {
             reason,
         } => describe_state(url, *state, *retry_in, reason.as_deref()),
         Event::Subscribed { pattern } => Some(format!("subscribed to {pattern}")),
-        Event::SubscribeFailed { pattern, reason } => {
-            Some(format!("error: the server refused the subscription to {pattern}: {reason}"))
-        }
+        Event::SubscribeFailed { pattern, reason } => Some(format!(
+            "error: the server refused the subscription to {pattern}: {reason}"
+        )),
         Event::Unsubscribed { pattern } => Some(format!("unsubscribed from {pattern}")),
         Event::Resubscribed { patterns } => Some(format!(
             "re-subscribed to {} after a new handshake; messages published meanwhile may be missing",
             patterns.join(", ")
         )),
-        Event::Published { channel, result: Err(reason), .. } => {
-            Some(format!("error: publish to {channel} failed: {reason}"))
-        }
+        Event::Published {
+            channel,
+            result: Err(reason),
+            ..
+        } => Some(format!("error: publish to {channel} failed: {reason}")),
         Event::Published { .. } | Event::Messages(_) => None,
         Event::Error { message } => Some(format!("warning: {message}")),
     };

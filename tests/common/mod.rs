@@ -115,7 +115,9 @@ impl PeerServer {
         writeln!(self.stdin, "publish {channel} {count} {start}").expect("server alive");
         self.stdin.flush().expect("server alive");
         let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("publish acknowledged");
+        self.stdout
+            .read_line(&mut line)
+            .expect("publish acknowledged");
         assert!(line.contains("published"), "unexpected {line:?}");
     }
 
@@ -135,7 +137,11 @@ impl Drop for PeerServer {
 }
 
 /// Waits for an event matching `pred`, returning the events seen before it.
-pub fn wait_for(client: &Client, timeout: Duration, mut pred: impl FnMut(&Event) -> bool) -> Vec<Event> {
+pub fn wait_for(
+    client: &Client,
+    timeout: Duration,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Vec<Event> {
     let deadline = Instant::now() + timeout;
     let mut seen = Vec::new();
     loop {
@@ -163,7 +169,8 @@ pub fn collect_seqs(client: &Client, count: usize, timeout: Duration) -> (Vec<u6
         match client.events().recv_timeout(left) {
             Ok(Event::Messages(batch)) => {
                 for m in batch.messages {
-                    let v: serde_json::Value = serde_json::from_slice(m.data.as_bytes()).expect("json");
+                    let v: serde_json::Value =
+                        serde_json::from_slice(m.data.as_bytes()).expect("json");
                     if let Some(seq) = v["seq"].as_u64() {
                         seqs.push(seq);
                     }

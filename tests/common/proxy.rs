@@ -27,8 +27,12 @@ impl FaultProxy {
         let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
         let accepted = Arc::new(AtomicU64::new(0));
         {
-            let (refusing, stopped, live, accepted) =
-                (refusing.clone(), stopped.clone(), live.clone(), accepted.clone());
+            let (refusing, stopped, live, accepted) = (
+                refusing.clone(),
+                stopped.clone(),
+                live.clone(),
+                accepted.clone(),
+            );
             thread::spawn(move || {
                 for incoming in listener.incoming() {
                     if stopped.load(Ordering::SeqCst) {
