@@ -79,13 +79,11 @@ impl Extension for AckExtension {
         } else if channel == meta::CONNECT
             && message.successful == Some(true)
             && self.server_supports_acks
-        {
-            if let Some(batch) = message
+            && let Some(batch) = message
                 .ext_value()
                 .and_then(|ext| ext.get("ack").and_then(Value::as_i64))
-            {
-                self.batch = Some(batch);
-            }
+        {
+            self.batch = Some(batch);
         }
         true
     }

@@ -571,7 +571,7 @@ mod tests {
             parse_messages(br#"[{"channel":"/a"}] trailing"#, 10),
             Err(MessageError::Malformed(_))
         ));
-        let many = format!("[{}]", vec![r#"{"channel":"/a","data":1}"#; 11].join(","));
+        let many = format!("[{}]", [r#"{"channel":"/a","data":1}"#; 11].join(","));
         assert_eq!(
             parse_messages(many.as_bytes(), 10).unwrap_err(),
             MessageError::TooManyMessages(10)

@@ -517,7 +517,7 @@ impl Protocol {
         {
             return None;
         }
-        if !self.next_connect_at.is_some_and(|at| at <= now) {
+        if self.next_connect_at.is_none_or(|at| at > now) {
             return None;
         }
         self.next_connect_at = None;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod scripted;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

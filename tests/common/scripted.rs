@@ -1,0 +1,109 @@
+//! A tiny HTTP server on 127.0.0.1 whose answers a test scripts: each POST
+//! body is handed to a closure that returns the status and body to send.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+/// What the handler answers: status code and body bytes.
+pub type Answer = (u16, Vec<u8>);
+
+/// The server; stops accepting when dropped.
+pub struct ScriptedServer {
+    pub addr: SocketAddr,
+    pub requests: Arc<AtomicU64>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl ScriptedServer {
+    /// Serves every request with `handler(request_body)`.
+    pub fn start(handler: impl Fn(&[u8]) -> Answer + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let requests = Arc::new(AtomicU64::new(0));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(handler);
+        {
+            let (requests, stopped) = (requests.clone(), stopped.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stopped.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (handler, requests) = (handler.clone(), requests.clone());
+                    thread::spawn(move || serve(stream, &*handler, &requests));
+                }
+            });
+        }
+        Self {
+            addr,
+            requests,
+            stopped,
+        }
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/cometd", self.addr)
+    }
+}
+
+impl Drop for ScriptedServer {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    handler: &(dyn Fn(&[u8]) -> Answer + Send + Sync),
+    requests: &AtomicU64,
+) {
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut writer = write_half;
+    loop {
+        let mut content_length = 0usize;
+        let mut line = String::new();
+        // Request line; EOF ends the connection.
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        requests.fetch_add(1, Ordering::SeqCst);
+        let (status, answer) = handler(&body);
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            answer.len()
+        );
+        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}
