@@ -167,6 +167,7 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
     let chunk = 50u64;
     let started = Instant::now();
     let mut seqs = Vec::new();
+    let mut failed_connects = 0;
     for i in 0..total / chunk {
         server.publish("/ack/x", chunk, i * chunk);
         if i % 3 == 0 {
