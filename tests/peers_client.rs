@@ -171,21 +171,48 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
     for i in 0..total / chunk {
         server.publish("/ack/x", chunk, i * chunk);
         if i % 3 == 0 {
+            // Cut every connection, and refuse new ones for a moment so
+            // that the transport's single retry fails too.
             std::thread::sleep(Duration::from_millis(20));
-            proxy.cut_all();
+            proxy.set_refusing(true);
+            std::thread::sleep(Duration::from_millis(150));
+            proxy.set_refusing(false);
         }
         while let Ok(event) = client.events().try_recv() {
-            if let Event::Messages(batch) = event {
-                for m in batch.messages {
-                    let v: serde_json::Value =
-                        serde_json::from_slice(m.data.as_bytes()).expect("json");
-                    seqs.push(v["seq"].as_u64().expect("seq"));
+            match event {
+                Event::Messages(batch) => {
+                    for m in batch.messages {
+                        let v: serde_json::Value =
+                            serde_json::from_slice(m.data.as_bytes()).expect("json");
+                        seqs.push(v["seq"].as_u64().expect("seq"));
+                    }
                 }
+                Event::StateChanged {
+                    state: State::Unconnected,
+                    ..
+                } => failed_connects += 1,
+                _ => {}
             }
         }
     }
     let (rest, events) = collect_seqs(&client, (total as usize).saturating_sub(seqs.len()), LONG);
     seqs.extend(rest);
+    failed_connects += events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::StateChanged {
+                    state: State::Unconnected,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(
+        failed_connects >= 3,
+        "the proxy must have broken connects: {failed_connects}"
+    );
     assert!(
         !events
             .iter()
