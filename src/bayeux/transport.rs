@@ -316,6 +316,7 @@ impl HttpTransport {
                 host: self.host.clone(),
                 reason: "connection failed".into(),
             },
+            ureq::Error::Io(io) if is_tls_error(&io) => TransportError::Tls(describe_tls(&io)),
             ureq::Error::Io(io) if is_connect_error(&io) => TransportError::Connect {
                 host: self.host.clone(),
                 reason: describe_io(&io),
@@ -342,6 +343,25 @@ impl Transport for HttpTransport {
 
     fn url(&self) -> &str {
         &self.url
+    }
+}
+
+/// rustls failures reach us as `InvalidData` I/O errors wrapping them.
+fn is_tls_error(io: &std::io::Error) -> bool {
+    let text = io.to_string();
+    io.kind() == std::io::ErrorKind::InvalidData
+        && (text.contains("certificate") || text.contains("peer") || text.contains("TLS"))
+}
+
+fn describe_tls(io: &std::io::Error) -> String {
+    let text = io.to_string();
+    if text.contains("invalid peer certificate") {
+        format!(
+            "the server's certificate is not trusted ({}); to trust a private CA use --ca-cert FILE",
+            text.trim_start_matches("invalid peer certificate: ")
+        )
+    } else {
+        text
     }
 }
 

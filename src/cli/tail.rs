@@ -33,6 +33,9 @@ pub struct TailArgs {
     /// Trust the CA certificates in this PEM file instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    /// Do NOT verify the server's certificate (dangerous; prints a warning).
+    #[arg(long)]
+    pub insecure: bool,
     /// Largest server reply accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = cometwatch::bayeux::transport::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response: u64,
@@ -64,10 +67,16 @@ pub fn run(args: TailArgs) -> Result<()> {
             headers,
             ca_cert: args.ca_cert.clone(),
             max_response_bytes: Some(args.max_response),
-            insecure: false,
+            insecure: args.insecure,
         },
         ..ClientConfig::default()
     };
+    if args.insecure {
+        eprintln!(
+            "cometwatch: WARNING: --insecure: the server's certificate is NOT verified; \
+             anyone on the network path can read and change this session"
+        );
+    }
     let client = Client::connect(config).context("cannot start the session")?;
     let (stop_tx, stop_rx) = bounded::<()>(1);
     ctrlc::set_handler(move || {

@@ -4,6 +4,7 @@
 
 pub mod proxy;
 pub mod scripted;
+pub mod tail;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -108,6 +109,11 @@ impl PeerServer {
     /// The Bayeux endpoint.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}{}", self.port, self.kind.path())
+    }
+
+    /// The Bayeux endpoint over HTTPS (for a server started with TLS_CERT).
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}{}", self.port, self.kind.path())
     }
 
     /// Publishes `{"seq": i}` for i in start..start+count, in order, from

@@ -7,7 +7,7 @@
 //   publish CHANNEL COUNT [START]  publishes {"seq":i} for i in START..START+COUNT,
 //                                  in order, then prints {"published":COUNT}
 // Environment: TIMEOUT (connect hold, ms), MAX_INTERVAL (session expiry, ms,
-// cometd only), ACK=1 (cometd ack extension).
+// cometd only), ACK=1 (cometd ack extension), TLS_CERT + TLS_KEY (HTTPS).
 'use strict';
 const http = require('http');
 const readline = require('readline');
@@ -47,7 +47,13 @@ if (kind === 'faye') {
     process.exit(2);
 }
 
-const httpServer = attach(http.createServer(handler));
+// TLS_CERT and TLS_KEY (PEM files): serve HTTPS instead.
+const httpServer = attach(process.env.TLS_CERT
+    ? require('https').createServer({
+        cert: require('fs').readFileSync(process.env.TLS_CERT),
+        key: require('fs').readFileSync(process.env.TLS_KEY),
+    }, handler)
+    : http.createServer(handler));
 httpServer.listen(port, '127.0.0.1', () => {
     const ready = () =>
         process.stdout.write(JSON.stringify({port: httpServer.address().port}) + '\n');
