@@ -14,7 +14,7 @@ const LONG: Duration = Duration::from_secs(30);
 
 fn config(url: String, subscriptions: &[&str]) -> ClientConfig {
     ClientConfig {
-        url,
+        urls: vec![url],
         subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
         protocol: ProtocolConfig {
             backoff_increment: Duration::from_millis(300),

@@ -183,6 +183,11 @@ pub enum Event {
         /// `Err` with the server's reason when refused.
         result: Result<(), String>,
     },
+    /// The session moved to another server of the cluster.
+    ServerChanged {
+        /// The server now used.
+        url: String,
+    },
     /// Something went wrong that the session recovers from by itself.
     Error {
         /// What, in words.
@@ -412,6 +417,45 @@ impl Protocol {
             data,
         });
         Ok(id)
+    }
+
+    /// Abandons the session with the current server and handshakes again,
+    /// e.g. after moving to another server of a cluster. Requests in flight
+    /// are forgotten (their replies will be ignored); publishes among them
+    /// are reported as failed; subscriptions are restored after the
+    /// handshake. The handshake goes out at the next retry time already
+    /// scheduled, or now.
+    pub fn restart_session(&mut self, reason: &str, now: Instant) {
+        if matches!(
+            self.state,
+            State::Disconnected | State::Disconnecting | State::Terminated
+        ) {
+            return;
+        }
+        let scheduled = self.next_handshake_at.or(self.next_connect_at);
+        self.client_id = None;
+        self.connect_id = None;
+        self.next_connect_at = None;
+        self.long_poll = None;
+        self.normal = None;
+        let mut abandoned: Vec<(String, Pending)> = self.pending.drain().collect();
+        abandoned.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, pending) in abandoned {
+            if let Pending::Publish(id, channel) = pending {
+                self.events.push_back(Event::Published {
+                    id,
+                    channel,
+                    result: Err(format!("not confirmed before the server changed: {reason}")),
+                });
+            }
+        }
+        let at = scheduled.unwrap_or(now).max(now);
+        self.next_handshake_at = Some(at);
+        self.set_state(
+            State::Rehandshaking,
+            Some(at - now),
+            Some(reason.to_owned()),
+        );
     }
 
     /// Asks to leave: a `/meta/disconnect` is sent when possible.

@@ -6,6 +6,10 @@
 //! channels, so it never blocks on the network itself. Events leave on a
 //! bounded channel: a consumer that stops reading slows the long poll down
 //! (the server then queues or drops) instead of growing memory here.
+//!
+//! A session may know several servers of one cluster: when the current one
+//! fails twice in a row, it moves on to the next, handshakes there and
+//! re-subscribes. Servers named in a `hosts` advice join the rotation.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -24,6 +28,10 @@ use super::transport::{HttpTransport, SharedTransport, TransportConfig, Transpor
 
 /// Events buffered between the session thread and a slow consumer.
 const EVENT_CAPACITY: usize = 1024;
+/// Transport failures in a row on one server before moving to the next.
+const FAILURES_BEFORE_FAILOVER: u32 = 2;
+/// Most servers kept in the rotation (configured plus advised).
+const MAX_SERVERS: usize = 16;
 
 /// Why a client could not be created.
 #[derive(Debug, Error)]
@@ -42,8 +50,10 @@ pub enum ClientError {
 /// Everything a session needs.
 #[derive(Clone, Default)]
 pub struct ClientConfig {
-    /// The Bayeux endpoint, e.g. `http://127.0.0.1:8080/cometd`.
-    pub url: String,
+    /// The Bayeux endpoints, e.g. `http://127.0.0.1:8080/cometd`: the
+    /// first is used first; the others are servers of the same cluster
+    /// to fail over to.
+    pub urls: Vec<String>,
     /// Protocol tunables (backoff, network delay, limits).
     pub protocol: ProtocolConfig,
     /// HTTP settings (headers, CA file, reply size limit).
@@ -61,7 +71,7 @@ pub struct ClientConfig {
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("url", &self.url)
+            .field("urls", &self.urls)
             .field("protocol", &self.protocol)
             .field("transport", &self.transport)
             .field("ack", &self.ack)
@@ -75,7 +85,7 @@ impl ClientConfig {
     /// A configuration for `url` with defaults for everything else.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
-            url: url.into(),
+            urls: vec![url.into()],
             ..Self::default()
         }
     }
@@ -117,11 +127,23 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Starts a session to `config.url` over HTTP long polling.
+    /// Starts a session to `config.urls` over HTTP long polling.
     pub fn connect(config: ClientConfig) -> Result<Self, ClientError> {
-        let transport: SharedTransport =
-            Arc::new(HttpTransport::new(&config.url, &config.transport)?);
-        Self::with_transport(config, transport)
+        if config.urls.is_empty() {
+            return Err(TransportError::InvalidUrl {
+                url: String::new(),
+                reason: "no server URL given".into(),
+            }
+            .into());
+        }
+        let servers = config
+            .urls
+            .iter()
+            .map(|url| {
+                HttpTransport::new(url, &config.transport).map(|t| Arc::new(t) as SharedTransport)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::start(config, servers)
     }
 
     /// Starts a session over any transport (tests, other transports).
@@ -129,6 +151,10 @@ impl Client {
         config: ClientConfig,
         transport: SharedTransport,
     ) -> Result<Self, ClientError> {
+        Self::start(config, vec![transport])
+    }
+
+    fn start(config: ClientConfig, servers: Vec<SharedTransport>) -> Result<Self, ClientError> {
         let mut protocol = Protocol::new(config.protocol.clone());
         if config.ack {
             protocol.add_extension(Box::new(AckExtension::new()));
@@ -142,12 +168,17 @@ impl Client {
         let (command_tx, command_rx) = unbounded();
         let (event_tx, event_rx) = bounded(EVENT_CAPACITY);
         let (done_tx, done_rx) = bounded(1);
-        let url = transport.url().to_owned();
+        let url = servers
+            .first()
+            .map(|t| t.url().to_owned())
+            .unwrap_or_default();
         let waker = config.waker.clone();
+        let transport_config = config.transport.clone();
         let thread = std::thread::Builder::new()
             .name("bayeux-session".into())
             .spawn(move || {
-                let session = SessionThread::new(protocol, transport, event_tx, waker);
+                let session =
+                    SessionThread::new(protocol, servers, transport_config, event_tx, waker);
                 session.run(command_rx);
                 let _ = done_tx.send(());
             })
@@ -161,7 +192,7 @@ impl Client {
         })
     }
 
-    /// The server URL.
+    /// The first server's URL.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -238,31 +269,41 @@ struct Lanes {
 struct SessionThread {
     protocol: Protocol,
     events: Sender<Event>,
+    outcome_tx: Sender<Outcome>,
     outcomes: Receiver<Outcome>,
     lanes: Lanes,
     waker: Option<Arc<dyn Fn() + Send + Sync>>,
     consumer_gone: bool,
+    servers: Vec<SharedTransport>,
+    current: usize,
+    failures_in_a_row: u32,
+    transport_config: TransportConfig,
+    known_hosts: Option<Vec<String>>,
 }
 
 impl SessionThread {
     fn new(
         protocol: Protocol,
-        transport: SharedTransport,
+        servers: Vec<SharedTransport>,
+        transport_config: TransportConfig,
         events: Sender<Event>,
         waker: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> Self {
         let (outcome_tx, outcome_rx) = unbounded();
-        let lanes = Lanes {
-            long_poll: spawn_worker("bayeux-long-poll", transport.clone(), outcome_tx.clone()),
-            normal: spawn_worker("bayeux-requests", transport, outcome_tx),
-        };
+        let lanes = spawn_lanes(&servers[0], &outcome_tx);
         Self {
             protocol,
             events,
+            outcome_tx,
             outcomes: outcome_rx,
             lanes,
             waker,
             consumer_gone: false,
+            servers,
+            current: 0,
+            failures_in_a_row: 0,
+            transport_config,
+            known_hosts: None,
         }
     }
 
@@ -361,12 +402,61 @@ impl SessionThread {
         let now = Instant::now();
         match outcome.result {
             Ok(body) => {
+                self.failures_in_a_row = 0;
                 self.protocol
-                    .handle_response(outcome.token, body, now, outcome.received_ms)
+                    .handle_response(outcome.token, body, now, outcome.received_ms);
+                self.learn_advised_hosts();
             }
-            Err(error) => self
-                .protocol
-                .handle_failure(outcome.token, &error.to_string(), now),
+            Err(error) => {
+                let reason = error.to_string();
+                self.protocol.handle_failure(outcome.token, &reason, now);
+                self.failures_in_a_row += 1;
+                if self.failures_in_a_row >= FAILURES_BEFORE_FAILOVER && self.servers.len() > 1 {
+                    self.fail_over(&reason, now);
+                }
+            }
+        }
+    }
+
+    /// Moves to the next server of the rotation and handshakes there.
+    fn fail_over(&mut self, reason: &str, now: Instant) {
+        let from = self.servers[self.current].url().to_owned();
+        self.current = (self.current + 1) % self.servers.len();
+        self.failures_in_a_row = 0;
+        let to = self.servers[self.current].url().to_owned();
+        // Fresh workers: the old ones may still be stuck on the old server.
+        self.lanes = spawn_lanes(&self.servers[self.current], &self.outcome_tx);
+        self.protocol
+            .restart_session(&format!("{from} failed ({reason}); moving to {to}"), now);
+        self.send_event(Event::ServerChanged { url: to });
+    }
+
+    /// Adds the servers of a `hosts` advice to the rotation.
+    fn learn_advised_hosts(&mut self) {
+        let hosts = self.protocol.advice().hosts.clone();
+        if hosts.is_none() || hosts == self.known_hosts {
+            return;
+        }
+        self.known_hosts.clone_from(&hosts);
+        let current = self.servers[self.current].url().to_owned();
+        for host in hosts.unwrap_or_default() {
+            if self.servers.len() >= MAX_SERVERS {
+                break;
+            }
+            let Some(url) = url_for_host(&current, &host) else {
+                continue;
+            };
+            if self.servers.iter().any(|s| s.url() == url) {
+                continue;
+            }
+            match HttpTransport::new(&url, &self.transport_config) {
+                Ok(transport) => self.servers.push(Arc::new(transport)),
+                Err(error) => {
+                    self.send_event(Event::Error {
+                        message: format!("ignoring advised server {host}: {error}"),
+                    });
+                }
+            }
         }
     }
 
@@ -390,6 +480,28 @@ impl SessionThread {
         }
         true
     }
+}
+
+fn spawn_lanes(transport: &SharedTransport, outcomes: &Sender<Outcome>) -> Lanes {
+    Lanes {
+        long_poll: spawn_worker("bayeux-long-poll", transport.clone(), outcomes.clone()),
+        normal: spawn_worker("bayeux-requests", transport.clone(), outcomes.clone()),
+    }
+}
+
+/// The URL of an advised host: a full URL as is, or `host[:port]` in place
+/// of the authority of `current`.
+fn url_for_host(current: &str, host: &str) -> Option<String> {
+    let host = host.trim();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return None;
+    }
+    if host.starts_with("http://") || host.starts_with("https://") {
+        return Some(host.to_owned());
+    }
+    let (scheme, rest) = current.split_once("://")?;
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    Some(format!("{scheme}://{host}{}", &rest[path_start..]))
 }
 
 fn spawn_worker(
@@ -468,6 +580,20 @@ mod tests {
         let started = Instant::now();
         drop(client);
         assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn advised_hosts_become_urls() {
+        assert_eq!(
+            url_for_host("http://a:1/cometd", "b:2").as_deref(),
+            Some("http://b:2/cometd")
+        );
+        assert_eq!(
+            url_for_host("https://a/x/y", "https://c/z").as_deref(),
+            Some("https://c/z")
+        );
+        assert_eq!(url_for_host("http://a:1", "b").as_deref(), Some("http://b"));
+        assert_eq!(url_for_host("http://a/", "bad host"), None);
     }
 
     #[test]

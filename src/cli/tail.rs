@@ -18,9 +18,11 @@ use crossbeam_channel::{bounded, select};
 /// Arguments of `cometwatch tail`.
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    /// The Bayeux endpoint, e.g. http://127.0.0.1:8080/cometd
-    #[arg(long)]
-    pub url: String,
+    /// The Bayeux endpoint, e.g. http://127.0.0.1:8080/cometd; several
+    /// servers of one cluster (repeat, or separate with commas) are used in
+    /// turn when one fails.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub url: Vec<String>,
     /// Exit after this many data messages.
     #[arg(long)]
     pub count: Option<u64>,
@@ -60,7 +62,7 @@ pub fn run(args: TailArgs) -> Result<()> {
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
     let config = ClientConfig {
-        url: args.url.clone(),
+        urls: args.url.clone(),
         ack: args.ack,
         subscriptions: args.channels.clone(),
         transport: TransportConfig {
@@ -177,6 +179,7 @@ fn report(url: &str, event: &Event) {
             result: Err(reason),
             ..
         } => Some(format!("error: publish to {channel} failed: {reason}")),
+        Event::ServerChanged { url } => Some(format!("now using {url}")),
         Event::Published { .. } | Event::Messages(_) => None,
         Event::Error { message } => Some(format!("warning: {message}")),
     };

@@ -27,6 +27,7 @@ pub fn ensure_peers() {
         if dir.join("node_modules/faye").exists()
             && dir.join("node_modules/cometd-nodejs-server").exists()
             && dir.join("node_modules/cometd-nodejs-client").exists()
+            && dir.join("node_modules/faye-redis").exists()
         {
             return;
         }

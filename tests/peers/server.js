@@ -7,7 +7,8 @@
 //   publish CHANNEL COUNT [START]  publishes {"seq":i} for i in START..START+COUNT,
 //                                  in order, then prints {"published":COUNT}
 // Environment: TIMEOUT (connect hold, ms), MAX_INTERVAL (session expiry, ms,
-// cometd only), ACK=1 (cometd ack extension), TLS_CERT + TLS_KEY (HTTPS).
+// cometd only), ACK=1 (cometd ack extension), TLS_CERT + TLS_KEY (HTTPS),
+// REDIS_PORT (faye only: the faye-redis engine, for a cluster of nodes).
 'use strict';
 const http = require('http');
 const readline = require('readline');
@@ -21,7 +22,16 @@ let publish;
 let attach = server => server;
 if (kind === 'faye') {
     const faye = require('faye');
-    const bayeux = new faye.NodeAdapter({mount: '/bayeux', timeout: timeout / 1000});
+    const options = {mount: '/bayeux', timeout: timeout / 1000};
+    if (process.env.REDIS_PORT) {
+        // Several Faye nodes sharing one Redis form a cluster.
+        options.engine = {
+            type: require('faye-redis'),
+            host: '127.0.0.1',
+            port: Number(process.env.REDIS_PORT),
+        };
+    }
+    const bayeux = new faye.NodeAdapter(options);
     const client = bayeux.getClient();
     publish = (channel, data) => client.publish(channel, data);
     attach = server => { bayeux.attach(server); return server; };

@@ -707,3 +707,44 @@ fn numeric_ids_in_replies_match() {
     );
     assert_eq!(s.p.state(), State::Connecting);
 }
+
+#[test]
+fn restart_session_abandons_flights_and_restores_subscriptions() {
+    let mut s = Script::new();
+    s.p.subscribe("/a").expect("valid");
+    s.connect();
+    let (sub_t, _) = s.send();
+    let (lp, _) = s.pending_connect();
+    let published =
+        s.p.publish("/b", RawJson::parse("1").expect("json"))
+            .expect("valid");
+    s.p.restart_session("node A is down", s.now);
+    assert_eq!(s.p.state(), State::Rehandshaking);
+    let events = s.events();
+    assert!(events.iter().any(|e| matches!(e,
+        Event::StateChanged { state: State::Rehandshaking, reason: Some(r), .. } if r.contains("node A"))));
+    // Late replies of the old server are ignored.
+    s.reply(
+        lp,
+        json!([{"channel":"/meta/connect","id":"4","successful":true}]),
+    );
+    s.reply(
+        sub_t.token,
+        json!([{"channel":"/meta/subscribe","id":"3","successful":true}]),
+    );
+    assert_eq!(s.p.state(), State::Rehandshaking);
+    let (t, hs) = s.send();
+    assert_eq!(hs[0]["channel"], "/meta/handshake");
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":true,"clientId":"c9"}]),
+    );
+    let (_t, batch) = s.send();
+    let channels: Vec<&str> = batch.iter().filter_map(|m| m["channel"].as_str()).collect();
+    assert_eq!(
+        channels,
+        vec!["/meta/subscribe", "/b"],
+        "queued publish kept, subscription restored"
+    );
+    let _ = published;
+}
