@@ -56,6 +56,22 @@ impl Drop for Redis {
     }
 }
 
+/// Publishes probes on `node` until one reaches the client: the Redis
+/// subscription of the client's node is then in place.
+fn wait_until_routed(node: &mut PeerServer, client: &Client) {
+    let deadline = Instant::now() + LONG;
+    for probe in 10_000.. {
+        assert!(Instant::now() < deadline, "no probe was routed");
+        node.publish("/cluster/probe", 1, probe);
+        if let Ok(Event::Messages(_)) = client.events().recv_timeout(Duration::from_millis(300)) {
+            break;
+        }
+    }
+    // Let stragglers of the probes arrive and drop them.
+    std::thread::sleep(Duration::from_millis(300));
+    while client.events().try_recv().is_ok() {}
+}
+
 fn publish_slowly(node: &mut PeerServer, seqs: std::ops::Range<u64>) {
     for seq in seqs {
         node.publish("/cluster/x", 1, seq);
@@ -84,6 +100,7 @@ fn faye_cluster_routes_across_nodes_and_survives_a_node_failure() {
     };
     let client = Client::connect(config).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/cluster/*"));
+    wait_until_routed(&mut node_b, &client);
 
     // Published on node B, delivered to our client on node A. At a modest
     // rate: faye-redis can drop messages in large cross-node bursts.
