@@ -11,6 +11,20 @@ use std::time::Duration;
 /// What the handler answers: status code and body bytes.
 pub type Answer = (u16, Vec<u8>);
 
+/// A reply, well-formed or not.
+pub enum Reply {
+    /// A normal HTTP response.
+    Http(u16, Vec<u8>),
+    /// These bytes as they are, then the connection is closed.
+    Raw(Vec<u8>),
+    /// Close the connection without answering.
+    Close,
+    /// Never answer (the connection stays open until the client gives up).
+    Hang,
+    /// A response whose body arrives one byte per `delay`.
+    Drip(Vec<u8>, Duration),
+}
+
 /// The server; stops accepting when dropped.
 pub struct ScriptedServer {
     pub addr: SocketAddr,
@@ -21,6 +35,14 @@ pub struct ScriptedServer {
 impl ScriptedServer {
     /// Serves every request with `handler(request_body)`.
     pub fn start(handler: impl Fn(&[u8]) -> Answer + Send + Sync + 'static) -> Self {
+        Self::start_raw(move |body| {
+            let (status, answer) = handler(body);
+            Reply::Http(status, answer)
+        })
+    }
+
+    /// Serves every request with any [`Reply`].
+    pub fn start_raw(handler: impl Fn(&[u8]) -> Reply + Send + Sync + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(AtomicU64::new(0));
@@ -61,7 +83,7 @@ impl Drop for ScriptedServer {
 
 fn serve(
     stream: TcpStream,
-    handler: &(dyn Fn(&[u8]) -> Answer + Send + Sync),
+    handler: &(dyn Fn(&[u8]) -> Reply + Send + Sync),
     requests: &AtomicU64,
 ) {
     let Ok(write_half) = stream.try_clone() else {
@@ -97,7 +119,38 @@ fn serve(
             return;
         }
         requests.fetch_add(1, Ordering::SeqCst);
-        let (status, answer) = handler(&body);
+        let (status, answer) = match handler(&body) {
+            Reply::Http(status, answer) => (status, answer),
+            Reply::Raw(bytes) => {
+                let _ = writer.write_all(&bytes);
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Reply::Close => {
+                let _ = writer.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Reply::Hang => {
+                thread::sleep(Duration::from_secs(600));
+                return;
+            }
+            Reply::Drip(answer, delay) => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    answer.len()
+                );
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for byte in answer {
+                    thread::sleep(delay);
+                    if writer.write_all(&[byte]).is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
         let head = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             answer.len()

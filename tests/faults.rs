@@ -1,0 +1,405 @@
+//! The fault matrix: a scripted Bayeux server that misbehaves on demand.
+//! For each fault: no panic, the state shown is right (with a readable
+//! reason), the request rate stays within the backoff, and the session
+//! recovers on its own once the fault clears.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cometwatch::bayeux::protocol::ProtocolConfig;
+use cometwatch::bayeux::transport::TransportConfig;
+use cometwatch::bayeux::{Client, ClientConfig, Event, State};
+use common::scripted::{Reply, ScriptedServer};
+use serde_json::{Value, json};
+
+/// How the scripted server misbehaves on `/meta/connect`.
+#[derive(Clone)]
+enum Fault {
+    None,
+    ResetMidResponse,
+    TruncatedJson,
+    HtmlBadGateway,
+    EmptyServerError,
+    NotJson,
+    ObjectNotArray,
+    WrongFieldTypes,
+    MissingChannel,
+    NeverAnswers,
+    DripsBytes,
+    OverSize,
+    DeepNesting,
+    AdviceNone,
+}
+
+struct MiniBayeux {
+    fault: Mutex<Fault>,
+    seq: AtomicU64,
+}
+
+impl MiniBayeux {
+    fn reply(&self, body: &[u8]) -> Reply {
+        let messages: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+        let fault = self.fault.lock().map(|f| f.clone()).unwrap_or(Fault::None);
+        let is_connect = messages.iter().any(|m| m["channel"] == "/meta/connect");
+        if is_connect {
+            match fault {
+                Fault::None => {}
+                Fault::ResetMidResponse => {
+                    return Reply::Raw(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n[{\"channel\":\"/meta/con"
+                            .to_vec(),
+                    );
+                }
+                Fault::TruncatedJson => {
+                    return Reply::Http(
+                        200,
+                        b"[{\"channel\":\"/meta/connect\",\"successf".to_vec(),
+                    );
+                }
+                Fault::HtmlBadGateway => {
+                    return Reply::Http(
+                        502,
+                        b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec(),
+                    );
+                }
+                Fault::EmptyServerError => return Reply::Http(500, Vec::new()),
+                Fault::NotJson => return Reply::Http(200, b"hello, this is not JSON".to_vec()),
+                Fault::ObjectNotArray => return Reply::Http(200, br#"{"foo": 1}"#.to_vec()),
+                Fault::WrongFieldTypes => {
+                    return Reply::Http(
+                        200,
+                        br#"[{"channel":"/meta/connect","successful":"yes","id":{}}]"#.to_vec(),
+                    );
+                }
+                Fault::MissingChannel => {
+                    return Reply::Http(200, br#"[{"successful":true,"data":1}]"#.to_vec());
+                }
+                Fault::NeverAnswers => return Reply::Hang,
+                Fault::DripsBytes => {
+                    return Reply::Drip(
+                        br#"[{"channel":"/meta/connect"}]"#.to_vec(),
+                        Duration::from_secs(1),
+                    );
+                }
+                Fault::OverSize => {
+                    let mut big = b"[{\"channel\":\"/x\",\"data\":\"".to_vec();
+                    big.resize(200 * 1024, b'a');
+                    big.extend_from_slice(b"\"}]");
+                    return Reply::Http(200, big);
+                }
+                Fault::DeepNesting => {
+                    let depth = 5_000_000;
+                    let mut deep = b"[{\"channel\":\"/feed/a\",\"data\":".to_vec();
+                    deep.extend(std::iter::repeat_n(b'[', depth));
+                    deep.extend(std::iter::repeat_n(b']', depth));
+                    deep.extend_from_slice(b"}]");
+                    return Reply::Http(200, deep);
+                }
+                Fault::AdviceNone => {}
+            }
+        }
+        let mut out = Vec::new();
+        for m in &messages {
+            let channel = m["channel"].as_str().unwrap_or("");
+            let mut answer =
+                json!({"channel": channel, "id": m["id"], "successful": true, "clientId": "c1"});
+            match channel {
+                "/meta/handshake" => {
+                    answer["advice"] = json!({"reconnect": "retry", "interval": 0, "timeout": 300});
+                }
+                "/meta/connect" => {
+                    if matches!(fault, Fault::AdviceNone) {
+                        answer["successful"] = json!(false);
+                        answer["error"] = json!("403::go away for good");
+                        answer["advice"] = json!({"reconnect": "none"});
+                    } else {
+                        if m["advice"]["timeout"] != 0 {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        let seq = self.seq.fetch_add(1, Ordering::SeqCst);
+                        out.push(json!({"channel": "/feed/a", "data": {"seq": seq}}));
+                    }
+                }
+                "/meta/subscribe" => answer["subscription"] = m["subscription"].clone(),
+                _ => {}
+            }
+            out.push(answer);
+        }
+        Reply::Http(200, serde_json::to_vec(&out).unwrap_or_default())
+    }
+}
+
+struct Rig {
+    server: ScriptedServer,
+    mini: Arc<MiniBayeux>,
+    client: Client,
+}
+
+fn rig() -> Rig {
+    let mini = Arc::new(MiniBayeux {
+        fault: Mutex::new(Fault::None),
+        seq: AtomicU64::new(0),
+    });
+    let handler = mini.clone();
+    let server = ScriptedServer::start_raw(move |body| handler.reply(body));
+    let config = ClientConfig {
+        urls: vec![server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        protocol: ProtocolConfig {
+            max_network_delay: Duration::from_millis(1500),
+            ..ProtocolConfig::default()
+        },
+        transport: TransportConfig {
+            max_response_bytes: Some(64 * 1024 * 1024),
+            ..TransportConfig::default()
+        },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(config).expect("client");
+    let rig = Rig {
+        server,
+        mini,
+        client,
+    };
+    wait_data(&rig.client, Duration::from_secs(10));
+    rig
+}
+
+/// Waits until data flows (a data message after any state change).
+fn wait_data(client: &Client, timeout: Duration) -> Vec<Event> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(event) = client.events().recv_timeout(Duration::from_millis(50)) {
+            let data = matches!(event, Event::Messages(_));
+            seen.push(event);
+            if data {
+                return seen;
+            }
+        }
+    }
+    panic!("no data within {timeout:?}: {seen:#?}");
+}
+
+/// Applies `fault` for `window`, returns the events seen and the number of
+/// requests the server got meanwhile; then clears it and checks recovery.
+fn run_fault(fault: Fault, window: Duration, expect_reason: &str) {
+    let rig = rig();
+    *rig.mini.fault.lock().expect("lock") = fault;
+    let before = rig.server.requests.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let mut events = Vec::new();
+    while started.elapsed() < window {
+        if let Ok(event) = rig.client.events().recv_timeout(Duration::from_millis(50)) {
+            events.push(event);
+        }
+    }
+    let requests = rig.server.requests.load(Ordering::SeqCst) - before;
+    let reasons: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateChanged {
+                state: State::Unconnected | State::Rehandshaking | State::Handshaking,
+                reason: Some(reason),
+                ..
+            } => Some(reason.clone()),
+            Event::Error { message } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains(expect_reason)),
+        "expected a reason with {expect_reason:?}; got {reasons:#?}"
+    );
+    // Backoff: 1 s, 2 s, 3 s … (each failure may be retried once on a
+    // fresh connection) — never a storm.
+    let limit = 2 * (window.as_secs() + 2);
+    assert!(
+        requests <= limit,
+        "{requests} requests in {window:?} (limit {limit})"
+    );
+
+    *rig.mini.fault.lock().expect("lock") = Fault::None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut after = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "did not recover: {after:#?}");
+        if let Ok(event) = rig.client.events().recv_timeout(Duration::from_millis(50)) {
+            let connected = matches!(
+                event,
+                Event::StateChanged {
+                    state: State::Connected,
+                    ..
+                }
+            );
+            after.push(event);
+            if connected {
+                break;
+            }
+        }
+    }
+    wait_data(&rig.client, Duration::from_secs(10));
+}
+
+const WINDOW: Duration = Duration::from_secs(4);
+
+#[test]
+fn reset_mid_response() {
+    run_fault(Fault::ResetMidResponse, WINDOW, "closed the connection");
+}
+
+#[test]
+fn truncated_json() {
+    run_fault(
+        Fault::TruncatedJson,
+        WINDOW,
+        "not a valid Bayeux message list",
+    );
+}
+
+#[test]
+fn html_error_page_with_502() {
+    run_fault(
+        Fault::HtmlBadGateway,
+        WINDOW,
+        "HTTP 502: <html><body><h1>502 Bad Gateway",
+    );
+}
+
+#[test]
+fn http_500_with_empty_body() {
+    run_fault(
+        Fault::EmptyServerError,
+        WINDOW,
+        "HTTP 500 with an empty body",
+    );
+}
+
+#[test]
+fn ok_status_with_non_json() {
+    run_fault(
+        Fault::NotJson,
+        WINDOW,
+        "expected a JSON array but got \"hello",
+    );
+}
+
+#[test]
+fn object_instead_of_array_without_channel() {
+    run_fault(Fault::ObjectNotArray, WINDOW, "without a channel");
+}
+
+#[test]
+fn wrong_field_types() {
+    run_fault(
+        Fault::WrongFieldTypes,
+        WINDOW,
+        "not a valid Bayeux message list",
+    );
+}
+
+#[test]
+fn missing_channel() {
+    run_fault(Fault::MissingChannel, WINDOW, "without a channel");
+}
+
+#[test]
+fn server_never_answers() {
+    run_fault(
+        Fault::NeverAnswers,
+        Duration::from_secs(5),
+        "no reply from the server within",
+    );
+}
+
+#[test]
+fn server_drips_a_byte_a_second() {
+    run_fault(
+        Fault::DripsBytes,
+        Duration::from_secs(5),
+        "no reply from the server within",
+    );
+}
+
+#[test]
+fn reply_over_the_size_limit() {
+    let rig = rig();
+    drop(rig);
+    // A client with a small limit.
+    let mini = Arc::new(MiniBayeux {
+        fault: Mutex::new(Fault::None),
+        seq: AtomicU64::new(0),
+    });
+    let handler = mini.clone();
+    let server = ScriptedServer::start_raw(move |body| handler.reply(body));
+    let config = ClientConfig {
+        urls: vec![server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        transport: TransportConfig {
+            max_response_bytes: Some(64 * 1024),
+            ..TransportConfig::default()
+        },
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(config).expect("client");
+    wait_data(&client, Duration::from_secs(10));
+    *mini.fault.lock().expect("lock") = Fault::OverSize;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut reason = None;
+    while Instant::now() < deadline && reason.is_none() {
+        if let Ok(Event::StateChanged {
+            state: State::Unconnected,
+            reason: Some(r),
+            ..
+        }) = client.events().recv_timeout(Duration::from_millis(50))
+        {
+            reason = Some(r);
+        }
+    }
+    let reason = reason.expect("an unconnected state");
+    assert!(
+        reason.contains("larger than the limit of 65536 bytes"),
+        "{reason}"
+    );
+    *mini.fault.lock().expect("lock") = Fault::None;
+    wait_data(&client, Duration::from_secs(20));
+}
+
+#[test]
+fn deeply_nested_data_does_not_overflow_the_stack() {
+    // 10 MB of nesting in one message's data.
+    let rig = rig();
+    *rig.mini.fault.lock().expect("lock") = Fault::DeepNesting;
+    std::thread::sleep(Duration::from_secs(2));
+    *rig.mini.fault.lock().expect("lock") = Fault::None;
+    wait_data(&rig.client, Duration::from_secs(20));
+}
+
+#[test]
+fn advice_none_is_terminal_with_the_servers_reason() {
+    let rig = rig();
+    *rig.mini.fault.lock().expect("lock") = Fault::AdviceNone;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no terminal state");
+        if let Ok(Event::StateChanged {
+            state: State::Terminated,
+            reason,
+            ..
+        }) = rig.client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert!(reason.unwrap_or_default().contains("go away for good"));
+            break;
+        }
+    }
+    let count = rig.server.requests.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rig.server.requests.load(Ordering::SeqCst),
+        count,
+        "nothing sent after none"
+    );
+}
