@@ -48,6 +48,9 @@ use super::message::{
     MessageBatch, RawJson, Reconnect, WireMessage, encode_batch, meta, parse_messages,
 };
 
+/// Most messages waiting for the connection; later publishes fail at once.
+pub const MAX_QUEUED: usize = 10_000;
+
 /// Tunables of the protocol.
 #[derive(Debug, Clone)]
 pub struct ProtocolConfig {
@@ -411,6 +414,16 @@ impl Protocol {
         }
         let id = self.next_publish;
         self.next_publish += 1;
+        if self.queue.len() >= MAX_QUEUED {
+            self.events.push_back(Event::Published {
+                id,
+                channel: channel.to_owned(),
+                result: Err(format!(
+                    "not sent: {MAX_QUEUED} messages are already waiting for the connection"
+                )),
+            });
+            return Ok(id);
+        }
         self.queue.push_back(Queued::Publish {
             id,
             channel: channel.to_owned(),
@@ -438,17 +451,9 @@ impl Protocol {
         self.next_connect_at = None;
         self.long_poll = None;
         self.normal = None;
-        let mut abandoned: Vec<(String, Pending)> = self.pending.drain().collect();
-        abandoned.sort_by(|a, b| a.0.cmp(&b.0));
-        for (_, pending) in abandoned {
-            if let Pending::Publish(id, channel) = pending {
-                self.events.push_back(Event::Published {
-                    id,
-                    channel,
-                    result: Err(format!("not confirmed before the server changed: {reason}")),
-                });
-            }
-        }
+        self.abandon_pending(&format!(
+            "not confirmed before the server changed: {reason}"
+        ));
         let at = scheduled.unwrap_or(now).max(now);
         self.next_handshake_at = Some(at);
         self.set_state(
@@ -940,9 +945,8 @@ impl Protocol {
         self.client_id = None;
         self.connect_id = None;
         self.next_connect_at = None;
-        // Pending meta replies of the old session will never be matched.
-        self.pending
-            .retain(|_, p| matches!(p, Pending::Publish(..) | Pending::Handshake));
+        // Replies of the old session will never be matched.
+        self.abandon_pending("the session was lost before the server confirmed it");
         let delay = match advice.and_then(|a| a.interval()) {
             Some(interval) => interval,
             None => self.failure_delay(None),
@@ -960,6 +964,26 @@ impl Protocol {
                 self.backoff =
                     (self.backoff + self.config.backoff_increment).min(self.config.max_backoff);
                 self.advice.interval().unwrap_or(Duration::ZERO) + self.backoff
+            }
+        }
+    }
+
+    /// Forgets requests whose replies can no longer come; publishes among
+    /// them are reported as failed.
+    fn abandon_pending(&mut self, reason: &str) {
+        let mut abandoned: Vec<(String, Pending)> = self
+            .pending
+            .drain()
+            .filter(|(_, p)| !matches!(p, Pending::Handshake))
+            .collect();
+        abandoned.sort_by_key(|(id, _)| id.parse::<u64>().unwrap_or(u64::MAX));
+        for (_, pending) in abandoned {
+            if let Pending::Publish(id, channel) = pending {
+                self.events.push_back(Event::Published {
+                    id,
+                    channel,
+                    result: Err(reason.to_owned()),
+                });
             }
         }
     }

@@ -748,3 +748,152 @@ fn restart_session_abandons_flights_and_restores_subscriptions() {
     );
     let _ = published;
 }
+
+mod randomized {
+    //! Random replies in random order: the state machine never panics,
+    //! keeps at most one connect outstanding, and stays bounded.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn message() -> impl Strategy<Value = Value> {
+        let channel = prop_oneof![
+            Just(json!("/meta/handshake")),
+            Just(json!("/meta/connect")),
+            Just(json!("/meta/subscribe")),
+            Just(json!("/meta/unsubscribe")),
+            Just(json!("/meta/disconnect")),
+            Just(json!("/a/b")),
+            Just(json!("/service/x")),
+            Just(json!(5)),
+            Just(Value::Null),
+        ];
+        let id = prop_oneof![
+            (1u64..40).prop_map(|n| json!(n.to_string())),
+            (1u64..40).prop_map(|n| json!(n)),
+            Just(Value::Null)
+        ];
+        let successful = prop_oneof![
+            Just(json!(true)),
+            Just(json!(false)),
+            Just(Value::Null),
+            Just(json!("yes"))
+        ];
+        let reconnect = prop_oneof![
+            Just(json!("retry")),
+            Just(json!("handshake")),
+            Just(json!("none")),
+            Just(json!("odd"))
+        ];
+        let advice = prop_oneof![
+            Just(Value::Null),
+            (reconnect, 0u64..5000, 0u64..60000)
+                .prop_map(|(r, i, t)| json!({"reconnect": r, "interval": i, "timeout": t})),
+        ];
+        (channel, id, successful, advice, any::<bool>(), any::<bool>()).prop_map(
+            |(channel, id, successful, advice, with_data, with_client)| {
+                let mut m = json!({"channel": channel, "id": id, "successful": successful, "advice": advice});
+                if with_data {
+                    m["data"] = json!({"v": 1});
+                }
+                if with_client {
+                    m["clientId"] = json!("cid");
+                }
+                m
+            },
+        )
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => prop::collection::vec(message(), 0..6)
+                .prop_map(|list| serde_json::to_vec(&list).unwrap_or_default()),
+            1 => prop::collection::vec(any::<u8>(), 0..64),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Reply(Vec<u8>),
+        Fail,
+        Advance(u64),
+        Subscribe(bool),
+        Publish,
+        Disconnect,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            6 => body().prop_map(Step::Reply),
+            2 => Just(Step::Fail),
+            2 => (0u64..40_000).prop_map(Step::Advance),
+            1 => any::<bool>().prop_map(Step::Subscribe),
+            1 => Just(Step::Publish),
+            1 => Just(Step::Disconnect),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn never_panics_and_keeps_invariants(steps in prop::collection::vec(step(), 1..60)) {
+            let mut p = Protocol::new(ProtocolConfig::default());
+            p.add_extension(Box::new(AckExtension::new()));
+            let mut now = Instant::now();
+            p.start(now);
+            let mut in_flight: Vec<(u64, Lane)> = Vec::new();
+            for step in steps {
+                while let Some(t) = p.poll_transmit(now) {
+                    prop_assert!(serde_json::from_slice::<Vec<Value>>(&t.body).is_ok());
+                    prop_assert!(!in_flight.iter().any(|(_, lane)| *lane == t.lane),
+                        "two requests in flight on {:?}", t.lane);
+                    in_flight.push((t.token, t.lane));
+                }
+                match step {
+                    Step::Reply(body) => {
+                        if !in_flight.is_empty() {
+                            let (token, _) = in_flight.remove(0);
+                            p.handle_response(token, Bytes::from(body), now, 0);
+                        }
+                    }
+                    Step::Fail => {
+                        if let Some((token, _)) = in_flight.pop() {
+                            p.handle_failure(token, "boom", now);
+                        }
+                    }
+                    Step::Advance(ms) => now += Duration::from_millis(ms),
+                    Step::Subscribe(deep) => {
+                        let _ = p.subscribe(if deep { "/a/**" } else { "/a/*" });
+                    }
+                    Step::Publish => {
+                        let _ = p.publish("/a/b", RawJson::parse("1").expect("json"));
+                    }
+                    Step::Disconnect => p.disconnect(),
+                }
+                let mut drained = 0;
+                while p.poll_event().is_some() {
+                    drained += 1;
+                }
+                prop_assert!(drained < 1000);
+                prop_assert!(p.backoff() <= Duration::from_secs(30));
+                if let Some(at) = p.poll_timeout() {
+                    prop_assert!(at <= now + Duration::from_secs(24 * 3600 + 31));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_send_queue_is_bounded() {
+    let mut s = Script::new();
+    for _ in 0..MAX_QUEUED + 5 {
+        s.p.publish("/a", RawJson::parse("1").expect("json"))
+            .expect("valid");
+    }
+    let refused = s
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::Published { result: Err(r), .. } if r.contains("already waiting")))
+        .count();
+    assert_eq!(refused, 5);
+}
