@@ -6,3 +6,5 @@
 #![warn(missing_docs)]
 
 pub mod bayeux;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -1,0 +1,210 @@
+//! Turning the visible window of a series into the few points a plot
+//! needs: every sample when they fit, else a min/max pair per pixel column
+//! (as PlotJuggler and Rerun do), so a frame costs the same whatever the
+//! density. Also the wall-clock time axis. No egui state here.
+
+use egui_plot::{GridInput, GridMark, PlotPoint};
+
+/// Reduces samples (times in seconds, values) within `[x0, x1]` to at
+/// most about `2 × columns` points, keeping each column's extremes in
+/// time order. `parts` are contiguous pieces in time order (a ring buffer
+/// has up to two).
+pub fn reduce_to_columns(
+    parts: &[(&[f64], &[f64])],
+    x0: f64,
+    x1: f64,
+    columns: usize,
+    out: &mut Vec<PlotPoint>,
+) {
+    out.clear();
+    let columns = columns.max(1);
+    let total: usize = parts
+        .iter()
+        .map(|(t, _)| window_range(t, x0, x1).len())
+        .sum();
+    if total <= 2 * columns {
+        for (times, values) in parts {
+            let range = window_range(times, x0, x1);
+            out.extend(
+                times[range.clone()]
+                    .iter()
+                    .zip(&values[range])
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(t, v)| PlotPoint::new(*t, *v)),
+            );
+        }
+        return;
+    }
+    let span = (x1 - x0).max(f64::MIN_POSITIVE);
+    let scale = columns as f64 / span;
+    // (column, min point, max point) of the column being filled.
+    let mut current: Option<(usize, PlotPoint, PlotPoint)> = None;
+    let flush = |out: &mut Vec<PlotPoint>, col: &(usize, PlotPoint, PlotPoint)| {
+        let (_, lo, hi) = *col;
+        if lo.x <= hi.x {
+            out.push(lo);
+            if hi.x != lo.x || hi.y != lo.y {
+                out.push(hi);
+            }
+        } else {
+            out.push(hi);
+            out.push(lo);
+        }
+    };
+    for (times, values) in parts {
+        let range = window_range(times, x0, x1);
+        for (t, v) in times[range.clone()].iter().zip(&values[range]) {
+            if !v.is_finite() {
+                continue;
+            }
+            let column = (((t - x0) * scale) as usize).min(columns - 1);
+            let point = PlotPoint::new(*t, *v);
+            match &mut current {
+                Some((c, lo, hi)) if *c == column => {
+                    if *v < lo.y {
+                        *lo = point;
+                    }
+                    if *v > hi.y {
+                        *hi = point;
+                    }
+                }
+                _ => {
+                    if let Some(done) = current.take() {
+                        flush(out, &done);
+                    }
+                    current = Some((column, point, point));
+                }
+            }
+        }
+    }
+    if let Some(done) = current {
+        flush(out, &done);
+    }
+}
+
+/// Indices of `times` (sorted) within `[x0, x1]`, by binary search.
+pub fn window_range(times: &[f64], x0: f64, x1: f64) -> std::ops::Range<usize> {
+    let start = times.partition_point(|t| *t < x0);
+    let end = times.partition_point(|t| *t <= x1);
+    start..end.max(start)
+}
+
+/// `HH:MM:SS` in local time for a Unix time in seconds.
+pub fn format_clock(unix_seconds: f64, with_millis: bool) -> String {
+    use chrono::{Local, TimeZone};
+    let secs = unix_seconds.floor() as i64;
+    let nanos = ((unix_seconds - secs as f64) * 1e9).clamp(0.0, 999_999_999.0) as u32;
+    match Local.timestamp_opt(secs, nanos).single() {
+        Some(time) if with_millis => time.format("%H:%M:%S%.3f").to_string(),
+        Some(time) => time.format("%H:%M:%S").to_string(),
+        None => format!("{unix_seconds:.0}"),
+    }
+}
+
+/// Grid marks for a time axis in seconds: steps of 1, 2, 5, 10, 15, 30 s,
+/// 1, 2, 5, 10, 15, 30 min or hours, about one label per 100 points.
+pub fn time_grid(input: GridInput) -> Vec<GridMark> {
+    const STEPS: [f64; 16] = [
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+        21600.0, 86400.0,
+    ];
+    let (min, max) = input.bounds;
+    let span = (max - min).max(1e-9);
+    // base_step_size is the data distance of the smallest allowed spacing.
+    let wanted = (input.base_step_size * 8.0).max(span / 12.0);
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|s| *s >= wanted)
+        .unwrap_or(86400.0);
+    let mut marks = Vec::new();
+    let mut t = (min / step).ceil() * step;
+    while t <= max && marks.len() < 200 {
+        marks.push(GridMark {
+            value: t,
+            step_size: step,
+        });
+        t += step;
+    }
+    marks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute_minmax_per_column(
+        t: &[f64],
+        v: &[f64],
+        x0: f64,
+        x1: f64,
+        cols: usize,
+    ) -> Vec<(f64, f64)> {
+        let mut buckets = vec![(f64::INFINITY, f64::NEG_INFINITY); cols];
+        for (t, v) in t.iter().zip(v) {
+            if *t < x0 || *t > x1 {
+                continue;
+            }
+            let c = (((t - x0) * cols as f64 / (x1 - x0)) as usize).min(cols - 1);
+            buckets[c].0 = buckets[c].0.min(*v);
+            buckets[c].1 = buckets[c].1.max(*v);
+        }
+        buckets
+            .into_iter()
+            .filter(|(lo, _)| lo.is_finite())
+            .collect()
+    }
+
+    #[test]
+    fn few_points_pass_through() {
+        let t = [1.0, 2.0, 3.0, 4.0];
+        let v = [5.0, 6.0, 7.0, 8.0];
+        let mut out = Vec::new();
+        reduce_to_columns(&[(&t, &v)], 2.0, 3.5, 100, &mut out);
+        assert_eq!(out.iter().map(|p| p.x).collect::<Vec<_>>(), vec![2.0, 3.0]);
+    }
+
+    #[test]
+    fn dense_points_keep_each_columns_extremes() {
+        let n = 100_000;
+        let t: Vec<f64> = (0..n).map(|i| i as f64 * 0.001).collect();
+        let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let (a, b) = t.split_at(n / 3);
+        let (va, vb) = v.split_at(n / 3);
+        let mut out = Vec::new();
+        reduce_to_columns(&[(a, va), (b, vb)], 10.0, 90.0, 400, &mut out);
+        assert!(out.len() <= 800, "{}", out.len());
+        assert!(out.windows(2).all(|w| w[0].x <= w[1].x), "time order kept");
+        let brute = brute_minmax_per_column(&t, &v, 10.0, 90.0, 400);
+        let lo: f64 = brute.iter().map(|b| b.0).fold(f64::INFINITY, f64::min);
+        let hi: f64 = brute.iter().map(|b| b.1).fold(f64::NEG_INFINITY, f64::max);
+        let out_lo = out.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
+        let out_hi = out.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!((lo, hi), (out_lo, out_hi));
+        for (col, (blo, bhi)) in brute.iter().enumerate() {
+            let x0 = 10.0 + col as f64 * 0.2;
+            let inside: Vec<f64> = out
+                .iter()
+                .filter(|p| p.x >= x0 && p.x < x0 + 0.2)
+                .map(|p| p.y)
+                .collect();
+            assert!(inside.contains(blo) && inside.contains(bhi), "column {col}");
+        }
+    }
+
+    #[test]
+    fn window_range_is_inclusive() {
+        let t = [1.0, 2.0, 2.0, 3.0];
+        assert_eq!(window_range(&t, 2.0, 2.0), 1..3);
+        assert_eq!(window_range(&t, 5.0, 9.0), 4..4);
+        assert_eq!(window_range(&t, 3.5, 1.0), 4..4);
+    }
+
+    #[test]
+    fn clock_format_has_hours_minutes_seconds() {
+        let text = format_clock(1_795_384_143.5, false);
+        assert_eq!(text.len(), 8);
+        assert_eq!(text.matches(':').count(), 2);
+        assert!(format_clock(1_795_384_143.5, true).ends_with(".500"));
+    }
+}
