@@ -228,7 +228,7 @@ impl SeriesPattern {
         let mut i = 0;
         for (k, want) in self.pointer.iter().enumerate() {
             if want == "**" && k + 1 == self.pointer.len() {
-                return segments.len() > i && !segments.last().is_some_and(|s| *s == "ts");
+                return segments.len() > i && segments.last().is_none_or(|s| *s != "ts");
             }
             match segments.get(i) {
                 Some(seg) if want == "*" || want == seg => i += 1,
