@@ -2,9 +2,12 @@
 //! Bayeux (Comet) servers.
 //!
 //! - [`bayeux`]: the protocol library (wire types, channel patterns, the
-//!   sans-IO session state machine, long-polling transport, session thread).
+//!   sans-IO session state machine, long-polling transport, session thread);
+//! - [`store`]: series ring buffers, extraction of numbers, alert engine;
+//! - `ui` (feature `gui`): the desktop dashboard.
 #![warn(missing_docs)]
 
 pub mod bayeux;
+pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

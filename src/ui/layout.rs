@@ -8,8 +8,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bayeux::ChannelPattern;
-
 /// How much time a following chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimeWindow {
@@ -193,75 +191,9 @@ impl Layout {
     }
 }
 
-/// A parsed series pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeriesPattern {
-    channel: ChannelPattern,
-    pointer: Vec<String>,
-}
-
-impl SeriesPattern {
-    /// Parses `<channel pattern>#<pointer pattern>`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (channel, pointer) = text.split_once('#')?;
-        let channel = ChannelPattern::parse(channel).ok()?;
-        if !pointer.is_empty() && !pointer.starts_with('/') {
-            return None;
-        }
-        let pointer = pointer
-            .split('/')
-            .skip(1)
-            .map(str::to_owned)
-            .collect::<Vec<_>>();
-        Some(Self { channel, pointer })
-    }
-
-    /// True when the series `name` (`<channel>#<pointer>`) matches.
-    pub fn matches(&self, name: &str) -> bool {
-        let Some((channel, pointer)) = name.split_once('#') else {
-            return false;
-        };
-        if !self.channel.matches(channel) {
-            return false;
-        }
-        let segments: Vec<&str> = pointer.split('/').skip(1).collect();
-        let mut i = 0;
-        for (k, want) in self.pointer.iter().enumerate() {
-            if want == "**" && k + 1 == self.pointer.len() {
-                return segments.len() > i && segments.last().is_none_or(|s| *s != "ts");
-            }
-            match segments.get(i) {
-                Some(seg) if want == "*" || want == seg => i += 1,
-                _ => return false,
-            }
-        }
-        i == segments.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn series_patterns_match_channel_and_pointer() {
-        let p = SeriesPattern::parse("/quotes/*#/last").expect("valid");
-        assert!(p.matches("/quotes/ACME#/last"));
-        assert!(!p.matches("/quotes/ACME#/bid"));
-        assert!(!p.matches("/quotes/a/b#/last"));
-        let p = SeriesPattern::parse("/monitor/host/cpu#/cores/*").expect("valid");
-        assert!(p.matches("/monitor/host/cpu#/cores/3"));
-        assert!(!p.matches("/monitor/host/cpu#/total"));
-        let p = SeriesPattern::parse("/monitor/host/load#/**").expect("valid");
-        assert!(p.matches("/monitor/host/load#/one"));
-        assert!(p.matches("/monitor/host/load#/a/b"));
-        assert!(
-            !p.matches("/monitor/host/load#/ts"),
-            "timestamps are not plotted"
-        );
-        assert!(SeriesPattern::parse("no-hash").is_none());
-        assert!(SeriesPattern::parse("/a#x").is_none());
-    }
 
     #[test]
     fn auto_layout_adds_one_chart_per_symbol_and_metric_once() {

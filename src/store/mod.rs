@@ -1,0 +1,516 @@
+//! The model between the protocol and the screen: numbers extracted from
+//! messages into bounded time series, per-channel statistics, and the
+//! alert engine evaluated as data arrives. Knows nothing of egui.
+//!
+//! Series are named `<channel>#<JSON pointer>` (`/quotes/ACME#/last`).
+//! Everything a server controls is bounded: series and channel counts (new
+//! ones beyond the caps are refused with one warning), samples per series
+//! (retention), leaves per message and nesting depth.
+
+pub mod alerts;
+pub mod extract;
+pub mod pattern;
+pub mod series;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::bayeux::channel::ChannelPattern;
+use crate::bayeux::{MessageBatch, RawJson};
+
+pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
+pub use pattern::{SeriesPattern, series_name};
+pub use series::{Retention, Series};
+
+/// Settings of the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Retention of every series.
+    pub retention: Retention,
+    /// Most series (new ones beyond are refused).
+    pub max_series: usize,
+    /// Most channels tracked.
+    pub max_channels: usize,
+    /// Top-level field holding a message's own time (`ts`).
+    pub timestamp_field: String,
+    /// Channels whose messages are server-pushed alarms.
+    pub alert_channels: Vec<String>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            retention: Retention::default(),
+            max_series: 10_000,
+            max_channels: 10_000,
+            timestamp_field: "ts".into(),
+            alert_channels: vec!["/alerts/**".into()],
+        }
+    }
+}
+
+/// Statistics of one channel.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelStats {
+    /// Messages received.
+    pub messages: u64,
+    /// When the last one arrived, Unix ms.
+    pub last_received_ms: u64,
+    /// The last message's data as received.
+    pub last_message: Option<RawJson>,
+    /// Messages that were not valid JSON or could not be walked.
+    pub unreadable: u64,
+    rate: RateWindow,
+    /// Series of this channel: pointer → series index.
+    series: HashMap<Box<str>, usize>,
+}
+
+impl ChannelStats {
+    /// Messages per second over the last few seconds, at `now_ms`.
+    pub fn rate(&self, now_ms: u64) -> f64 {
+        self.rate.per_second(now_ms)
+    }
+}
+
+/// Message counts per second over the last few seconds.
+#[derive(Debug, Clone, Default)]
+struct RateWindow {
+    /// (second, count), newest last, at most `RATE_SECONDS + 1` entries.
+    buckets: Vec<(u64, u64)>,
+}
+
+const RATE_SECONDS: u64 = 5;
+
+impl RateWindow {
+    fn add(&mut self, now_ms: u64, n: u64) {
+        let second = now_ms / 1000;
+        match self.buckets.last_mut() {
+            Some((s, count)) if *s == second => *count += n,
+            _ => {
+                self.buckets.push((second, n));
+                self.buckets.retain(|(s, _)| *s + RATE_SECONDS >= second);
+            }
+        }
+    }
+
+    fn per_second(&self, now_ms: u64) -> f64 {
+        let second = now_ms / 1000;
+        let total: u64 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| *s < second && *s + RATE_SECONDS >= second)
+            .map(|(_, c)| c)
+            .sum();
+        total as f64 / RATE_SECONDS as f64
+    }
+}
+
+struct SeriesEntry {
+    name: String,
+    series: Series,
+    /// Rules that watch this series.
+    rules: Vec<usize>,
+}
+
+/// Series, channel statistics and alerts. Driven from one thread.
+pub struct Store {
+    config: StoreConfig,
+    series: Vec<SeriesEntry>,
+    by_name: HashMap<String, usize>,
+    channels: HashMap<Arc<str>, ChannelStats>,
+    alert_channels: Vec<ChannelPattern>,
+    alerts: AlertEngine,
+    warnings: Vec<String>,
+    refused_series: u64,
+    refused_channels: u64,
+    path: String,
+    pending: Vec<(usize, f64)>,
+    generation: u64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("series", &self.series.len())
+            .field("channels", &self.channels.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// An empty store with these alert rules.
+    pub fn new(config: StoreConfig, rules: Vec<AlertRule>) -> Self {
+        let alert_channels = config
+            .alert_channels
+            .iter()
+            .filter_map(|p| ChannelPattern::parse(p).ok())
+            .collect();
+        Self {
+            config,
+            series: Vec::new(),
+            by_name: HashMap::new(),
+            channels: HashMap::new(),
+            alert_channels,
+            alerts: AlertEngine::new(rules),
+            warnings: Vec::new(),
+            refused_series: 0,
+            refused_channels: 0,
+            path: String::new(),
+            pending: Vec::new(),
+            generation: 0,
+        }
+    }
+
+    /// Takes in the messages of one reply.
+    pub fn ingest(&mut self, batch: &MessageBatch) {
+        let received_secs = batch.received_ms as f64 / 1000.0;
+        for message in &batch.messages {
+            self.ingest_one(
+                &message.channel,
+                &message.data,
+                batch.received_ms,
+                received_secs,
+            );
+        }
+    }
+
+    fn ingest_one(
+        &mut self,
+        channel: &Arc<str>,
+        data: &RawJson,
+        received_ms: u64,
+        received_secs: f64,
+    ) {
+        if !self.channels.contains_key(&**channel) {
+            if self.channels.len() >= self.config.max_channels {
+                self.refused_channels += 1;
+                if self.refused_channels == 1 {
+                    self.warn(format!(
+                        "more than {} channels: messages on new channels are ignored",
+                        self.config.max_channels
+                    ));
+                }
+                return;
+            }
+            self.channels
+                .insert(channel.clone(), ChannelStats::default());
+            self.generation += 1;
+        }
+        if self.alert_channels.iter().any(|p| p.matches(channel)) {
+            let payload = data.to_value();
+            self.alerts.server_alarm(channel, &payload, received_ms);
+        }
+        // Walk the data into (series index, value) pairs.
+        self.pending.clear();
+        let mut path = std::mem::take(&mut self.path);
+        let mut pending = std::mem::take(&mut self.pending);
+        let result = {
+            let Store {
+                channels,
+                series,
+                by_name,
+                config,
+                refused_series,
+                warnings,
+                generation,
+                alerts,
+                ..
+            } = self;
+            let stats = channels.get_mut(&**channel);
+            match stats {
+                None => Ok(extract::Extracted::default()),
+                Some(stats) => {
+                    let mut sink = |pointer: &str, value: f64| {
+                        let index = match stats.series.get(pointer) {
+                            Some(index) => *index,
+                            None => {
+                                if series.len() >= config.max_series {
+                                    *refused_series += 1;
+                                    if *refused_series == 1 && warnings.len() < 100 {
+                                        warnings.push(format!(
+                                            "more than {} series: new series are refused",
+                                            config.max_series
+                                        ));
+                                    }
+                                    return;
+                                }
+                                let name = series_name(channel, pointer);
+                                let index = series.len();
+                                series.push(SeriesEntry {
+                                    rules: alerts.rules_for(&name),
+                                    name: name.clone(),
+                                    series: Series::new(config.retention),
+                                });
+                                by_name.insert(name, index);
+                                stats.series.insert(pointer.into(), index);
+                                *generation += 1;
+                                index
+                            }
+                        };
+                        pending.push((index, value));
+                    };
+                    extract::extract(
+                        data.as_bytes(),
+                        &config.timestamp_field,
+                        &mut path,
+                        &mut sink,
+                    )
+                }
+            }
+        };
+        self.path = path;
+        let stats = self.channels.get_mut(&**channel);
+        let Some(stats) = stats else { return };
+        stats.messages += 1;
+        stats.last_received_ms = received_ms;
+        stats.last_message = Some(data.clone());
+        stats.rate.add(received_ms, 1);
+        let time = match result {
+            Ok(found) => found.timestamp.unwrap_or(received_secs),
+            Err(_) => {
+                stats.unreadable += 1;
+                self.pending = pending;
+                return;
+            }
+        };
+        for (index, value) in pending.drain(..) {
+            let entry = &mut self.series[index];
+            entry.series.push(time, value);
+            if !entry.rules.is_empty() {
+                self.alerts
+                    .observe(&entry.rules, &entry.name, value, received_ms);
+            }
+        }
+        self.pending = pending;
+    }
+
+    /// Time-based alert transitions (pending durations, no-data); call
+    /// about once a second.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.alerts.tick(now_ms);
+    }
+
+    fn warn(&mut self, text: String) {
+        if self.warnings.len() < 100 {
+            self.warnings.push(text);
+        }
+    }
+
+    /// Warnings about refused data (each cause once).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Series refused because of the series cap.
+    pub fn refused_series(&self) -> u64 {
+        self.refused_series
+    }
+
+    /// A series by name.
+    pub fn series(&self, name: &str) -> Option<&Series> {
+        self.by_name.get(name).map(|i| &self.series[*i].series)
+    }
+
+    /// All series names, in creation order.
+    pub fn series_names(&self) -> impl Iterator<Item = &str> {
+        self.series.iter().map(|e| e.name.as_str())
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Series whose names match `pattern`.
+    pub fn matching<'a>(
+        &'a self,
+        pattern: &'a SeriesPattern,
+    ) -> impl Iterator<Item = (&'a str, &'a Series)> + 'a {
+        self.series
+            .iter()
+            .filter(move |e| pattern.matches(&e.name))
+            .map(|e| (e.name.as_str(), &e.series))
+    }
+
+    /// Statistics of a channel.
+    pub fn channel(&self, name: &str) -> Option<&ChannelStats> {
+        self.channels.get(name)
+    }
+
+    /// All channels with their statistics, sorted by name.
+    pub fn channels(&self) -> Vec<(&str, &ChannelStats)> {
+        let mut out: Vec<(&str, &ChannelStats)> =
+            self.channels.iter().map(|(k, v)| (&**k, v)).collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// The pointers (series) of a channel.
+    pub fn channel_series(&self, name: &str) -> Vec<&str> {
+        let Some(stats) = self.channels.get(name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = stats
+            .series
+            .values()
+            .map(|i| self.series[*i].name.as_str())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Grows whenever a channel or series is added (for caches).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The alert engine.
+    pub fn alerts(&self) -> &AlertEngine {
+        &self.alerts
+    }
+
+    /// The alert engine, to acknowledge, silence and drain events.
+    pub fn alerts_mut(&mut self) -> &mut AlertEngine {
+        &mut self.alerts
+    }
+
+    /// Bytes held by the series columns.
+    pub fn heap_bytes(&self) -> usize {
+        self.series.iter().map(|e| e.series.heap_bytes()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bayeux::DataMessage;
+
+    fn batch(received_ms: u64, messages: &[(&str, &str)]) -> MessageBatch {
+        MessageBatch {
+            received_ms,
+            messages: messages
+                .iter()
+                .map(|(c, d)| DataMessage {
+                    channel: Arc::from(*c),
+                    data: RawJson::parse(d).expect("json"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn messages_become_named_series_with_message_time() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        store.ingest(&batch(
+            2_000_000,
+            &[
+                (
+                    "/quotes/ACME",
+                    r#"{"symbol":"ACME","last":101.5,"bid":101.4,"ts":1795384000000}"#,
+                ),
+                (
+                    "/quotes/ACME",
+                    r#"{"symbol":"ACME","last":102.0,"bid":101.9,"ts":1795384001000}"#,
+                ),
+                ("/monitor/host/cpu", r#"{"total":12.5,"cores":[10,15]}"#),
+            ],
+        ));
+        let last = store.series("/quotes/ACME#/last").expect("series");
+        assert_eq!(last.times(), &[1_795_384_000.0, 1_795_384_001.0]);
+        assert_eq!(last.values(), &[101.5, 102.0]);
+        assert!(
+            store.series("/quotes/ACME#/ts").is_none(),
+            "ts is the time, not a series"
+        );
+        let cpu = store.series("/monitor/host/cpu#/cores/1").expect("series");
+        assert_eq!(cpu.times(), &[2000.0], "receive time without ts");
+        let stats = store.channel("/quotes/ACME").expect("stats");
+        assert_eq!(stats.messages, 2);
+        assert_eq!(
+            stats
+                .last_message
+                .as_ref()
+                .map(|m| m.as_str().contains("102.0")),
+            Some(true)
+        );
+        assert_eq!(store.channel_series("/monitor/host/cpu").len(), 3);
+        let pattern = SeriesPattern::parse("/quotes/*#/last").expect("valid");
+        assert_eq!(store.matching(&pattern).count(), 1);
+    }
+
+    #[test]
+    fn series_cap_refuses_with_one_warning() {
+        let config = StoreConfig {
+            max_series: 3,
+            ..StoreConfig::default()
+        };
+        let mut store = Store::new(config, Vec::new());
+        for i in 0..10 {
+            let data = format!(r#"{{"a{i}":1,"b{i}":2}}"#);
+            store.ingest(&batch(1000, &[("/x", data.as_str())]));
+        }
+        assert_eq!(store.series_count(), 3);
+        assert_eq!(store.warnings().len(), 1);
+        assert_eq!(store.refused_series(), 17);
+    }
+
+    #[test]
+    fn deep_messages_are_cut_not_fatal() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        let deep = format!("{}1{}", "[".repeat(500), "]".repeat(500));
+        store.ingest(&batch(1000, &[("/x", deep.as_str()), ("/x", "5")]));
+        let stats = store.channel("/x").expect("stats");
+        assert_eq!(stats.messages, 2);
+        assert_eq!(
+            store.series_count(),
+            1,
+            "nothing taken beyond the depth limit"
+        );
+        assert_eq!(store.series("/x#").map(|s| s.len()), Some(1));
+    }
+
+    #[test]
+    fn alerts_are_evaluated_on_ingest_and_server_alarms_raised() {
+        let rule = AlertRule {
+            name: "ACME high".into(),
+            series: SeriesPattern::parse("/quotes/ACME#/last").expect("valid"),
+            condition: alerts::Condition::Above(105.0),
+            recover: Some(104.0),
+            for_secs: 0.0,
+            no_data_secs: None,
+            severity: Severity::Warning,
+        };
+        let mut store = Store::new(StoreConfig::default(), vec![rule]);
+        store.ingest(&batch(1, &[("/quotes/ACME", r#"{"last":106}"#)]));
+        store.ingest(&batch(
+            2,
+            &[("/alerts/critical", r#"{"title":"hot","message":"cpu"}"#)],
+        ));
+        store.ingest(&batch(3, &[("/quotes/ACME", r#"{"last":103}"#)]));
+        let lines: Vec<String> = store
+            .alerts_mut()
+            .drain_events()
+            .iter()
+            .map(AlertEvent::to_json_line)
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                r#"{"alert":"ACME high","series":"/quotes/ACME#/last","state":"firing","value":106.0,"at_ms":1}"#,
+                r#"{"alert":"hot","state":"firing","severity":"critical","message":"cpu","at_ms":2}"#,
+                r#"{"alert":"ACME high","series":"/quotes/ACME#/last","state":"resolved","value":103.0,"at_ms":3}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn channel_rate_counts_complete_seconds() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        for second in 0..10u64 {
+            for _ in 0..20 {
+                store.ingest(&batch(second * 1000 + 5, &[("/r", "1")]));
+            }
+        }
+        assert_eq!(store.channel("/r").map(|c| c.rate(10_000)), Some(20.0));
+    }
+}

@@ -1,0 +1,356 @@
+//! One time series: columnar samples (times and values in separate
+//! vectors) bounded by a retention in points and seconds.
+//!
+//! The live samples are always one contiguous slice of each column, so a
+//! time window is two borrowed slices found by binary search, ready for a
+//! plot without copying. Old samples are dropped from the front by moving
+//! a start index; the dead prefix is compacted once it reaches an eighth
+//! of the live part, and the columns grow by a quarter at a time, so the
+//! memory stays close to 16 bytes per stored sample.
+//!
+//! Samples must arrive in time order for binary search: a sample older
+//! than the newest is stored at the newest time (clamped) and counted in
+//! [`Series::out_of_order`].
+
+/// Retention of a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    /// Most samples kept.
+    pub max_points: usize,
+    /// Samples older than this (relative to the newest) are dropped.
+    pub max_age_secs: Option<f64>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_points: 1_000_000,
+            max_age_secs: Some(3600.0),
+        }
+    }
+}
+
+/// Minimum, maximum and mean over a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowStats {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Samples in the window.
+    pub count: usize,
+}
+
+/// One bucket of a min/max reduction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Start time of the bucket.
+    pub start: f64,
+    /// Smallest value in it.
+    pub min: f64,
+    /// Largest value in it.
+    pub max: f64,
+}
+
+/// A bounded, columnar time series.
+#[derive(Debug, Clone)]
+pub struct Series {
+    times: Vec<f64>,
+    values: Vec<f64>,
+    start: usize,
+    retention: Retention,
+    out_of_order: u64,
+}
+
+impl Series {
+    /// An empty series.
+    pub fn new(retention: Retention) -> Self {
+        Self {
+            times: Vec::new(),
+            values: Vec::new(),
+            start: 0,
+            retention: Retention {
+                max_points: retention.max_points.max(1),
+                ..retention
+            },
+            out_of_order: 0,
+        }
+    }
+
+    /// Appends a sample (time in Unix seconds).
+    pub fn push(&mut self, time: f64, value: f64) {
+        let time = match self.times.last() {
+            Some(last) if time < *last || time.is_nan() => {
+                self.out_of_order += 1;
+                *last
+            }
+            _ => time,
+        };
+        if self.times.len() == self.times.capacity() {
+            self.compact();
+            let live = self.len();
+            let room = self.retention.max_points + self.retention.max_points / 8 + 1;
+            let extra = (live / 4)
+                .max(64)
+                .min(room.saturating_sub(self.times.len()).max(1));
+            self.times.reserve_exact(extra);
+            self.values.reserve_exact(extra);
+        }
+        self.times.push(time);
+        self.values.push(value);
+        self.evict(time);
+    }
+
+    fn evict(&mut self, newest: f64) {
+        let live = self.len();
+        if live > self.retention.max_points {
+            self.start += live - self.retention.max_points;
+        }
+        if let Some(age) = self.retention.max_age_secs {
+            let cutoff = newest - age;
+            if self.times[self.start] < cutoff {
+                self.start += self.times[self.start..].partition_point(|t| *t < cutoff);
+            }
+        }
+        if self.start >= 64 && self.start * 8 >= self.len() {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.times.drain(..self.start);
+            self.values.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Number of stored samples.
+    pub fn len(&self) -> usize {
+        self.times.len() - self.start
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All stored times (Unix seconds), oldest first.
+    pub fn times(&self) -> &[f64] {
+        &self.times[self.start..]
+    }
+
+    /// All stored values, matching [`times`](Self::times).
+    pub fn values(&self) -> &[f64] {
+        &self.values[self.start..]
+    }
+
+    /// The samples with `t0 <= time <= t1`, borrowed.
+    pub fn window(&self, t0: f64, t1: f64) -> (&[f64], &[f64]) {
+        let times = self.times();
+        let a = times.partition_point(|t| *t < t0);
+        let b = times.partition_point(|t| *t <= t1).max(a);
+        (&times[a..b], &self.values()[a..b])
+    }
+
+    /// The newest sample.
+    pub fn last(&self) -> Option<(f64, f64)> {
+        Some((*self.times.last()?, *self.values.last()?)).filter(|_| !self.is_empty())
+    }
+
+    /// The oldest sample.
+    pub fn first(&self) -> Option<(f64, f64)> {
+        Some((*self.times().first()?, *self.values().first()?))
+    }
+
+    /// Min, max and mean over a window (non-finite values skipped).
+    pub fn stats(&self, t0: f64, t1: f64) -> Option<WindowStats> {
+        let (_, values) = self.window(t0, t1);
+        let mut stats = WindowStats {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            count: 0,
+        };
+        let mut sum = 0.0;
+        for v in values.iter().filter(|v| v.is_finite()) {
+            stats.min = stats.min.min(*v);
+            stats.max = stats.max.max(*v);
+            sum += v;
+            stats.count += 1;
+        }
+        (stats.count > 0).then(|| WindowStats {
+            mean: sum / stats.count as f64,
+            ..stats
+        })
+    }
+
+    /// Reduces the window `[t0, t1]` to `buckets` equal time buckets with
+    /// the min and max of each (empty buckets are left out).
+    pub fn reduce(&self, t0: f64, t1: f64, buckets: usize) -> Vec<Bucket> {
+        let buckets = buckets.max(1);
+        let (times, values) = self.window(t0, t1);
+        let span = t1 - t0;
+        let width = if span > 0.0 {
+            span / buckets as f64
+        } else {
+            1.0
+        };
+        let mut out: Vec<Bucket> = Vec::new();
+        let mut current = usize::MAX;
+        for (t, v) in times.iter().zip(values) {
+            if !v.is_finite() {
+                continue;
+            }
+            let index = if span > 0.0 {
+                (((t - t0) / width) as usize).min(buckets - 1)
+            } else {
+                0
+            };
+            if index != current {
+                current = index;
+                out.push(Bucket {
+                    start: t0 + index as f64 * width,
+                    min: *v,
+                    max: *v,
+                });
+            } else if let Some(b) = out.last_mut() {
+                b.min = b.min.min(*v);
+                b.max = b.max.max(*v);
+            }
+        }
+        out
+    }
+
+    /// Samples stored at a clamped time because they arrived late.
+    pub fn out_of_order(&self) -> u64 {
+        self.out_of_order
+    }
+
+    /// Bytes held by the columns (capacity, not just length).
+    pub fn heap_bytes(&self) -> usize {
+        (self.times.capacity() + self.values.capacity()) * std::mem::size_of::<f64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn out_of_order_samples_are_clamped() {
+        let mut s = Series::new(Retention::default());
+        s.push(10.0, 1.0);
+        s.push(5.0, 2.0);
+        assert_eq!(s.times(), &[10.0, 10.0]);
+        assert_eq!(s.out_of_order(), 1);
+    }
+
+    #[test]
+    fn memory_stays_near_16_bytes_per_sample() {
+        let mut s = Series::new(Retention {
+            max_points: 100_000,
+            max_age_secs: None,
+        });
+        for i in 0..1_000_000 {
+            s.push(i as f64, i as f64);
+        }
+        assert_eq!(s.len(), 100_000);
+        let per_sample = s.heap_bytes() as f64 / s.len() as f64;
+        assert!(per_sample <= 20.0, "{per_sample} bytes per sample");
+        assert_eq!(s.first(), Some((900_000.0, 900_000.0)));
+    }
+
+    #[test]
+    fn stats_and_last() {
+        let mut s = Series::new(Retention::default());
+        for (t, v) in [(1.0, 4.0), (2.0, f64::NAN), (3.0, 2.0), (4.0, 9.0)] {
+            s.push(t, v);
+        }
+        let st = s.stats(1.0, 3.0).expect("some");
+        assert_eq!((st.min, st.max, st.count), (2.0, 4.0, 2));
+        assert_eq!(st.mean, 3.0);
+        assert_eq!(s.last(), Some((4.0, 9.0)));
+        assert!(s.stats(10.0, 20.0).is_none());
+    }
+
+    fn series_from(samples: &[(u16, i16)], retention: Retention) -> (Series, Vec<(f64, f64)>) {
+        let mut s = Series::new(retention);
+        let mut all = Vec::new();
+        let mut t = 0.0;
+        for (dt, v) in samples {
+            t += f64::from(*dt) / 10.0;
+            s.push(t, f64::from(*v));
+            all.push((t, f64::from(*v)));
+        }
+        (s, all)
+    }
+
+    proptest! {
+        #[test]
+        fn retention_bounds_hold(
+            samples in prop::collection::vec((0u16..100, any::<i16>()), 0..2000),
+            max_points in 1usize..300,
+            max_age in prop::option::of(1.0f64..200.0),
+        ) {
+            let retention = Retention { max_points, max_age_secs: max_age };
+            let (s, all) = series_from(&samples, retention);
+            prop_assert!(s.len() <= max_points);
+            if let Some((newest, _)) = all.last() {
+                // What is kept is exactly the newest samples within the bounds.
+                let expected: Vec<(f64, f64)> = all
+                    .iter()
+                    .rev()
+                    .take(max_points)
+                    .take_while(|(t, _)| max_age.is_none_or(|age| *t >= newest - age))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                let kept: Vec<(f64, f64)> =
+                    s.times().iter().copied().zip(s.values().iter().copied()).collect();
+                prop_assert_eq!(kept, expected);
+            }
+        }
+
+        #[test]
+        fn window_equals_brute_force(
+            samples in prop::collection::vec((0u16..100, any::<i16>()), 0..500),
+            a in 0.0f64..3000.0,
+            len in 0.0f64..3000.0,
+        ) {
+            let (s, all) = series_from(&samples, Retention { max_points: 1_000_000, max_age_secs: None });
+            let (t, v) = s.window(a, a + len);
+            let brute: Vec<(f64, f64)> = all.iter().copied().filter(|(t, _)| *t >= a && *t <= a + len).collect();
+            let got: Vec<(f64, f64)> = t.iter().copied().zip(v.iter().copied()).collect();
+            prop_assert_eq!(got, brute);
+        }
+
+        #[test]
+        fn reduction_equals_brute_force(
+            samples in prop::collection::vec((0u16..100, any::<i16>()), 0..500),
+            a in 0.0f64..2000.0,
+            len in 0.1f64..3000.0,
+            buckets in 1usize..64,
+        ) {
+            let (s, all) = series_from(&samples, Retention { max_points: 1_000_000, max_age_secs: None });
+            let reduced = s.reduce(a, a + len, buckets);
+            let width = len / buckets as f64;
+            let mut brute: Vec<Option<(f64, f64)>> = vec![None; buckets];
+            for (t, v) in all.iter().filter(|(t, _)| *t >= a && *t <= a + len) {
+                let i = (((t - a) / width) as usize).min(buckets - 1);
+                brute[i] = Some(match brute[i] {
+                    Some((lo, hi)) => (lo.min(*v), hi.max(*v)),
+                    None => (*v, *v),
+                });
+            }
+            let brute: Vec<(f64, f64)> = brute.into_iter().flatten().collect();
+            let got: Vec<(f64, f64)> = reduced.iter().map(|b| (b.min, b.max)).collect();
+            prop_assert_eq!(got, brute);
+        }
+    }
+}
