@@ -659,10 +659,12 @@ mod tests {
         out
     }
 
+    /// (condition, recover, for_secs, samples, expected transitions)
+    type Case = (Condition, Option<f64>, f64, Vec<(u64, f64)>, Vec<&'static str>);
+
     #[test]
     fn threshold_table() {
-        // (condition, recover, for_secs, samples, expected transitions)
-        let cases: Vec<(Condition, Option<f64>, f64, Vec<(u64, f64)>, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 Condition::Above(105.0),
                 None,
