@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod bayeux;
+pub mod config;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -660,7 +660,13 @@ mod tests {
     }
 
     /// (condition, recover, for_secs, samples, expected transitions)
-    type Case = (Condition, Option<f64>, f64, Vec<(u64, f64)>, Vec<&'static str>);
+    type Case = (
+        Condition,
+        Option<f64>,
+        f64,
+        Vec<(u64, f64)>,
+        Vec<&'static str>,
+    );
 
     #[test]
     fn threshold_table() {

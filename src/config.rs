@@ -1,0 +1,521 @@
+//! The TOML configuration file (`--config FILE`).
+//!
+//! ```toml
+//! url = "http://127.0.0.1:8080/cometd"   # or a list of cluster URLs; omitted: embedded demo server
+//! subscribe = ["/quotes/**", "/monitor/**", "/alerts/**"]
+//!
+//! [[alert]]
+//! name = "ACME high"
+//! series = "/quotes/ACME#/last"
+//! above = 105.0          # or: below = ...
+//! recover = 104.0        # optional hysteresis threshold
+//! for_secs = 0           # optional pending duration
+//! severity = "warning"
+//! ```
+//!
+//! Strings may name environment variables as `${VAR}` (for credentials).
+//! An invalid file is rejected with its path, line, column and the reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::bayeux::ChannelPattern;
+use crate::store::alerts::{AlertRule, Condition, Severity};
+use crate::store::{Retention, SeriesPattern, StoreConfig};
+
+/// Why a configuration file was refused.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid, at a place in it.
+    #[error("{path}:{line}:{column}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `url` as one string or a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Urls {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    url: Option<Urls>,
+    #[serde(default)]
+    subscribe: Vec<String>,
+    #[serde(default)]
+    alert: Vec<RawAlert>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    handshake_ext: Option<toml::Table>,
+    #[serde(default)]
+    ack: bool,
+    ca_cert: Option<PathBuf>,
+    store: Option<RawStore>,
+    fps: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    retention_points: Option<usize>,
+    retention_secs: Option<f64>,
+    max_series: Option<usize>,
+    timestamp_field: Option<String>,
+    alert_channels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    name: String,
+    series: String,
+    above: Option<f64>,
+    below: Option<f64>,
+    recover: Option<f64>,
+    #[serde(default)]
+    for_secs: f64,
+    no_data_secs: Option<f64>,
+    #[serde(default = "default_severity")]
+    severity: String,
+}
+
+fn default_severity() -> String {
+    "warning".into()
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Servers (several: one cluster); empty: the embedded demo server.
+    pub urls: Vec<String>,
+    /// Channels to subscribe to.
+    pub subscribe: Vec<String>,
+    /// Alert rules.
+    pub alerts: Vec<AlertRule>,
+    /// Extra HTTP headers (values may come from `${VAR}`).
+    pub headers: Vec<(String, String)>,
+    /// Fields for the handshake's `ext` (authentication).
+    pub handshake_ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Ask for acknowledged delivery.
+    pub ack: bool,
+    /// CA certificates to trust.
+    pub ca_cert: Option<PathBuf>,
+    /// Store settings.
+    pub store: StoreConfig,
+    /// Frame rate cap of the dashboard.
+    pub fps: Option<u32>,
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses `text` (read from `path`), looking variables up with `env`.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |offset: usize, reason: String| {
+            let (line, column) = line_column(text, offset);
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                reason,
+            }
+        };
+        let expanded = expand_env(text, env).map_err(|(offset, reason)| invalid(offset, reason))?;
+        let raw: RawConfig = toml::from_str(&expanded).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            invalid(offset, e.message().to_owned())
+        })?;
+        // Semantic checks point at the key they concern.
+        let at = |needle: &str, from: usize| {
+            text[from.min(text.len())..]
+                .find(needle)
+                .map(|i| i + from)
+                .unwrap_or(0)
+        };
+
+        let urls = match raw.url {
+            None => Vec::new(),
+            Some(Urls::One(u)) => vec![u],
+            Some(Urls::Many(list)) => list,
+        };
+        for url in &urls {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    at("url", 0),
+                    format!("url `{url}` must start with http:// or https://"),
+                ));
+            }
+        }
+        for pattern in &raw.subscribe {
+            if let Err(e) = ChannelPattern::parse_subscription(pattern) {
+                return Err(invalid(at(pattern, 0), e.to_string()));
+            }
+        }
+        let mut alerts = Vec::new();
+        let mut search_from = 0;
+        for alert in raw.alert {
+            let here = at("[[alert]]", search_from);
+            search_from = here + 1;
+            let fail = |key: &str, reason: String| {
+                let offset = at(key, here);
+                invalid(offset, format!("alert \"{}\": {reason}", alert.name))
+            };
+            let series = SeriesPattern::parse(&alert.series).ok_or_else(|| {
+                fail(
+                    "series",
+                    format!(
+                        "series `{}` is not `<channel>#<pointer>` (e.g. /quotes/ACME#/last)",
+                        alert.series
+                    ),
+                )
+            })?;
+            let condition = match (alert.above, alert.below) {
+                (Some(t), None) => Condition::Above(t),
+                (None, Some(t)) => Condition::Below(t),
+                (Some(_), Some(_)) => {
+                    return Err(fail(
+                        "below",
+                        "give either `above` or `below`, not both".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(fail(
+                        "name",
+                        "needs a threshold: `above = …` or `below = …`".into(),
+                    ));
+                }
+            };
+            if let Some(recover) = alert.recover {
+                let wrong = match condition {
+                    Condition::Above(t) => recover > t,
+                    Condition::Below(t) => recover < t,
+                };
+                if wrong {
+                    return Err(fail(
+                        "recover",
+                        format!(
+                            "recover = {recover} is on the wrong side of the threshold (it must be {} {})",
+                            if matches!(condition, Condition::Above(_)) {
+                                "at most"
+                            } else {
+                                "at least"
+                            },
+                            match condition {
+                                Condition::Above(t) | Condition::Below(t) => t,
+                            }
+                        ),
+                    ));
+                }
+            }
+            if alert.for_secs < 0.0 || !alert.for_secs.is_finite() {
+                return Err(fail("for_secs", "for_secs must be zero or more".into()));
+            }
+            if alert
+                .no_data_secs
+                .is_some_and(|s| s <= 0.0 || !s.is_finite())
+            {
+                return Err(fail(
+                    "no_data_secs",
+                    "no_data_secs must be more than zero".into(),
+                ));
+            }
+            let severity = Severity::from_name(&alert.severity)
+                .filter(|_| matches!(alert.severity.as_str(), "info" | "warning" | "critical"))
+                .ok_or_else(|| {
+                    fail(
+                        "severity",
+                        format!(
+                            "unknown severity \"{}\" (use info, warning or critical)",
+                            alert.severity
+                        ),
+                    )
+                })?;
+            alerts.push(AlertRule {
+                name: alert.name.clone(),
+                series,
+                condition,
+                recover: alert.recover,
+                for_secs: alert.for_secs,
+                no_data_secs: alert.no_data_secs,
+                severity,
+            });
+        }
+        let mut store = StoreConfig::default();
+        if let Some(s) = raw.store {
+            if let Some(points) = s.retention_points {
+                if points == 0 {
+                    return Err(invalid(
+                        at("retention_points", 0),
+                        "retention_points must be more than zero".into(),
+                    ));
+                }
+                store.retention.max_points = points;
+            }
+            if let Some(secs) = s.retention_secs {
+                store.retention = Retention {
+                    max_age_secs: (secs > 0.0).then_some(secs),
+                    ..store.retention
+                };
+            }
+            if let Some(max) = s.max_series {
+                store.max_series = max;
+            }
+            if let Some(field) = s.timestamp_field {
+                store.timestamp_field = field;
+            }
+            if let Some(channels) = s.alert_channels {
+                for pattern in &channels {
+                    if let Err(e) = ChannelPattern::parse(pattern) {
+                        return Err(invalid(at(pattern, 0), e.to_string()));
+                    }
+                }
+                store.alert_channels = channels;
+            }
+        }
+        let handshake_ext = match raw.handshake_ext {
+            Some(table) => match serde_json::to_value(table) {
+                Ok(serde_json::Value::Object(map)) => Some(map),
+                _ => {
+                    return Err(invalid(
+                        at("handshake_ext", 0),
+                        "handshake_ext must be a table".into(),
+                    ));
+                }
+            },
+            None => None,
+        };
+        Ok(Self {
+            urls,
+            subscribe: raw.subscribe,
+            alerts,
+            headers: raw.headers.into_iter().collect(),
+            handshake_ext,
+            ack: raw.ack,
+            ca_cert: raw.ca_cert,
+            store,
+            fps: raw.fps,
+        })
+    }
+}
+
+/// Replaces `${VAR}` with the variable's value; `$${` stays literal `${`.
+fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(i) = rest.find("${") {
+        if rest[..i].ends_with('$') {
+            out.push_str(&rest[..i - 1]);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            offset += i + 2;
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            return Err((offset + i, "`${` without a closing `}`".into()));
+        };
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err((
+                offset + i,
+                format!("`${{{name}}}` is not a valid variable name"),
+            ));
+        }
+        let value = env(name).ok_or_else(|| {
+            (
+                offset + i,
+                format!("environment variable {name} is not set"),
+            )
+        })?;
+        // Keep the TOML string valid whatever the value holds.
+        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+        out.push_str(&escaped);
+        rest = &after[end + 1..];
+        offset += i + 2 + end + 1;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"), &|name| {
+            (name == "TOKEN").then(|| "s3cr\"et".to_owned())
+        })
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let config = parse(
+            r#"
+url = "http://127.0.0.1:8080/cometd"   # omitted: embedded demo server
+subscribe = ["/quotes/**", "/monitor/**", "/alerts/**"]
+
+[[alert]]
+name = "ACME high"
+series = "/quotes/ACME#/last"
+above = 105.0          # or: below = ...
+recover = 104.0        # optional hysteresis threshold
+for_secs = 0           # optional pending duration
+severity = "warning"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(config.urls, vec!["http://127.0.0.1:8080/cometd"]);
+        assert_eq!(config.subscribe.len(), 3);
+        assert_eq!(config.alerts[0].condition, Condition::Above(105.0));
+        assert_eq!(config.alerts[0].recover, Some(104.0));
+        assert_eq!(config.alerts[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/cometwatch.example.toml");
+        let config = Config::parse(
+            &std::fs::read_to_string(&path).expect("example exists"),
+            &path,
+            &|_| Some("example".into()),
+        )
+        .expect("the example is valid");
+        assert!(!config.alerts.is_empty());
+    }
+
+    #[test]
+    fn url_lists_and_env_variables() {
+        let config = parse(
+            r#"
+url = ["http://a:1/cometd", "http://b:2/cometd"]
+[headers]
+Authorization = "Bearer ${TOKEN}"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(config.urls.len(), 2);
+        assert_eq!(config.headers[0].1, "Bearer s3cr\"et");
+        assert_eq!(
+            error("url = \"${MISSING}\""),
+            "test.toml:1:8: environment variable MISSING is not set"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let e = error("subscribe = [\"/a\"]\n\nurl = = 3\n");
+        assert!(e.starts_with("test.toml:3:"), "{e}");
+        let e = error("subscribe = [\"/a\"]\nunknown_key = 1\n");
+        assert!(
+            e.starts_with("test.toml:2:1:") && e.contains("unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_alert() {
+        let base = "subscribe = []\n\n[[alert]]\nname = \"x\"\nseries = \"/q/A#/last\"\n";
+        let e = error(&format!("{base}above = 1.0\nbelow = 0.5\n"));
+        assert!(
+            e.starts_with("test.toml:7:1:") && e.contains("not both"),
+            "{e}"
+        );
+        let e = error(&format!("{base}above = 105.0\nrecover = 106.0\n"));
+        assert!(
+            e.starts_with("test.toml:7:1:") && e.contains("wrong side"),
+            "{e}"
+        );
+        let e = error(&format!("{base}below = 5.0\nrecover = 4.0\n"));
+        assert!(e.contains("wrong side"), "{e}");
+        let e = error(&format!("{base}above = 1.0\nseverity = \"apocalyptic\"\n"));
+        assert!(
+            e.starts_with("test.toml:7:1:") && e.contains("unknown severity"),
+            "{e}"
+        );
+        let e = error(&format!("{base}\n"));
+        assert!(e.contains("needs a threshold"), "{e}");
+        let e = error("[[alert]]\nname = \"x\"\nseries = \"no-hash-here\"\nabove = 1\n");
+        assert!(
+            e.starts_with("test.toml:3:1:") && e.contains("<channel>#<pointer>"),
+            "{e}"
+        );
+        let e = error("subscribe = [\"/a/*/b\"]\n");
+        assert!(
+            e.starts_with("test.toml:1:") && e.contains("wildcards"),
+            "{e}"
+        );
+        let e = error("url = \"ftp://x\"\n");
+        assert!(e.contains("must start with http"), "{e}");
+        let e = error("[[alert]]\nname = \"x\"\nseries = \"/q#/a\"\nabove = 1\nfor_secs = -1\n");
+        assert!(e.starts_with("test.toml:5:1:"), "{e}");
+    }
+
+    #[test]
+    fn second_alert_errors_point_at_the_second_alert() {
+        let e = error(
+            "[[alert]]\nname = \"a\"\nseries = \"/q#/a\"\nabove = 1\n\n[[alert]]\nname = \"b\"\nseries = \"/q#/a\"\nabove = 1\nseverity = \"bad\"\n",
+        );
+        assert!(e.starts_with("test.toml:10:1:"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_is_reported_with_its_path() {
+        let e = Config::load(Path::new("/nonexistent/c.toml")).expect_err("missing");
+        assert!(e.to_string().starts_with("/nonexistent/c.toml: "), "{e}");
+    }
+}
