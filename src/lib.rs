@@ -3,12 +3,14 @@
 //!
 //! - [`bayeux`]: the protocol library (wire types, channel patterns, the
 //!   sans-IO session state machine, long-polling transport, session thread);
+//! - [`server`]: the embedded Bayeux server with demo feeds;
 //! - [`store`]: series ring buffers, extraction of numbers, alert engine;
 //! - `ui` (feature `gui`): the desktop dashboard.
 #![warn(missing_docs)]
 
 pub mod bayeux;
 pub mod config;
+pub mod server;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

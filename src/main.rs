@@ -16,12 +16,15 @@ struct Cli {
 enum Command {
     /// Print the data messages of channels as JSON lines.
     Tail(cli::tail::TailArgs),
+    /// Run the embedded Bayeux server with demo feeds.
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Tail(args)) => cli::tail::run(args),
+        Some(Command::Serve(args)) => cli::serve::run(args),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -1,3 +1,4 @@
 //! Command-line front ends of the binary (`anyhow` lives here, at the edge).
 
+pub mod serve;
 pub mod tail;

@@ -11,8 +11,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use cometwatch::bayeux::protocol::Event;
+use cometwatch::bayeux::session::unix_millis;
 use cometwatch::bayeux::transport::parse_header;
 use cometwatch::bayeux::{Client, ClientConfig, MessageBatch, State, TransportConfig};
+use cometwatch::config::Config;
+use cometwatch::store::Store;
 use crossbeam_channel::{bounded, select};
 
 /// Arguments of `cometwatch tail`.
@@ -21,8 +24,14 @@ pub struct TailArgs {
     /// The Bayeux endpoint, e.g. http://127.0.0.1:8080/cometd; several
     /// servers of one cluster (repeat, or separate with commas) are used in
     /// turn when one fails.
-    #[arg(long, required = true, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',')]
     pub url: Vec<String>,
+    /// Configuration file (servers, subscriptions, alert rules).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print alert transitions only, no data lines (with --config).
+    #[arg(long)]
+    pub alerts_only: bool,
     /// Exit after this many data messages.
     #[arg(long)]
     pub count: Option<u64>,
@@ -42,7 +51,7 @@ pub struct TailArgs {
     #[arg(long, value_name = "BYTES", default_value_t = cometwatch::bayeux::transport::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response: u64,
     /// Channels or patterns to subscribe to (`/a/*` one level, `/a/**` any depth).
-    #[arg(value_name = "CHANNEL", required = true)]
+    #[arg(value_name = "CHANNEL")]
     pub channels: Vec<String>,
 }
 
@@ -56,18 +65,61 @@ enum Ending {
 
 /// Runs `cometwatch tail`.
 pub fn run(args: TailArgs) -> Result<()> {
-    let headers = args
+    let config = match &args.config {
+        Some(path) => Some(Config::load(path)?),
+        None => None,
+    };
+    let mut headers = args
         .headers
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let config = ClientConfig {
-        urls: args.url.clone(),
-        ack: args.ack,
-        subscriptions: args.channels.clone(),
+    let mut urls = args.url.clone();
+    let mut channels = args.channels.clone();
+    let mut ack = args.ack;
+    let mut ca_cert = args.ca_cert.clone();
+    let mut handshake_ext = None;
+    if let Some(config) = &config {
+        if urls.is_empty() {
+            urls.clone_from(&config.urls);
+        }
+        for pattern in &config.subscribe {
+            if !channels.contains(pattern) {
+                channels.push(pattern.clone());
+            }
+        }
+        headers.extend(config.headers.iter().cloned());
+        ack |= config.ack;
+        ca_cert = ca_cert.or_else(|| config.ca_cert.clone());
+        handshake_ext.clone_from(&config.handshake_ext);
+    }
+    if channels.is_empty() {
+        bail!("no channel to subscribe to: name one or more CHANNELs, or `subscribe` in --config");
+    }
+    let _demo = if urls.is_empty() {
+        if config.is_none() {
+            bail!(
+                "no server: give --url URL (or --config FILE; without a url it uses the embedded demo server)"
+            );
+        }
+        let server = start_demo_server()?;
+        eprintln!(
+            "cometwatch: no url configured; using the embedded demo server at {}",
+            server.url()
+        );
+        urls.push(server.url());
+        Some(server)
+    } else {
+        None
+    };
+    let client_config = ClientConfig {
+        urls,
+        ack,
+        subscriptions: channels,
+        handshake_ext,
         transport: TransportConfig {
             headers,
-            ca_cert: args.ca_cert.clone(),
+            ca_cert,
             max_response_bytes: Some(args.max_response),
             insecure: args.insecure,
         },
@@ -79,14 +131,23 @@ pub fn run(args: TailArgs) -> Result<()> {
              anyone on the network path can read and change this session"
         );
     }
-    let client = Client::connect(config).context("cannot start the session")?;
+    let client = Client::connect(client_config).context("cannot start the session")?;
     let (stop_tx, stop_rx) = bounded::<()>(1);
     ctrlc::set_handler(move || {
         let _ = stop_tx.try_send(());
     })
     .context("cannot install the Ctrl-C handler")?;
 
-    let ending = stream(&client, &args, &stop_rx);
+    let store = config
+        .as_ref()
+        .map(|c| Store::new(c.store.clone(), c.alerts.clone()));
+    let mut output = Output {
+        store,
+        alerts_only: args.alerts_only,
+        remaining: args.count,
+        line: Vec::with_capacity(512),
+    };
+    let ending = stream(&client, &mut output, &stop_rx);
     client.disconnect();
     match ending {
         Ending::Done => Ok(()),
@@ -94,26 +155,58 @@ pub fn run(args: TailArgs) -> Result<()> {
     }
 }
 
-fn stream(client: &Client, args: &TailArgs, stop: &crossbeam_channel::Receiver<()>) -> Ending {
+fn start_demo_server() -> Result<cometwatch::server::ServerHandle> {
+    cometwatch::server::start(cometwatch::server::ServerConfig::default())
+        .context("cannot start the embedded demo server")
+}
+
+/// What `tail` writes, and its count.
+struct Output {
+    store: Option<Store>,
+    alerts_only: bool,
+    remaining: Option<u64>,
+    line: Vec<u8>,
+}
+
+fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiver<()>) -> Ending {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut remaining = args.count;
-    if remaining == Some(0) {
+    if output.remaining == Some(0) {
         return Ending::Done;
     }
-    let mut line = Vec::with_capacity(512);
+    let ticker = crossbeam_channel::tick(Duration::from_secs(1));
     loop {
         select! {
             recv(stop) -> _ => return Ending::Done,
+            recv(ticker) -> _ => {
+                if let Some(store) = &mut output.store {
+                    store.tick(unix_millis());
+                    if write_alerts(&mut out, store).is_err() {
+                        return Ending::Done;
+                    }
+                }
+            }
             recv(client.events()) -> event => {
                 let Ok(event) = event else {
                     return Ending::Refused("the session ended".into());
                 };
                 match event {
                     Event::Messages(batch) => {
-                        match write_batch(&mut out, &mut line, &batch, &mut remaining) {
-                            Ok(true) => {}
-                            Ok(false) | Err(_) => return Ending::Done,
+                        if let Some(store) = &mut output.store {
+                            store.ingest(&batch);
+                        }
+                        let more = if output.alerts_only {
+                            Ok(true)
+                        } else {
+                            write_batch(&mut out, &mut output.line, &batch, &mut output.remaining)
+                        };
+                        let alerts = match &mut output.store {
+                            Some(store) => write_alerts(&mut out, store),
+                            None => Ok(()),
+                        };
+                        match (more, alerts) {
+                            (Ok(true), Ok(())) => {}
+                            _ => return Ending::Done,
                         }
                     }
                     Event::StateChanged { state: State::Terminated, reason, .. } => {
@@ -125,6 +218,19 @@ fn stream(client: &Client, args: &TailArgs, stop: &crossbeam_channel::Receiver<(
             }
         }
     }
+}
+
+/// Prints the alert transitions the store has produced, one JSON line each.
+fn write_alerts(out: &mut impl Write, store: &mut Store) -> io::Result<()> {
+    let events = store.alerts_mut().drain_events();
+    if events.is_empty() {
+        return Ok(());
+    }
+    for event in events {
+        out.write_all(event.to_json_line().as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 /// Writes one line per message and flushes once the batch is out. Returns
