@@ -275,6 +275,19 @@ impl Engine {
         })
     }
 
+    /// A held connect that went away without finishing (its HTTP
+    /// connection closed): the session is no longer held open by it.
+    pub fn abandon_connect(&self, client_id: &str, seq: u64) {
+        let mut state = self.lock();
+        if let Some(session) = state.sessions.get_mut(client_id)
+            && session.connect_seq == seq
+            && session.connect_held
+        {
+            session.connect_held = false;
+            session.last_seen = Instant::now();
+        }
+    }
+
     /// Data to piggy-back on a non-connect reply (never with ack, where
     /// data only rides on connect replies).
     pub fn take_piggyback(&self, client_id: &str) -> Vec<Bytes> {

@@ -48,7 +48,13 @@ async fn serve(
     settings: &ServerSettings,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Refusal> {
-    if request.uri().path() != settings.path {
+    // CometD's JavaScript client appends the message type (`/cometd/connect`).
+    let path = request.uri().path();
+    let on_endpoint = path == settings.path
+        || path
+            .strip_prefix(settings.path.as_str())
+            .is_some_and(|rest| rest.starts_with('/'));
+    if !on_endpoint {
         return Err((
             StatusCode::NOT_FOUND,
             format!("no Bayeux endpoint here; it is at {}", settings.path),
@@ -298,6 +304,13 @@ async fn hold_connect(
     acked: Option<i64>,
 ) -> Option<super::engine::Delivery> {
     let (notify, seq) = engine.begin_connect(client, acked)?;
+    // hyper drops this future when the client goes away mid-wait.
+    let guard = AbandonOnDrop {
+        engine,
+        client,
+        seq,
+        armed: true,
+    };
     let deadline = tokio::time::Instant::now() + timeout;
     // The permit left by begin_connect is consumed first.
     notify.notified().await;
@@ -308,7 +321,25 @@ async fn hold_connect(
             _ = engine.stopped() => break,
         }
     }
+    let mut guard = guard;
+    guard.armed = false;
     engine.finish_connect(client, seq)
+}
+
+/// Marks a held connect as gone if its future is dropped before the end.
+struct AbandonOnDrop<'a> {
+    engine: &'a Engine,
+    client: &'a str,
+    seq: u64,
+    armed: bool,
+}
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.engine.abandon_connect(self.client, self.seq);
+        }
+    }
 }
 
 fn retry_advice(settings: &ServerSettings) -> Advice {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod rawhttp;
 pub mod scripted;
 pub mod tail;
 

@@ -1,0 +1,407 @@
+//! The embedded server: our client against it, raw HTTP for bad input,
+//! third-party clients (Faye's and CometD's JavaScript clients) against it,
+//! and 1 000 long polls held at once.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use cometwatch::bayeux::protocol::ProtocolConfig;
+use cometwatch::bayeux::{Client, ClientConfig, Event, RawJson, State};
+use cometwatch::server::{self, ServerConfig, ServerHandle};
+use common::proxy::FaultProxy;
+use common::rawhttp::RawConnection;
+use common::{collect_seqs, ensure_peers, is_subscribed, peers_dir, wait_for};
+use serde_json::json;
+
+const LONG: Duration = Duration::from_secs(30);
+
+fn quiet_server() -> ServerHandle {
+    server::start(ServerConfig::quiet()).expect("server starts")
+}
+
+fn client_config(url: String, subscriptions: &[&str]) -> ClientConfig {
+    ClientConfig {
+        urls: vec![url],
+        subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
+        protocol: ProtocolConfig {
+            backoff_increment: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(1),
+            max_network_delay: Duration::from_secs(2),
+            ..ProtocolConfig::default()
+        },
+        ..ClientConfig::default()
+    }
+}
+
+fn publish_seqs(server: &ServerHandle, channel: &str, seqs: std::ops::Range<u64>) {
+    for seq in seqs {
+        let data = RawJson::parse(&format!(r#"{{"seq":{seq}}}"#)).expect("json");
+        server.publish(channel, &data).expect("valid channel");
+    }
+}
+
+#[test]
+fn our_client_gets_1000_in_order_through_a_wildcard() {
+    let server = quiet_server();
+    let client = Client::connect(client_config(server.url(), &["/feed/**"])).expect("client");
+    wait_for(&client, LONG, |e| is_subscribed(e, "/feed/**"));
+    publish_seqs(&server, "/feed/a/b", 0..1000);
+    let (seqs, _) = collect_seqs(&client, 1000, LONG);
+    assert_eq!(seqs, (0..1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn publish_from_one_client_reaches_another_and_service_channels_are_private() {
+    let server = quiet_server();
+    let receiver =
+        Client::connect(client_config(server.url(), &["/chat/*", "/service/**"])).expect("client");
+    wait_for(&receiver, LONG, |e| is_subscribed(e, "/chat/*"));
+    let sender = Client::connect(client_config(server.url(), &[])).expect("client");
+    wait_for(&sender, LONG, |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: State::Connected,
+                ..
+            }
+        )
+    });
+    sender
+        .publish(
+            "/service/secret",
+            RawJson::parse(r#"{"seq": 1}"#).expect("json"),
+        )
+        .expect("valid");
+    sender
+        .publish("/chat/room", RawJson::parse(r#"{"seq": 2}"#).expect("json"))
+        .expect("valid");
+    let events = wait_for(
+        &sender,
+        LONG,
+        |e| matches!(e, Event::Published { channel, .. } if channel == "/chat/room"),
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, Event::Published { result: Err(_), .. })),
+        "{events:#?}"
+    );
+    let (seqs, _) = collect_seqs(&receiver, 1, LONG);
+    assert_eq!(seqs, vec![2], "service channels are never broadcast");
+}
+
+#[test]
+fn expired_session_makes_the_client_rehandshake_and_resubscribe() {
+    let server = server::start(ServerConfig {
+        max_interval: Duration::from_millis(500),
+        connect_timeout: Duration::from_millis(500),
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+    let proxy = FaultProxy::start(server.local_addr());
+    let client = Client::connect(client_config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
+    wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
+    proxy.set_refusing(true);
+    std::thread::sleep(Duration::from_millis(2500));
+    proxy.set_refusing(false);
+    let events = wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
+    assert!(
+        events.iter().any(|e| matches!(e,
+            Event::StateChanged { state: State::Rehandshaking, reason: Some(r), .. } if r.contains("402"))),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Resubscribed { .. })),
+        "gap reported"
+    );
+    assert!(server.stats().expired >= 1);
+    publish_seqs(&server, "/exp/x", 0..5);
+    assert_eq!(collect_seqs(&client, 5, LONG).0, vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn ack_delivers_10000_exactly_once_in_order_through_cut_connections() {
+    let server = server::start(ServerConfig {
+        connect_timeout: Duration::from_millis(500),
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+    let proxy = FaultProxy::start(server.local_addr());
+    let mut config = client_config(proxy.url("/cometd"), &["/ack/**"]);
+    config.ack = true;
+    let client = Client::connect(config).expect("client");
+    wait_for(&client, LONG, |e| is_subscribed(e, "/ack/**"));
+    let total = 10_000u64;
+    let mut seqs: Vec<u64> = Vec::new();
+    let mut failures = 0;
+    let drain = |seqs: &mut Vec<u64>, failures: &mut u32| {
+        while let Ok(event) = client.events().try_recv() {
+            match event {
+                Event::Messages(batch) => seqs.extend(batch.messages.iter().map(|m| {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(m.data.as_bytes()).expect("json");
+                    v["seq"].as_u64().expect("seq")
+                })),
+                Event::StateChanged {
+                    state: State::Unconnected,
+                    ..
+                } => *failures += 1,
+                _ => {}
+            }
+        }
+    };
+    for chunk in 0..20u64 {
+        publish_seqs(&server, "/ack/x", chunk * 500..(chunk + 1) * 500);
+        if chunk % 4 == 1 {
+            std::thread::sleep(Duration::from_millis(5));
+            proxy.set_refusing(true);
+            std::thread::sleep(Duration::from_millis(100));
+            proxy.set_refusing(false);
+        }
+        drain(&mut seqs, &mut failures);
+    }
+    let deadline = Instant::now() + LONG;
+    while (seqs.len() as u64) < total && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        drain(&mut seqs, &mut failures);
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    drain(&mut seqs, &mut failures);
+    assert!(
+        failures >= 2,
+        "connects must really have failed: {failures}"
+    );
+    let expected: Vec<u64> = (0..total).collect();
+    if seqs != expected {
+        let bad = seqs.iter().zip(&expected).position(|(a, b)| a != b);
+        panic!("{} received; first difference at {bad:?}", seqs.len());
+    }
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let server = server::start(ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+    let mut c = RawConnection::open(server.local_addr());
+    let r = c.post("/cometd", b"{not json");
+    assert_eq!(r.status, 400);
+    assert!(String::from_utf8_lossy(&r.body).contains("not a valid Bayeux message list"));
+    let r = c.post("/cometd", &vec![b' '; 100 * 1024]);
+    assert_eq!(r.status, 413);
+    let mut c = RawConnection::open(server.local_addr());
+    let r = c.post("/elsewhere", b"[]");
+    assert_eq!(r.status, 404);
+    let r = c.bayeux(json!([{"channel": "/meta/connect", "clientId": "nobody", "id": "1", "connectionType": "long-polling"}]));
+    assert_eq!(r.status, 200);
+    let reply = &r.json()[0];
+    assert_eq!(reply["successful"], false);
+    assert_eq!(reply["error"], "402::Unknown client");
+    assert_eq!(reply["advice"]["reconnect"], "handshake");
+    assert_eq!(reply["id"], "1");
+    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "2"}]));
+    assert!(
+        r.header("set-cookie")
+            .is_some_and(|v| v.starts_with("BAYEUX_BROWSER="))
+    );
+    let client_id = r.json()[0]["clientId"]
+        .as_str()
+        .expect("client id")
+        .to_owned();
+    let r = c.bayeux(json!([
+        {"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/a/*/b", "id": "3"},
+        {"clientId": client_id, "id": "4", "data": 1},
+        {"channel": "/x", "clientId": client_id, "id": "5"},
+        {"channel": "/meta/bogus", "clientId": client_id, "id": "6"}
+    ]));
+    let replies = r.json();
+    assert_eq!(replies[0]["successful"], false);
+    assert!(
+        replies[0]["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("405:/a/*/b:")
+    );
+    assert_eq!(replies[1]["error"], "400::message without a channel");
+    assert_eq!(replies[2]["error"], "400::message without data");
+    assert_eq!(replies[3]["error"], "400::unknown meta channel");
+    // The connection still works.
+    let r = c.bayeux(json!([{"channel": "/meta/connect", "clientId": client_id, "id": "7", "connectionType": "long-polling", "advice": {"timeout": 0}}]));
+    assert_eq!(r.json()[0]["successful"], true);
+}
+
+#[test]
+fn a_second_connect_answers_the_first_at_once() {
+    let server = quiet_server();
+    let mut a = RawConnection::open(server.local_addr());
+    let hs = a.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let client_id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
+    let connect = |id: &str| {
+        serde_json::to_vec(&json!([{"channel": "/meta/connect", "clientId": client_id, "id": id, "connectionType": "long-polling"}]))
+            .expect("json")
+    };
+    a.send("POST", "/cometd", &connect("2"));
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut b = RawConnection::open(server.local_addr());
+    b.send("POST", "/cometd", &connect("3"));
+    let first = a.receive();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(first.json()[0]["id"], "2");
+    assert_eq!(first.json()[0]["successful"], true);
+    // The second is held; a publish releases it.
+    let data = RawJson::parse(r#"{"seq": 1}"#).expect("json");
+    server.publish("/nobody", &data).expect("valid");
+    drop(b);
+}
+
+#[test]
+fn holds_1000_concurrent_long_polls_and_stays_responsive() {
+    let server = quiet_server();
+    let addr = server.local_addr();
+    let total = 1000;
+    let threads = 4;
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut connections = Vec::new();
+                for _ in 0..total / threads {
+                    let mut c = RawConnection::open(addr);
+                    let hs = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+                    let id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
+                    let first = c.bayeux(json!([
+                        {"channel": "/meta/subscribe", "clientId": id, "subscription": "/load/**", "id": "2"},
+                        {"channel": "/meta/connect", "clientId": id, "id": "3", "connectionType": "long-polling", "advice": {"timeout": 0}}
+                    ]));
+                    assert_eq!(first.json()[0]["successful"], true);
+                    let body = serde_json::to_vec(&json!([{"channel": "/meta/connect", "clientId": id, "id": "4", "connectionType": "long-polling"}])).expect("json");
+                    c.send("POST", "/cometd", &body);
+                    connections.push(c);
+                }
+                connections
+            })
+        })
+        .collect();
+    let mut connections: Vec<RawConnection> = handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("thread"))
+        .collect();
+    let setup = started.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.stats().sessions, total);
+    // Still responsive while 1 000 connects are held.
+    let probe = Instant::now();
+    let mut fresh = RawConnection::open(addr);
+    let r = fresh.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    assert_eq!(r.json()[0]["successful"], true);
+    let handshake_latency = probe.elapsed();
+    assert!(
+        handshake_latency < Duration::from_secs(1),
+        "{handshake_latency:?}"
+    );
+    // One publish releases every held connect with the message.
+    let released = Instant::now();
+    let data = RawJson::parse(r#"{"seq": 42}"#).expect("json");
+    assert_eq!(server.publish("/load/x", &data).expect("valid"), total);
+    for c in &mut connections {
+        let reply = c.receive().json();
+        assert_eq!(reply[0]["data"]["seq"], 42, "{reply}");
+        assert_eq!(reply[1]["channel"], "/meta/connect");
+    }
+    eprintln!(
+        "1000 long polls: set up in {setup:?}, fresh handshake answered in {handshake_latency:?}, \
+         all released in {:?}",
+        released.elapsed()
+    );
+}
+
+#[test]
+fn shutdown_answers_pending_connects() {
+    let server = quiet_server();
+    let mut c = RawConnection::open(server.local_addr());
+    let hs = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
+    let body = serde_json::to_vec(&json!([{"channel": "/meta/connect", "clientId": id, "id": "2", "connectionType": "long-polling"}])).expect("json");
+    c.send("POST", "/cometd", &body);
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    server.shutdown();
+    let reply = c.receive();
+    assert_eq!(reply.json()[0]["channel"], "/meta/connect");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+fn third_party_client(kind: &str) {
+    ensure_peers();
+    let server = quiet_server();
+    let mut child = Command::new("node")
+        .arg("client.mjs")
+        .args([kind, &server.url(), "/quotes/**", "50", "/chat/x"])
+        .current_dir(peers_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let first = lines.next().expect("a line").expect("utf8");
+    assert!(first.contains("subscribed"), "{first}");
+    // Our own client watches what the third-party client publishes.
+    let watcher = Client::connect(client_config(server.url(), &["/chat/*"])).expect("client");
+    wait_for(&watcher, LONG, |e| is_subscribed(e, "/chat/*"));
+    for seq in 0..50u64 {
+        let symbol = ["ACME", "HOOLI"][seq as usize % 2];
+        let data = RawJson::parse(&format!(
+            r#"{{"symbol":"{symbol}","last":100.5,"seq":{seq}}}"#
+        ))
+        .expect("json");
+        server
+            .publish(&format!("/quotes/{symbol}"), &data)
+            .expect("valid");
+    }
+    let last = lines.next().expect("a result line").expect("utf8");
+    let _ = child.wait();
+    let result: serde_json::Value = serde_json::from_str(&last).expect("json");
+    let received: Vec<u64> = result["received"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
+    assert_eq!(
+        received,
+        (0..50).collect::<Vec<_>>(),
+        "{kind}: in order, no gaps"
+    );
+    assert_eq!(result["published"], true, "{kind}: publish succeeded");
+    let events = wait_for(&watcher, LONG, |e| matches!(e, Event::Messages(_)));
+    let Some(Event::Messages(batch)) = events.last() else {
+        panic!("no message")
+    };
+    assert!(
+        batch.messages[0]
+            .data
+            .as_str()
+            .contains(&format!("from {kind}"))
+    );
+    assert!(server.stats().published >= 51);
+    let _ = Ordering::SeqCst;
+}
+
+#[test]
+fn faye_client_interoperates() {
+    third_party_client("faye");
+}
+
+#[test]
+fn cometd_javascript_client_interoperates() {
+    third_party_client("cometd");
+}
