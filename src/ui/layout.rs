@@ -134,7 +134,7 @@ impl Default for Layout {
             charts: Vec::new(),
             auto_charts: true,
             auto_charted: Vec::new(),
-            window: TimeWindow::FiveMinutes,
+            window: TimeWindow::OneMinute,
             panels: Panels::default(),
             theme: ThemeChoice::System,
             subscriptions: vec![

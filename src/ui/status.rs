@@ -170,12 +170,13 @@ impl ConnectionStatus {
 /// The status bar: state, server, rates, reconnects, last error.
 pub fn status_bar_ui(ui: &mut egui::Ui, status: &ConnectionStatus, now: Instant, now_ms: u64) {
     ui.horizontal(|ui| {
-        let (color, dot) = match status.state {
-            State::Connected => (egui::Color32::from_rgb(60, 180, 90), "●"),
-            State::Terminated => (egui::Color32::from_rgb(220, 60, 60), "●"),
-            _ => (egui::Color32::from_rgb(230, 170, 40), "●"),
+        let color = match status.state {
+            State::Connected => egui::Color32::from_rgb(60, 180, 90),
+            State::Terminated => egui::Color32::from_rgb(220, 60, 60),
+            _ => egui::Color32::from_rgb(230, 170, 40),
         };
-        ui.colored_label(color, dot);
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        ui.painter().circle_filled(rect.center(), 5.0, color);
         ui.label(status.summary(now))
             .on_hover_text(status.reason.as_deref().unwrap_or("no problem reported"));
         ui.separator();

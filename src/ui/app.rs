@@ -1,0 +1,382 @@
+//! The dashboard application: panels around the chart grid, the top bar
+//! (time window, pause, panels, theme) and the status bar; keyboard
+//! shortcuts; persistence of the layout between runs.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use egui::RichText;
+
+use super::UiError;
+use super::alerts::{AlertAction, alerts_ui, toasts_ui};
+use super::channels::{ChannelAction, ChannelBrowser};
+use super::charts::{ChartsView, charts_ui};
+use super::inspector::inspector_ui;
+use super::layout::{Layout, ThemeChoice, TimeWindow};
+use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
+use super::quotes::QuoteBoard;
+use super::status::status_bar_ui;
+use crate::bayeux::session::unix_millis;
+use crate::bayeux::transport::TransportConfig;
+use crate::bayeux::{Client, ClientConfig};
+use crate::config::Config;
+use crate::server::{self, ServerConfig, ServerHandle};
+use crate::store::Store;
+
+/// Key of the layout in eframe's storage.
+pub const LAYOUT_KEY: &str = "cometwatch-layout";
+
+/// How the dashboard starts.
+#[derive(Debug, Clone, Default)]
+pub struct GuiOptions {
+    /// Servers (one cluster); empty: the embedded demo server.
+    pub urls: Vec<String>,
+    /// The configuration file's settings (alert rules, store, headers).
+    pub config: Config,
+    /// Repaints per second at most while data arrives.
+    pub fps: u32,
+}
+
+/// The dashboard.
+pub struct DashboardApp {
+    model: SharedModel,
+    client: Client,
+    _server: Option<ServerHandle>,
+    _ingest: Option<JoinHandle<()>>,
+    /// The persisted layout.
+    pub layout: Layout,
+    /// Chart view state.
+    pub charts: ChartsView,
+    quotes: QuoteBoard,
+    /// Channel browser state.
+    pub channels: ChannelBrowser,
+    applied_theme: Option<ThemeChoice>,
+}
+
+impl DashboardApp {
+    /// Starts the session (and the embedded server when no URL is given)
+    /// and the ingest thread; `saved` is the layout of the last run.
+    pub fn start(
+        ctx: &egui::Context,
+        options: GuiOptions,
+        saved: Option<Layout>,
+    ) -> Result<Self, UiError> {
+        let config = options.config;
+        let mut layout = saved.unwrap_or_else(|| {
+            let mut layout = Layout::default();
+            if !config.subscribe.is_empty() {
+                layout.subscriptions.clone_from(&config.subscribe);
+            }
+            layout
+        });
+        let mut urls = options.urls;
+        if urls.is_empty() {
+            urls.clone_from(&config.urls);
+        }
+        let embedded = if urls.is_empty() {
+            let server = server::start(ServerConfig::default())?;
+            urls.push(server.url());
+            Some(server)
+        } else {
+            None
+        };
+        layout
+            .subscriptions
+            .retain(|s| crate::bayeux::ChannelPattern::parse_subscription(s).is_ok());
+        let store = Store::new(config.store.clone(), config.alerts.clone());
+        let model: SharedModel = Arc::new(std::sync::Mutex::new(Shared::new(
+            store,
+            &urls[0],
+            &layout.subscriptions,
+        )));
+        let client = Client::connect(ClientConfig {
+            urls,
+            subscriptions: layout.subscriptions.clone(),
+            ack: config.ack,
+            handshake_ext: config.handshake_ext.clone(),
+            transport: TransportConfig {
+                headers: config.headers.clone(),
+                ca_cert: config.ca_cert.clone(),
+                ..TransportConfig::default()
+            },
+            ..ClientConfig::default()
+        })?;
+        let fps = if options.fps == 0 {
+            config.fps.unwrap_or(30)
+        } else {
+            options.fps
+        }
+        .clamp(1, 240);
+        let frame = Duration::from_secs_f64(1.0 / f64::from(fps));
+        let repaint = ctx.clone();
+        let ingest = spawn_ingest(client.events().clone(), model.clone(), move || {
+            repaint.request_repaint_after(frame);
+        })
+        .map_err(|e| UiError::Thread(e.to_string()))?;
+        Ok(Self {
+            model,
+            client,
+            _server: embedded,
+            _ingest: Some(ingest),
+            layout,
+            charts: ChartsView::default(),
+            quotes: QuoteBoard::default(),
+            channels: ChannelBrowser::default(),
+            applied_theme: None,
+        })
+    }
+
+    /// The shared model (for tests and tools).
+    pub fn model(&self) -> &SharedModel {
+        &self.model
+    }
+
+    /// Draws the whole dashboard into `ui`.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.apply_theme(&ctx);
+        self.shortcuts(&ctx);
+        let now = Instant::now();
+        let now_ms = unix_millis();
+        let now_secs = now_ms as f64 / 1000.0;
+        let model = self.model.clone();
+        let mut shared = lock(&model);
+        for channel in shared
+            .store
+            .channels()
+            .iter()
+            .map(|(c, _)| c.to_string())
+            .collect::<Vec<_>>()
+        {
+            self.layout.auto_chart_for(&channel);
+        }
+
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            self.top_bar_ui(ui, now_secs, &mut shared);
+        });
+        egui::Panel::bottom("status-bar").show(ui, |ui| {
+            status_bar_ui(ui, &shared.status, now, now_ms);
+            if let Some(gap) = &shared.status.gap_warning {
+                ui.colored_label(ui.visuals().warn_fg_color, gap);
+            }
+            if let Some(warning) = shared.store.warnings().last() {
+                ui.colored_label(ui.visuals().warn_fg_color, warning);
+            }
+        });
+        if self.layout.panels.channels {
+            let mut actions = Vec::new();
+            egui::Panel::left("channels")
+                .resizable(true)
+                .default_size(270.0)
+                .show(ui, |ui| {
+                    actions = self.channels.ui(
+                        ui,
+                        &shared.store,
+                        &shared.subscriptions,
+                        shared.inspected.as_deref(),
+                        now_ms,
+                    );
+                });
+            for action in actions {
+                self.channel_action(action, &mut shared);
+            }
+        }
+        if self.layout.panels.alerts {
+            let mut actions = Vec::new();
+            egui::Panel::right("alerts")
+                .resizable(true)
+                .default_size(290.0)
+                .show(ui, |ui| {
+                    actions = alerts_ui(ui, &shared.store, now_ms);
+                });
+            for action in actions {
+                let alerts = shared.store.alerts_mut();
+                match action {
+                    AlertAction::Acknowledge(key) => alerts.acknowledge(&key),
+                    AlertAction::Silence(rule) => alerts.silence(rule, now_ms + 3_600_000),
+                    AlertAction::Dismiss(id) => alerts.dismiss(id),
+                }
+            }
+        }
+        if self.layout.panels.inspector {
+            egui::Panel::bottom("inspector")
+                .resizable(true)
+                .default_size(240.0)
+                .show(ui, |ui| {
+                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector);
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.layout.panels.quotes {
+                egui::CollapsingHeader::new(RichText::new("Quote board").strong())
+                    .default_open(true)
+                    .show(ui, |ui| self.quotes.ui(ui, &shared.store, now_secs));
+                ui.separator();
+            }
+            charts_ui(
+                ui,
+                &mut self.layout,
+                &shared.store,
+                &mut self.charts,
+                now_secs,
+            );
+        });
+        let toasts: Vec<_> = shared.toasts.iter().cloned().collect();
+        let countdown = shared.status.next_change(now);
+        drop(shared);
+        toasts_ui(&ctx, &toasts, now);
+        // Timed changes with no data: toasts fading, retry countdowns.
+        if !toasts.is_empty() {
+            ctx.request_repaint_after(Duration::from_millis(250));
+        } else if let Some(d) = countdown {
+            ctx.request_repaint_after(d);
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui, now_secs: f64, shared: &mut Shared) {
+        ui.horizontal(|ui| {
+            ui.strong("cometwatch");
+            ui.separator();
+            ui.label("window");
+            for window in TimeWindow::ALL {
+                if ui
+                    .selectable_label(
+                        self.layout.window == window && self.charts.is_following(),
+                        window.label(),
+                    )
+                    .clicked()
+                {
+                    self.layout.window = window;
+                    self.charts.follow();
+                }
+            }
+            ui.separator();
+            let pause_label = if self.charts.is_paused() {
+                "Resume"
+            } else {
+                "Pause"
+            };
+            if ui.button(pause_label).on_hover_text("Space").clicked() {
+                self.charts.toggle_pause(now_secs);
+            }
+            if !self.charts.is_following()
+                && ui
+                    .button("Follow")
+                    .on_hover_text("Back to the newest data (or double-click a chart)")
+                    .clicked()
+            {
+                self.charts.follow();
+            }
+            if ui
+                .button("+ Chart")
+                .on_hover_text("Add an empty chart; pick its series with its + menu")
+                .clicked()
+            {
+                let n = self.layout.charts.len() + 1;
+                self.layout.add_chart(format!("Chart {n}"), Vec::new());
+            }
+            ui.checkbox(&mut self.layout.auto_charts, "auto charts")
+                .on_hover_text("Add a chart for each new quote symbol and host metric");
+            ui.separator();
+            ui.toggle_value(&mut self.layout.panels.channels, "Channels");
+            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes");
+            ui.toggle_value(&mut self.layout.panels.alerts, "Alerts");
+            ui.toggle_value(&mut self.layout.panels.inspector, "Inspector");
+            ui.separator();
+            egui::ComboBox::from_id_salt("theme")
+                .selected_text(match self.layout.theme {
+                    ThemeChoice::System => "system theme",
+                    ThemeChoice::Light => "light",
+                    ThemeChoice::Dark => "dark",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut self.layout.theme,
+                        ThemeChoice::System,
+                        "system theme",
+                    );
+                    ui.selectable_value(&mut self.layout.theme, ThemeChoice::Light, "light");
+                    ui.selectable_value(&mut self.layout.theme, ThemeChoice::Dark, "dark");
+                });
+            ui.checkbox(&mut shared.desktop_notifications, "notify")
+                .on_hover_text("Desktop notification for each new firing alert (notify-send)");
+        });
+    }
+
+    fn channel_action(&mut self, action: ChannelAction, shared: &mut Shared) {
+        match action {
+            ChannelAction::Subscribe(pattern) => match self.client.subscribe(&pattern) {
+                Ok(()) => {
+                    shared
+                        .subscriptions
+                        .entry(pattern.clone())
+                        .or_insert(SubscriptionState::Pending);
+                    if !self.layout.subscriptions.contains(&pattern) {
+                        self.layout.subscriptions.push(pattern);
+                    }
+                }
+                Err(e) => self.channels.error = Some(format!("Invalid pattern: {e}")),
+            },
+            ChannelAction::Unsubscribe(pattern) => {
+                if self.client.unsubscribe(&pattern).is_ok() {
+                    shared.subscriptions.remove(&pattern);
+                    self.layout.subscriptions.retain(|p| *p != pattern);
+                }
+            }
+            ChannelAction::Inspect(channel) => {
+                shared.inspect(Some(channel));
+                self.layout.panels.inspector = true;
+            }
+            ChannelAction::Chart(channel) => {
+                let title = channel.rsplit('/').next().unwrap_or(&channel).to_owned();
+                self.layout.add_chart(title, vec![format!("{channel}#/**")]);
+            }
+        }
+    }
+
+    /// Subscribes to `pattern` as the subscribe box does (for tests).
+    pub fn subscribe(&mut self, pattern: &str) {
+        let model = self.model.clone();
+        let mut shared = lock(&model);
+        self.channel_action(ChannelAction::Subscribe(pattern.to_owned()), &mut shared);
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let (space, find) = ctx.input(|i| {
+            (
+                i.key_pressed(egui::Key::Space) && i.modifiers.is_none(),
+                i.modifiers.command && i.key_pressed(egui::Key::F),
+            )
+        });
+        if space && !typing {
+            self.charts.toggle_pause(unix_millis() as f64 / 1000.0);
+        }
+        if find {
+            self.layout.panels.channels = true;
+            self.channels.focus_requested = true;
+        }
+    }
+
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        if self.applied_theme != Some(self.layout.theme) {
+            ctx.set_theme(match self.layout.theme {
+                ThemeChoice::System => egui::ThemePreference::System,
+                ThemeChoice::Light => egui::ThemePreference::Light,
+                ThemeChoice::Dark => egui::ThemePreference::Dark,
+            });
+            self.applied_theme = Some(self.layout.theme);
+        }
+    }
+}
+
+impl eframe::App for DashboardApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+    }
+}

@@ -1,0 +1,253 @@
+//! The channel browser: a box to subscribe to a channel or pattern (with a
+//! clear message for an invalid one), the subscriptions with their state
+//! and an unsubscribe button, and a tree of the channels seen with live
+//! msgs/s and last value. A channel can be inspected or charted from here.
+
+use std::collections::BTreeMap;
+
+use egui::{Color32, RichText};
+
+use super::model::SubscriptionState;
+use super::status::clip;
+use crate::bayeux::ChannelPattern;
+use crate::store::Store;
+
+/// What the user asked for in the browser this frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelAction {
+    /// Subscribe to a (validated) pattern.
+    Subscribe(String),
+    /// Remove a subscription.
+    Unsubscribe(String),
+    /// Show a channel in the inspector.
+    Inspect(String),
+    /// Add a chart of every number of a channel.
+    Chart(String),
+}
+
+/// State of the browser (not persisted).
+#[derive(Debug, Default)]
+pub struct ChannelBrowser {
+    /// The subscribe box's text.
+    pub input: String,
+    /// Why the last entry was refused.
+    pub error: Option<String>,
+    /// Focus the subscribe box on the next frame (Ctrl+F).
+    pub focus_requested: bool,
+    /// Tree cache and the store generation it was built for.
+    tree: Option<(u64, Node)>,
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    children: BTreeMap<String, Node>,
+    /// The full channel name when this node is a channel itself.
+    channel: Option<String>,
+}
+
+impl ChannelBrowser {
+    /// Checks the box's text; returns the pattern to subscribe to, or
+    /// records a readable error.
+    pub fn submit(&mut self) -> Option<String> {
+        let text = self.input.trim().to_owned();
+        if text.is_empty() {
+            self.error =
+                Some("type a channel such as /quotes/ACME or a pattern such as /quotes/*".into());
+            return None;
+        }
+        match ChannelPattern::parse_subscription(&text) {
+            Ok(_) => {
+                self.error = None;
+                self.input.clear();
+                Some(text)
+            }
+            Err(e) => {
+                self.error = Some(format!("Invalid pattern: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Draws the browser; returns what the user asked for.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        store: &Store,
+        subscriptions: &BTreeMap<String, SubscriptionState>,
+        inspected: Option<&str>,
+        now_ms: u64,
+    ) -> Vec<ChannelAction> {
+        let mut actions = Vec::new();
+        ui.heading("Subscribe");
+        ui.horizontal(|ui| {
+            let response = ui.add(
+                egui::TextEdit::singleline(&mut self.input)
+                    .hint_text("/quotes/* or /monitor/**")
+                    .desired_width(ui.available_width() - 80.0)
+                    .id_salt("subscribe-box"),
+            );
+            if self.focus_requested {
+                response.request_focus();
+                self.focus_requested = false;
+            }
+            let entered = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Subscribe").clicked() || entered)
+                && let Some(pattern) = self.submit()
+            {
+                actions.push(ChannelAction::Subscribe(pattern));
+            }
+        });
+        if let Some(error) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
+        ui.weak("/a/* one level, /a/** any depth");
+        ui.separator();
+        ui.heading("Subscriptions");
+        if subscriptions.is_empty() {
+            ui.weak("none");
+        }
+        for (pattern, state) in subscriptions {
+            ui.horizontal(|ui| {
+                if ui.small_button("x").on_hover_text("Unsubscribe").clicked() {
+                    actions.push(ChannelAction::Unsubscribe(pattern.clone()));
+                }
+                ui.monospace(pattern);
+                match state {
+                    SubscriptionState::Active => {
+                        ui.colored_label(Color32::from_rgb(60, 170, 90), "active");
+                    }
+                    SubscriptionState::Pending => {
+                        ui.weak("pending");
+                    }
+                    SubscriptionState::Refused(reason) => {
+                        ui.colored_label(ui.visuals().error_fg_color, format!("refused: {reason}"));
+                    }
+                }
+            });
+        }
+        ui.separator();
+        ui.heading("Channels");
+        let generation = store.generation();
+        if self.tree.as_ref().is_none_or(|(g, _)| *g != generation) {
+            self.tree = Some((generation, build_tree(store)));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("channel-tree")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if let Some((_, root)) = &self.tree {
+                    if root.children.is_empty() {
+                        ui.weak("no data received yet");
+                    }
+                    for (segment, node) in &root.children {
+                        node_ui(ui, segment, node, store, inspected, now_ms, &mut actions);
+                    }
+                }
+            });
+        actions
+    }
+}
+
+fn build_tree(store: &Store) -> Node {
+    let mut root = Node::default();
+    for (channel, _) in store.channels() {
+        let mut node = &mut root;
+        for segment in channel.trim_start_matches('/').split('/') {
+            node = node.children.entry(segment.to_owned()).or_default();
+        }
+        node.channel = Some(channel.to_owned());
+    }
+    root
+}
+
+fn node_ui(
+    ui: &mut egui::Ui,
+    segment: &str,
+    node: &Node,
+    store: &Store,
+    inspected: Option<&str>,
+    now_ms: u64,
+    actions: &mut Vec<ChannelAction>,
+) {
+    if let Some(channel) = &node.channel {
+        channel_row(ui, segment, channel, store, inspected, now_ms, actions);
+    }
+    if !node.children.is_empty() {
+        egui::CollapsingHeader::new(format!("{segment}/"))
+            .id_salt((
+                "tree",
+                node.channel.as_deref().unwrap_or(segment),
+                node.children.len(),
+            ))
+            .default_open(true)
+            .show(ui, |ui| {
+                for (child, grandchild) in &node.children {
+                    node_ui(ui, child, grandchild, store, inspected, now_ms, actions);
+                }
+            });
+    }
+}
+
+fn channel_row(
+    ui: &mut egui::Ui,
+    segment: &str,
+    channel: &str,
+    store: &Store,
+    inspected: Option<&str>,
+    now_ms: u64,
+    actions: &mut Vec<ChannelAction>,
+) {
+    let Some(stats) = store.channel(channel) else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        let selected = inspected == Some(channel);
+        if ui
+            .selectable_label(selected, RichText::new(segment).monospace())
+            .on_hover_text(format!(
+                "{channel}\n{} messages\nclick to inspect",
+                stats.messages
+            ))
+            .clicked()
+        {
+            actions.push(ChannelAction::Inspect(channel.to_owned()));
+        }
+        if ui
+            .small_button("chart")
+            .on_hover_text("Chart every number of this channel")
+            .clicked()
+        {
+            actions.push(ChannelAction::Chart(channel.to_owned()));
+        }
+        ui.weak(format!("{:.1}/s", stats.rate(now_ms)));
+        if let Some(last) = &stats.last_message {
+            ui.weak(clip(last.as_str(), 40))
+                .on_hover_text(clip(last.as_str(), 2000));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submit_validates_with_readable_errors() {
+        let mut b = ChannelBrowser {
+            input: "  /quotes/*  ".into(),
+            ..ChannelBrowser::default()
+        };
+        assert_eq!(b.submit().as_deref(), Some("/quotes/*"));
+        assert!(b.input.is_empty());
+        b.input = "/quotes/*/last".into();
+        assert_eq!(b.submit(), None);
+        assert!(
+            b.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("Invalid pattern"))
+        );
+        assert_eq!(b.input, "/quotes/*/last", "the text stays for correction");
+        b.input.clear();
+        assert_eq!(b.submit(), None);
+    }
+}

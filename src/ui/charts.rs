@@ -1,0 +1,452 @@
+//! The grid of live line charts.
+//!
+//! Each chart shows the series its patterns match, with a wall-clock time
+//! axis, its own legend (click a name to hide or show the series), a hover
+//! readout, alert thresholds as dashed lines, and y auto-fit. All charts
+//! share one x axis: following the newest data over the chosen window, or
+//! where the user zoomed or panned (double-click returns to following).
+//! Each series hands the plot only its visible window, reduced to a
+//! min/max pair per pixel column.
+
+use std::collections::HashMap;
+
+use egui::{Color32, RichText, Stroke};
+use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints};
+
+use super::layout::{ChartSpec, Layout};
+use super::plotting::{format_clock, reduce_to_columns, time_grid};
+use crate::store::{SeriesPattern, Store};
+
+/// Most series drawn in one chart.
+pub const MAX_SERIES_PER_CHART: usize = 16;
+/// Height of one chart cell.
+const CHART_HEIGHT: f32 = 170.0;
+/// Narrowest chart cell before the grid uses fewer columns.
+const MIN_CHART_WIDTH: f32 = 300.0;
+
+/// Per-session view state of the charts (not persisted).
+#[derive(Debug, Default)]
+pub struct ChartsView {
+    /// Frozen "now" (Unix seconds) while paused; data keeps arriving.
+    pub paused_at: Option<f64>,
+    /// True unless the user zoomed or panned.
+    pub manual_x: Option<(f64, f64)>,
+    /// A chart being renamed, with the text so far.
+    renaming: Option<(u64, String)>,
+    /// Filter text of the "add series" menus.
+    series_filter: String,
+    /// Parsed patterns, by pattern text.
+    patterns: HashMap<String, Option<SeriesPattern>>,
+}
+
+impl ChartsView {
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
+    /// Pauses at `now` or resumes.
+    pub fn toggle_pause(&mut self, now: f64) {
+        self.paused_at = match self.paused_at {
+            Some(_) => None,
+            None => Some(now),
+        };
+    }
+
+    /// True while the charts follow the newest data.
+    pub fn is_following(&self) -> bool {
+        self.manual_x.is_none()
+    }
+
+    /// Back to following the newest data.
+    pub fn follow(&mut self) {
+        self.manual_x = None;
+    }
+
+    fn pattern(&mut self, text: &str) -> Option<SeriesPattern> {
+        self.patterns
+            .entry(text.to_owned())
+            .or_insert_with(|| SeriesPattern::parse(text))
+            .clone()
+    }
+}
+
+/// A stable colour for a series name.
+pub fn series_color(name: &str) -> Color32 {
+    const PALETTE: [Color32; 10] = [
+        Color32::from_rgb(66, 135, 245),
+        Color32::from_rgb(240, 120, 40),
+        Color32::from_rgb(60, 180, 90),
+        Color32::from_rgb(220, 60, 80),
+        Color32::from_rgb(150, 100, 220),
+        Color32::from_rgb(40, 190, 200),
+        Color32::from_rgb(230, 190, 40),
+        Color32::from_rgb(200, 90, 170),
+        Color32::from_rgb(120, 160, 60),
+        Color32::from_rgb(140, 140, 140),
+    ];
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    PALETTE[(hash % PALETTE.len() as u64) as usize]
+}
+
+/// The series names a chart shows, in a stable order.
+pub fn resolve_series<'a>(
+    store: &'a Store,
+    spec: &ChartSpec,
+    view: &mut ChartsView,
+) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for text in &spec.series {
+        let Some(pattern) = view.pattern(text) else {
+            continue;
+        };
+        if pattern.is_exact() {
+            if let Some(name) = store.series_names().find(|n| *n == text) {
+                names.push(name);
+            }
+            continue;
+        }
+        for name in store.series_names().filter(|n| pattern.matches(n)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            if names.len() >= MAX_SERIES_PER_CHART {
+                break;
+            }
+        }
+    }
+    names.truncate(MAX_SERIES_PER_CHART);
+    names
+}
+
+/// What happened in the chart grid this frame.
+#[derive(Debug, Default)]
+pub struct ChartsOutcome {
+    /// The user zoomed or panned: stop following.
+    pub manual_x: Option<(f64, f64)>,
+    /// The user double-clicked: follow again.
+    pub follow: bool,
+}
+
+/// Draws the grid of charts.
+pub fn charts_ui(
+    ui: &mut egui::Ui,
+    layout: &mut Layout,
+    store: &Store,
+    view: &mut ChartsView,
+    now: f64,
+) {
+    if layout.charts.is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label(
+                "No charts yet. Add one with \"+ Chart\", or with \"chart\" next to a channel.",
+            );
+        });
+        return;
+    }
+    let end = view.paused_at.unwrap_or(now);
+    let (x0, x1) = match view.manual_x {
+        Some(range) => range,
+        None => match layout.window.seconds() {
+            Some(span) => (end - span, end),
+            None => (oldest_shown(store, layout, view).unwrap_or(end - 60.0), end),
+        },
+    };
+    let width = ui.available_width();
+    let columns = ((width / MIN_CHART_WIDTH).floor() as usize).clamp(1, 4);
+    let cell_width = (width - 8.0 * (columns as f32 - 1.0)) / columns as f32;
+    let mut outcome = ChartsOutcome::default();
+    let mut removed = None;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let ids: Vec<u64> = layout.charts.iter().map(|c| c.id).collect();
+            for row in ids.chunks(columns) {
+                ui.horizontal(|ui| {
+                    for id in row {
+                        let Some(index) = layout.charts.iter().position(|c| c.id == *id) else {
+                            continue;
+                        };
+                        ui.allocate_ui(egui::vec2(cell_width, CHART_HEIGHT + 60.0), |ui| {
+                            ui.vertical(|ui| {
+                                ui.set_width(cell_width);
+                                let spec = &mut layout.charts[index];
+                                if chart_ui(ui, spec, store, view, (x0, x1), &mut outcome) {
+                                    removed = Some(*id);
+                                }
+                            });
+                        });
+                    }
+                });
+                ui.add_space(6.0);
+            }
+        });
+    if let Some(id) = removed {
+        layout.remove_chart(id);
+    }
+    if outcome.follow {
+        view.follow();
+    } else if let Some(range) = outcome.manual_x {
+        view.manual_x = Some(range);
+    }
+}
+
+fn oldest_shown(store: &Store, layout: &Layout, view: &mut ChartsView) -> Option<f64> {
+    let mut oldest: Option<f64> = None;
+    for spec in &layout.charts {
+        for name in resolve_series(store, spec, view) {
+            if let Some((t, _)) = store.series(name).and_then(|s| s.first()) {
+                oldest = Some(oldest.map_or(t, |o: f64| o.min(t)));
+            }
+        }
+    }
+    oldest
+}
+
+/// One chart; returns true when the user removed it.
+fn chart_ui(
+    ui: &mut egui::Ui,
+    spec: &mut ChartSpec,
+    store: &Store,
+    view: &mut ChartsView,
+    (x0, x1): (f64, f64),
+    outcome: &mut ChartsOutcome,
+) -> bool {
+    let mut remove = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            match &mut view.renaming {
+                Some((id, text)) if *id == spec.id => {
+                    let response = ui.text_edit_singleline(text);
+                    if response.lost_focus() {
+                        if !text.trim().is_empty() {
+                            spec.title = text.trim().to_owned();
+                        }
+                        view.renaming = None;
+                    } else {
+                        response.request_focus();
+                    }
+                }
+                _ => {
+                    let title = ui
+                        .add(
+                            egui::Label::new(RichText::new(&spec.title).strong())
+                                .sense(egui::Sense::click()),
+                        )
+                        .on_hover_text("Double-click to rename");
+                    if title.double_clicked() {
+                        view.renaming = Some((spec.id, spec.title.clone()));
+                    }
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .small_button("x")
+                    .on_hover_text("Remove this chart")
+                    .clicked()
+                {
+                    remove = true;
+                }
+                add_series_menu(ui, spec, store, view);
+            });
+        });
+        let names = resolve_series(store, spec, view);
+        legend_ui(ui, spec, &names);
+        let visible: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !spec.hidden.iter().any(|h| h == n))
+            .collect();
+        let columns = ui.available_width().max(50.0) as usize;
+        let lines: Vec<(String, Vec<PlotPoint>)> = visible
+            .iter()
+            .filter_map(|name| {
+                let series = store.series(name)?;
+                let mut points = Vec::new();
+                reduce_to_columns(
+                    &[(series.times(), series.values())],
+                    x0,
+                    x1,
+                    columns,
+                    &mut points,
+                );
+                Some((name.to_string(), points))
+            })
+            .collect();
+        let thresholds: Vec<(String, f64)> = store
+            .alerts()
+            .rules()
+            .iter()
+            .filter(|rule| visible.iter().any(|n| rule.series.matches(n)))
+            .map(|rule| (rule.name.clone(), rule.threshold()))
+            .collect();
+        let link = egui::Id::unique("cometwatch-time-axis");
+        let response = Plot::new(("chart", spec.id))
+            .height(CHART_HEIGHT)
+            .link_axis(link, [true, false])
+            .link_cursor(link, [true, false])
+            .allow_double_click_reset(false)
+            .x_axis_formatter(|mark, _| format_clock(mark.value, false))
+            .x_grid_spacer(time_grid)
+            .label_formatter(|position: &HoverPosition<'_>| match position {
+                HoverPosition::NearDataPoint {
+                    plot_name,
+                    position,
+                    ..
+                } => Some(format!(
+                    "{plot_name}\n{}\n{}",
+                    format_clock(position.x, true),
+                    format_value(position.y)
+                )),
+                HoverPosition::Elsewhere { position } => Some(format!(
+                    "{}\n{}",
+                    format_clock(position.x, true),
+                    format_value(position.y)
+                )),
+            })
+            .show(ui, |plot_ui| {
+                plot_ui.set_plot_bounds_x(x0..=x1);
+                plot_ui.set_auto_bounds([false, true]);
+                for (name, points) in lines {
+                    let color = series_color(&name);
+                    plot_ui.line(
+                        Line::new(name, PlotPoints::Owned(points))
+                            .color(color)
+                            .width(1.5),
+                    );
+                }
+                for (name, value) in thresholds {
+                    plot_ui.hline(
+                        HLine::new(format!("threshold: {name}"), value)
+                            .color(Color32::from_rgb(220, 60, 60))
+                            .style(LineStyle::dashed_loose())
+                            .width(1.0),
+                    );
+                }
+            });
+        let r = &response.response;
+        if r.double_clicked() {
+            outcome.follow = true;
+        } else {
+            let scrolled = r.hovered() && ui.input(|i| i.smooth_scroll_delta != egui::Vec2::ZERO);
+            if r.dragged() || scrolled {
+                let bounds = response.transform.bounds();
+                outcome.manual_x = Some((bounds.min()[0], bounds.max()[0]));
+            }
+        }
+    });
+    remove
+}
+
+fn format_value(v: f64) -> String {
+    if v.abs() >= 1e6 || (v != 0.0 && v.abs() < 1e-3) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// The chart's own legend: a coloured toggle per series.
+fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str]) {
+    ui.horizontal_wrapped(|ui| {
+        if names.is_empty() {
+            ui.weak("waiting for data…");
+        }
+        for name in names {
+            let hidden = spec.hidden.iter().any(|h| h == name);
+            let color = series_color(name);
+            let label = short_series_label(name, names);
+            let text = if hidden {
+                RichText::new(format!("- {label}")).weak().strikethrough()
+            } else {
+                RichText::new(format!("— {label}")).color(color)
+            };
+            let response = ui
+                .add(egui::Button::new(text).frame(false).stroke(Stroke::NONE))
+                .on_hover_text(format!(
+                    "{name}\nclick to {}",
+                    if hidden { "show" } else { "hide" }
+                ));
+            if response.clicked() {
+                if hidden {
+                    spec.hidden.retain(|h| h != name);
+                } else {
+                    spec.hidden.push((*name).to_owned());
+                }
+            }
+        }
+    });
+}
+
+/// A legend label: the pointer when all series share a channel, else the
+/// last channel segment and the pointer.
+pub fn short_series_label(name: &str, all: &[&str]) -> String {
+    let (channel, pointer) = name.split_once('#').unwrap_or((name, ""));
+    let same_channel = all
+        .iter()
+        .all(|n| n.split_once('#').map(|(c, _)| c) == Some(channel));
+    let last_segment = channel.rsplit('/').next().unwrap_or(channel);
+    let pointer = pointer.trim_start_matches('/');
+    if same_channel && !pointer.is_empty() {
+        pointer.to_owned()
+    } else if pointer.is_empty() {
+        last_segment.to_owned()
+    } else {
+        format!("{last_segment} {pointer}")
+    }
+}
+
+/// The "+" menu: pick a series (or a whole channel) to add.
+fn add_series_menu(ui: &mut egui::Ui, spec: &mut ChartSpec, store: &Store, view: &mut ChartsView) {
+    ui.menu_button("+", |ui| {
+        ui.set_min_width(280.0);
+        ui.horizontal(|ui| {
+            ui.label("filter");
+            ui.text_edit_singleline(&mut view.series_filter);
+        });
+        let filter = view.series_filter.to_lowercase();
+        egui::ScrollArea::vertical()
+            .max_height(300.0)
+            .show(ui, |ui| {
+                let mut shown = 0;
+                for name in store.series_names() {
+                    if !filter.is_empty() && !name.to_lowercase().contains(&filter) {
+                        continue;
+                    }
+                    if spec.series.iter().any(|s| s == name) {
+                        continue;
+                    }
+                    if ui.button(name).clicked() {
+                        spec.series.push(name.to_owned());
+                        ui.close();
+                    }
+                    shown += 1;
+                    if shown >= 200 {
+                        ui.weak("… more: narrow the filter");
+                        break;
+                    }
+                }
+                if shown == 0 {
+                    ui.weak("no matching series");
+                }
+            });
+    })
+    .response
+    .on_hover_text("Add a series to this chart");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_short_and_distinct() {
+        let same = ["/monitor/host/load#/one", "/monitor/host/load#/five"];
+        assert_eq!(short_series_label(same[0], &same), "one");
+        let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/last"];
+        assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI last");
+        assert_eq!(series_color("a"), series_color("a"));
+    }
+}
