@@ -47,7 +47,11 @@ fn app<'a>(harness: &'a mut Harness<'static, Dashboard>) -> &'a mut DashboardApp
 }
 
 /// Steps frames until `done` holds (or fails after 15 s).
-fn until(harness: &mut Harness<'static, Dashboard>, what: &str, mut done: impl FnMut(&mut DashboardApp) -> bool) {
+fn until(
+    harness: &mut Harness<'static, Dashboard>,
+    what: &str,
+    mut done: impl FnMut(&mut DashboardApp) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         harness.run_steps(1);
@@ -63,7 +67,8 @@ fn until(harness: &mut Harness<'static, Dashboard>, what: &str, mut done: impl F
 fn connected_with_quotes(harness: &mut Harness<'static, Dashboard>) {
     until(harness, "connected with quotes", |app| {
         let shared = lock(app.model());
-        shared.status.state == State::Connected && shared.store.series("/quotes/ACME#/last").is_some()
+        shared.status.state == State::Connected
+            && shared.store.series("/quotes/ACME#/last").is_some()
     });
 }
 
@@ -72,7 +77,10 @@ fn starts_on_the_demo_server_and_shows_connected_with_live_quotes() {
     let mut harness = harness(Config::default(), None);
     connected_with_quotes(&mut harness);
     harness.get_by_label("connected");
-    assert!(harness.query_all_by_label("ACME").count() >= 1, "quote board and channel tree");
+    assert!(
+        harness.query_all_by_label("ACME").count() >= 1,
+        "quote board and channel tree"
+    );
     harness.get_by_label("ACME last");
     harness.get_by_label_contains("msgs/s");
 }
@@ -85,13 +93,20 @@ fn subscribing_through_the_text_box_adds_the_channel() {
     input.focus();
     input.type_text("/extra/*");
     harness.run_steps(2);
-    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    harness
+        .get_by_role_and_label(Role::Button, "Subscribe")
+        .click();
     harness.run_steps(2);
     until(&mut harness, "the subscription confirmed", |app| {
         lock(app.model()).subscriptions.get("/extra/*") == Some(&SubscriptionState::Active)
     });
     harness.get_by_label("/extra/*");
-    assert!(app(&mut harness).layout.subscriptions.contains(&"/extra/*".to_owned()));
+    assert!(
+        app(&mut harness)
+            .layout
+            .subscriptions
+            .contains(&"/extra/*".to_owned())
+    );
 }
 
 #[test]
@@ -102,11 +117,17 @@ fn an_invalid_pattern_shows_a_clear_error() {
     input.focus();
     input.type_text("/quotes/*/last");
     harness.run_steps(2);
-    harness.get_by_role_and_label(Role::Button, "Subscribe").click();
+    harness
+        .get_by_role_and_label(Role::Button, "Subscribe")
+        .click();
     harness.run_steps(3);
     harness.get_by_label_contains("Invalid pattern");
     harness.get_by_label_contains("only allowed as the whole last segment");
-    assert!(!lock(app(&mut harness).model()).subscriptions.contains_key("/quotes/*/last"));
+    assert!(
+        !lock(app(&mut harness).model())
+            .subscriptions
+            .contains_key("/quotes/*/last")
+    );
 }
 
 #[test]
@@ -138,10 +159,16 @@ fn acknowledging_an_alert() {
         !lock(app.model()).store.alerts().active().is_empty()
     });
     assert!(harness.query_all_by_label("ACME alive").count() >= 1);
-    harness.get_by_role_and_label(Role::Button, "Acknowledge").click();
+    harness
+        .get_by_role_and_label(Role::Button, "Acknowledge")
+        .click();
     harness.run_steps(3);
     let active = lock(app(&mut harness).model()).store.alerts().active();
-    assert!(active.iter().any(|a| a.title == "ACME alive" && a.acknowledged));
+    assert!(
+        active
+            .iter()
+            .any(|a| a.title == "ACME alive" && a.acknowledged)
+    );
     harness.get_by_label("(acknowledged)");
 }
 
@@ -162,7 +189,10 @@ fn a_series_can_be_hidden_from_its_chart_legend() {
     connected_with_quotes(&mut harness);
     harness.get_by_label("— bid").click();
     harness.run_steps(2);
-    assert_eq!(app(&mut harness).layout.charts[0].hidden, vec!["/quotes/ACME#/bid"]);
+    assert_eq!(
+        app(&mut harness).layout.charts[0].hidden,
+        vec!["/quotes/ACME#/bid"]
+    );
     harness.get_by_label("- bid").click();
     harness.run_steps(2);
     assert!(app(&mut harness).layout.charts[0].hidden.is_empty());
