@@ -136,3 +136,80 @@ fn tail_rejects_an_invalid_pattern_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tail_with_config_prints_alert_transitions_only() {
+    let server =
+        cometwatch::server::start(cometwatch::server::ServerConfig::quiet()).expect("server");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("watch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "url = \"{}\"\nsubscribe = [\"/quotes/**\"]\n\n[[alert]]\nname = \"ACME high\"\nseries = \"/quotes/ACME#/last\"\nabove = 105.0\nrecover = 104.0\nseverity = \"warning\"\n",
+            server.url()
+        ),
+    )
+    .expect("write");
+    let mut tail = Tail::start(&["--config", config.to_str().expect("utf8"), "--alerts-only"]);
+    tail.wait_stderr("subscribed to /quotes/**", LONG);
+    for price in [100.0, 106.0, 107.0, 104.5, 103.9, 101.0] {
+        let data =
+            cometwatch::bayeux::RawJson::parse(&format!(r#"{{"symbol":"ACME","last":{price}}}"#))
+                .expect("json");
+        server.publish("/quotes/ACME", &data).expect("valid");
+        thread::sleep(Duration::from_millis(30));
+    }
+    let alarm = cometwatch::bayeux::RawJson::parse(
+        r#"{"severity":"critical","title":"Feed stalled","message":"no ticks","source":"test","ts":1795384143623}"#,
+    )
+    .expect("json");
+    let lines = tail.read_lines(2, LONG);
+    assert_eq!(lines[0]["alert"], "ACME high");
+    assert_eq!(lines[0]["series"], "/quotes/ACME#/last");
+    assert_eq!(lines[0]["state"], "firing");
+    assert_eq!(lines[0]["value"], 106.0);
+    assert_eq!(lines[1]["state"], "resolved");
+    assert_eq!(
+        lines[1]["value"], 103.9,
+        "hysteresis: 104.5 did not resolve"
+    );
+    let keys: Vec<&str> = lines[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    // A server-pushed alarm on a subscribed alert channel.
+    drop(tail);
+    let mut tail = Tail::start(&[
+        "--config",
+        config.to_str().expect("utf8"),
+        "--alerts-only",
+        "/alerts/**",
+    ]);
+    tail.wait_stderr("subscribed to /alerts/**", LONG);
+    server.publish("/alerts/critical", &alarm).expect("valid");
+    let line = &tail.read_lines(1, LONG)[0];
+    assert_eq!(line["alert"], "Feed stalled");
+    assert_eq!(line["state"], "firing");
+    assert_eq!(line["severity"], "critical");
+    assert_eq!(line["message"], "no ticks");
+    assert_eq!(line["at_ms"], 1_795_384_143_623u64);
+}
+
+#[test]
+fn tail_refuses_a_bad_config_with_file_line_and_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "subscribe = [\"/a\"]\n[[alert]]\nname = \"x\"\nseries = \"/a#/v\"\nabove = 1\nseverity = \"loud\"\n")
+        .expect("write");
+    let mut tail = Tail::start(&["--config", config.to_str().expect("utf8")]);
+    assert_ne!(tail.wait_exit(LONG), 0);
+    let stderr = tail.drain_stderr().join("\n");
+    assert!(
+        stderr.contains("bad.toml:6:1:") && stderr.contains("unknown severity"),
+        "{stderr}"
+    );
+}
