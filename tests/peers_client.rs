@@ -153,7 +153,7 @@ fn cometd_session_expiry_402_rehandshakes() {
 }
 
 #[test]
-fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
+fn cometd_ack_extension_delivers_10000_exactly_once_across_forced_connect_failures() {
     let mut server = PeerServer::start(PeerKind::CometD, 0, &[("ACK", "1"), ("TIMEOUT", "2000")]);
     let target = format!("127.0.0.1:{}", server.port).parse().expect("addr");
     let proxy = FaultProxy::start(target);
@@ -163,8 +163,8 @@ fn cometd_ack_extension_loses_nothing_across_forced_connect_failures() {
     wait_for(&client, LONG, |e| is_subscribed(e, "/ack/**"));
 
     // Publish in chunks while connections are cut under the client.
-    let total = 1000u64;
-    let chunk = 50u64;
+    let total = 10_000u64;
+    let chunk = 250u64;
     let started = Instant::now();
     let mut seqs = Vec::new();
     let mut failed_connects = 0;

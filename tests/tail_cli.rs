@@ -213,3 +213,35 @@ fn tail_refuses_a_bad_config_with_file_line_and_reason() {
         "{stderr}"
     );
 }
+
+#[test]
+fn credentials_never_appear_in_tail_output() {
+    let server =
+        ScriptedServer::start(|_| (401, b"<html><body>401 Unauthorized</body></html>".to_vec()));
+    let mut tail = Tail::start(&[
+        "--url",
+        &server.url(),
+        "--header",
+        "Authorization: Bearer TOP-SECRET-TOKEN",
+        "/a",
+    ]);
+    tail.wait_stderr("HTTP 401", LONG);
+    tail.wait_stderr("retrying in", LONG);
+    let stderr = tail.drain_stderr().join("\n");
+    assert!(!stderr.contains("TOP-SECRET-TOKEN"), "{stderr}");
+    drop(tail);
+    // A malformed header is refused without echoing its value.
+    let mut bad = Tail::start(&[
+        "--url",
+        &server.url(),
+        "--header",
+        "Bad Name: TOP-SECRET-TOKEN",
+        "/a",
+    ]);
+    assert_ne!(bad.wait_exit(LONG), 0);
+    let stderr = bad.drain_stderr().join("\n");
+    assert!(
+        stderr.contains("invalid header") && !stderr.contains("TOP-SECRET-TOKEN"),
+        "{stderr}"
+    );
+}
