@@ -5,30 +5,17 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cometwatch::bayeux::protocol::ProtocolConfig;
-use cometwatch::bayeux::{Client, ClientConfig, Event, RawJson, State};
+use cometwatch::bayeux::{Client, Event, RawJson, State};
 use common::proxy::FaultProxy;
-use common::{PeerKind, PeerServer, collect_seqs, is_subscribed, wait_for};
+use common::{
+    PeerKind, PeerServer, collect_seqs, is_connected, is_subscribed, test_client_config, wait_for,
+};
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn config(url: String, subscriptions: &[&str]) -> ClientConfig {
-    ClientConfig {
-        urls: vec![url],
-        subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
-        protocol: ProtocolConfig {
-            backoff_increment: Duration::from_millis(300),
-            max_backoff: Duration::from_secs(2),
-            max_network_delay: Duration::from_secs(3),
-            ..ProtocolConfig::default()
-        },
-        ..ClientConfig::default()
-    }
-}
-
 fn wildcard_thousand_in_order(kind: PeerKind) {
     let mut server = PeerServer::start(kind, 0, &[]);
-    let client = Client::connect(config(server.url(), &["/feed/**"])).expect("client");
+    let client = Client::connect(test_client_config(server.url(), &["/feed/**"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/feed/**"));
     server.publish("/feed/deep/channel", 1000, 0);
     let (seqs, _) = collect_seqs(&client, 1000, LONG);
@@ -51,7 +38,7 @@ fn cometd_wildcard_subscribe_delivers_1000_in_order() {
 
 fn single_level_wildcard_does_not_match_deeper(kind: PeerKind) {
     let mut server = PeerServer::start(kind, 0, &[]);
-    let client = Client::connect(config(server.url(), &["/one/*"])).expect("client");
+    let client = Client::connect(test_client_config(server.url(), &["/one/*"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/one/*"));
     server.publish("/one/a/b", 5, 0);
     server.publish("/one/a", 3, 100);
@@ -71,7 +58,7 @@ fn cometd_single_level_wildcard() {
 
 fn restart_rehandshakes_and_resubscribes(kind: PeerKind) {
     let mut server = PeerServer::start(kind, 0, &[]);
-    let client = Client::connect(config(server.url(), &["/r/**"])).expect("client");
+    let client = Client::connect(test_client_config(server.url(), &["/r/**"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/r/**"));
     server.publish("/r/x", 10, 0);
     let (seqs, _) = collect_seqs(&client, 10, LONG);
@@ -118,7 +105,8 @@ fn cometd_session_expiry_402_rehandshakes() {
     );
     let target = format!("127.0.0.1:{}", server.port).parse().expect("addr");
     let proxy = FaultProxy::start(target);
-    let client = Client::connect(config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
+    let client =
+        Client::connect(test_client_config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
 
     // Cut the client off long enough for the server to sweep its session
@@ -157,7 +145,7 @@ fn cometd_ack_extension_delivers_10000_exactly_once_across_forced_connect_failur
     let mut server = PeerServer::start(PeerKind::CometD, 0, &[("ACK", "1"), ("TIMEOUT", "2000")]);
     let target = format!("127.0.0.1:{}", server.port).parse().expect("addr");
     let proxy = FaultProxy::start(target);
-    let mut cfg = config(proxy.url("/cometd"), &["/ack/**"]);
+    let mut cfg = test_client_config(proxy.url("/cometd"), &["/ack/**"]);
     cfg.ack = true;
     let client = Client::connect(cfg).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/ack/**"));
@@ -241,18 +229,11 @@ fn cometd_ack_extension_delivers_10000_exactly_once_across_forced_connect_failur
 
 fn publish_reaches_another_client(kind: PeerKind) {
     let server = PeerServer::start(kind, 0, &[]);
-    let receiver = Client::connect(config(server.url(), &["/chat/*"])).expect("receiver");
+    let receiver =
+        Client::connect(test_client_config(server.url(), &["/chat/*"])).expect("receiver");
     wait_for(&receiver, LONG, |e| is_subscribed(e, "/chat/*"));
-    let sender = Client::connect(config(server.url(), &[])).expect("sender");
-    wait_for(&sender, LONG, |e| {
-        matches!(
-            e,
-            Event::StateChanged {
-                state: State::Connected,
-                ..
-            }
-        )
-    });
+    let sender = Client::connect(test_client_config(server.url(), &[])).expect("sender");
+    wait_for(&sender, LONG, is_connected);
     sender
         .publish(
             "/chat/room",

@@ -8,32 +8,20 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cometwatch::bayeux::protocol::ProtocolConfig;
-use cometwatch::bayeux::{Client, ClientConfig, Event, RawJson, State};
+use cometwatch::bayeux::{Client, Event, RawJson, State};
 use cometwatch::server::{self, ServerConfig, ServerHandle};
 use common::proxy::FaultProxy;
 use common::rawhttp::RawConnection;
-use common::{collect_seqs, ensure_peers, is_subscribed, peers_dir, wait_for};
+use common::{
+    collect_seqs, ensure_peers, is_connected, is_subscribed, peers_dir, test_client_config,
+    wait_for,
+};
 use serde_json::json;
 
 const LONG: Duration = Duration::from_secs(30);
 
 fn quiet_server() -> ServerHandle {
     server::start(ServerConfig::quiet()).expect("server starts")
-}
-
-fn client_config(url: String, subscriptions: &[&str]) -> ClientConfig {
-    ClientConfig {
-        urls: vec![url],
-        subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
-        protocol: ProtocolConfig {
-            backoff_increment: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(1),
-            max_network_delay: Duration::from_secs(2),
-            ..ProtocolConfig::default()
-        },
-        ..ClientConfig::default()
-    }
 }
 
 fn publish_seqs(server: &ServerHandle, channel: &str, seqs: std::ops::Range<u64>) {
@@ -46,7 +34,7 @@ fn publish_seqs(server: &ServerHandle, channel: &str, seqs: std::ops::Range<u64>
 #[test]
 fn our_client_gets_1000_in_order_through_a_wildcard() {
     let server = quiet_server();
-    let client = Client::connect(client_config(server.url(), &["/feed/**"])).expect("client");
+    let client = Client::connect(test_client_config(server.url(), &["/feed/**"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/feed/**"));
     publish_seqs(&server, "/feed/a/b", 0..1000);
     let (seqs, _) = collect_seqs(&client, 1000, LONG);
@@ -56,19 +44,14 @@ fn our_client_gets_1000_in_order_through_a_wildcard() {
 #[test]
 fn publish_from_one_client_reaches_another_and_service_channels_are_private() {
     let server = quiet_server();
-    let receiver =
-        Client::connect(client_config(server.url(), &["/chat/*", "/service/**"])).expect("client");
+    let receiver = Client::connect(test_client_config(
+        server.url(),
+        &["/chat/*", "/service/**"],
+    ))
+    .expect("client");
     wait_for(&receiver, LONG, |e| is_subscribed(e, "/chat/*"));
-    let sender = Client::connect(client_config(server.url(), &[])).expect("client");
-    wait_for(&sender, LONG, |e| {
-        matches!(
-            e,
-            Event::StateChanged {
-                state: State::Connected,
-                ..
-            }
-        )
-    });
+    let sender = Client::connect(test_client_config(server.url(), &[])).expect("client");
+    wait_for(&sender, LONG, is_connected);
     sender
         .publish(
             "/service/secret",
@@ -102,7 +85,8 @@ fn expired_session_makes_the_client_rehandshake_and_resubscribe() {
     })
     .expect("server");
     let proxy = FaultProxy::start(server.local_addr());
-    let client = Client::connect(client_config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
+    let client =
+        Client::connect(test_client_config(proxy.url("/cometd"), &["/exp/*"])).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/exp/*"));
     proxy.set_refusing(true);
     std::thread::sleep(Duration::from_millis(2500));
@@ -132,7 +116,7 @@ fn ack_delivers_10000_exactly_once_in_order_through_cut_connections() {
     })
     .expect("server");
     let proxy = FaultProxy::start(server.local_addr());
-    let mut config = client_config(proxy.url("/cometd"), &["/ack/**"]);
+    let mut config = test_client_config(proxy.url("/cometd"), &["/ack/**"]);
     config.ack = true;
     let client = Client::connect(config).expect("client");
     wait_for(&client, LONG, |e| is_subscribed(e, "/ack/**"));
@@ -355,7 +339,7 @@ fn third_party_client(kind: &str) {
     let first = lines.next().expect("a line").expect("utf8");
     assert!(first.contains("subscribed"), "{first}");
     // Our own client watches what the third-party client publishes.
-    let watcher = Client::connect(client_config(server.url(), &["/chat/*"])).expect("client");
+    let watcher = Client::connect(test_client_config(server.url(), &["/chat/*"])).expect("client");
     wait_for(&watcher, LONG, |e| is_subscribed(e, "/chat/*"));
     for seq in 0..50u64 {
         let symbol = ["ACME", "HOOLI"][seq as usize % 2];

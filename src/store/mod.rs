@@ -60,7 +60,7 @@ pub struct ChannelStats {
     pub last_message: Option<RawJson>,
     /// Messages that were not valid JSON or could not be walked.
     pub unreadable: u64,
-    rate: RateWindow,
+    rate: RateMeter,
     /// Series of this channel: pointer → series index.
     series: HashMap<Box<str>, usize>,
 }
@@ -74,15 +74,16 @@ impl ChannelStats {
 
 /// Message counts per second over the last few seconds.
 #[derive(Debug, Clone, Default)]
-struct RateWindow {
+pub struct RateMeter {
     /// (second, count), newest last, at most `RATE_SECONDS + 1` entries.
     buckets: Vec<(u64, u64)>,
 }
 
 const RATE_SECONDS: u64 = 5;
 
-impl RateWindow {
-    fn add(&mut self, now_ms: u64, n: u64) {
+impl RateMeter {
+    /// Counts `n` events at `now_ms` (Unix ms).
+    pub fn add(&mut self, now_ms: u64, n: u64) {
         let second = now_ms / 1000;
         match self.buckets.last_mut() {
             Some((s, count)) if *s == second => *count += n,
@@ -93,7 +94,8 @@ impl RateWindow {
         }
     }
 
-    fn per_second(&self, now_ms: u64) -> f64 {
+    /// Events per second over the last complete seconds at `now_ms`.
+    pub fn per_second(&self, now_ms: u64) -> f64 {
         let second = now_ms / 1000;
         let total: u64 = self
             .buckets

@@ -7,39 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::bayeux::{Event, State};
-
-/// Rolling message rate over the last few seconds.
-#[derive(Debug, Clone, Default)]
-pub struct RateMeter {
-    /// (second index, count) buckets, newest last.
-    buckets: Vec<(u64, u64)>,
-}
-
-const RATE_SECONDS: u64 = 5;
-
-impl RateMeter {
-    /// Counts `n` messages at `now_ms` (Unix ms).
-    pub fn add(&mut self, now_ms: u64, n: u64) {
-        let second = now_ms / 1000;
-        match self.buckets.last_mut() {
-            Some((s, count)) if *s == second => *count += n,
-            _ => self.buckets.push((second, n)),
-        }
-        self.buckets.retain(|(s, _)| *s + RATE_SECONDS >= second);
-    }
-
-    /// Messages per second over the last complete seconds at `now_ms`.
-    pub fn per_second(&self, now_ms: u64) -> f64 {
-        let second = now_ms / 1000;
-        let total: u64 = self
-            .buckets
-            .iter()
-            .filter(|(s, _)| *s < second && *s + RATE_SECONDS >= second)
-            .map(|(_, c)| c)
-            .sum();
-        total as f64 / RATE_SECONDS as f64
-    }
-}
+use crate::store::RateMeter;
 
 /// What the status bar shows.
 #[derive(Debug, Clone)]
@@ -249,16 +217,6 @@ mod tests {
             now,
         );
         assert_eq!(s.summary(now), "stopped: banned");
-    }
-
-    #[test]
-    fn rate_meter_averages_complete_seconds() {
-        let mut r = RateMeter::default();
-        for second in 0..10u64 {
-            r.add(second * 1000 + 10, 100);
-        }
-        assert_eq!(r.per_second(10_000), 100.0);
-        assert_eq!(r.per_second(100_000), 0.0);
     }
 
     #[test]

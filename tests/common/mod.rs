@@ -196,6 +196,32 @@ pub fn collect_seqs(client: &Client, count: usize, timeout: Duration) -> (Vec<u6
     (seqs, other)
 }
 
+/// True once the session is connected.
+pub fn is_connected(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::StateChanged {
+            state: cometwatch::bayeux::State::Connected,
+            ..
+        }
+    )
+}
+
+/// A client configuration for tests: quick backoff, short network delay.
+pub fn test_client_config(url: String, subscriptions: &[&str]) -> cometwatch::bayeux::ClientConfig {
+    cometwatch::bayeux::ClientConfig {
+        urls: vec![url],
+        subscriptions: subscriptions.iter().map(|s| s.to_string()).collect(),
+        protocol: cometwatch::bayeux::ProtocolConfig {
+            backoff_increment: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(2),
+            max_network_delay: Duration::from_secs(3),
+            ..cometwatch::bayeux::ProtocolConfig::default()
+        },
+        ..cometwatch::bayeux::ClientConfig::default()
+    }
+}
+
 /// True for a subscription confirmation of `pattern`.
 pub fn is_subscribed(event: &Event, pattern: &str) -> bool {
     matches!(event, Event::Subscribed { pattern: p } if p == pattern)
