@@ -333,44 +333,75 @@ impl Config {
     }
 }
 
-/// Replaces `${VAR}` with the variable's value; `$${` stays literal `${`.
+/// Replaces `${VAR}` inside TOML strings with the variable's value;
+/// `$${` stays a literal `${`. Comments and bare text are left alone.
 fn expand_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut offset = 0;
-    while let Some(i) = rest.find("${") {
-        if rest[..i].ends_with('$') {
-            out.push_str(&rest[..i - 1]);
-            out.push_str("${");
-            rest = &rest[i + 2..];
-            offset += i + 2;
-            continue;
-        }
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else {
-            return Err((offset + i, "`${` without a closing `}`".into()));
-        };
-        let name = &after[..end];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err((
-                offset + i,
-                format!("`${{{name}}}` is not a valid variable name"),
-            ));
-        }
-        let value = env(name).ok_or_else(|| {
-            (
-                offset + i,
-                format!("environment variable {name} is not set"),
-            )
-        })?;
-        // Keep the TOML string valid whatever the value holds.
-        let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-        out.push_str(&escaped);
-        rest = &after[end + 1..];
-        offset += i + 2 + end + 1;
+    #[derive(PartialEq)]
+    enum In {
+        Code,
+        Basic,
+        Literal,
+        Comment,
     }
-    out.push_str(rest);
+    let mut out = String::with_capacity(text.len());
+    let mut state = In::Code;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        let c = bytes[i];
+        match state {
+            In::Code => match c {
+                b'"' => state = In::Basic,
+                b'\'' => state = In::Literal,
+                b'#' => state = In::Comment,
+                _ => {}
+            },
+            In::Comment => {
+                if c == b'\n' {
+                    state = In::Code;
+                }
+            }
+            In::Literal => {
+                if c == b'\'' {
+                    state = In::Code;
+                }
+            }
+            In::Basic => {
+                if c == b'\\' && i + 1 < text.len() {
+                    out.push_str(&text[i..i + 2]);
+                    i += 2;
+                    continue;
+                }
+                if c == b'"' {
+                    state = In::Code;
+                } else if text[i..].starts_with("$${") {
+                    out.push_str("${");
+                    i += 3;
+                    continue;
+                } else if text[i..].starts_with("${") {
+                    let after = &text[i + 2..];
+                    let Some(end) = after.find('}') else {
+                        return Err((i, "`${` without a closing `}`".into()));
+                    };
+                    let name = &after[..end];
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err((i, format!("`${{{name}}}` is not a valid variable name")));
+                    }
+                    let value = env(name)
+                        .ok_or_else(|| (i, format!("environment variable {name} is not set")))?;
+                    // Keep the TOML string valid whatever the value holds.
+                    out.push_str(&value.replace('\\', "\\\\").replace('"', "\\\""));
+                    i += 2 + end + 1;
+                    continue;
+                }
+            }
+        }
+        let width = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + width]);
+        i += width;
+    }
     Ok(out)
 }
 
@@ -454,6 +485,16 @@ Authorization = "Bearer ${TOKEN}"
             error("url = \"${MISSING}\""),
             "test.toml:1:8: environment variable MISSING is not set"
         );
+    }
+
+    #[test]
+    fn variables_in_comments_and_literal_strings_are_left_alone() {
+        let config = parse(
+            "# uses ${NOT_SET} in a comment\nsubscribe = ['/a']  # ${ALSO_NOT_SET}\n[headers]\nX = 'lit ${NOPE}'\nY = \"a \\\" ${TOKEN} $${KEEP}\"\n",
+        )
+        .expect("valid");
+        assert_eq!(config.headers[0].1, "lit ${NOPE}");
+        assert_eq!(config.headers[1].1, "a \" s3cr\"et ${KEEP}");
     }
 
     #[test]
