@@ -37,6 +37,18 @@ enum Fault {
 struct MiniBayeux {
     fault: Mutex<Fault>,
     seq: AtomicU64,
+    /// Other servers advised in `advice.hosts`.
+    hosts: Vec<String>,
+}
+
+impl MiniBayeux {
+    fn new(hosts: Vec<String>) -> Arc<Self> {
+        Arc::new(Self {
+            fault: Mutex::new(Fault::None),
+            seq: AtomicU64::new(0),
+            hosts,
+        })
+    }
 }
 
 impl MiniBayeux {
@@ -109,6 +121,9 @@ impl MiniBayeux {
             match channel {
                 "/meta/handshake" => {
                     answer["advice"] = json!({"reconnect": "retry", "interval": 0, "timeout": 300});
+                    if !self.hosts.is_empty() {
+                        answer["advice"]["hosts"] = json!(self.hosts);
+                    }
                 }
                 "/meta/connect" => {
                     if matches!(fault, Fault::AdviceNone) {
@@ -139,10 +154,7 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let mini = Arc::new(MiniBayeux {
-        fault: Mutex::new(Fault::None),
-        seq: AtomicU64::new(0),
-    });
+    let mini = MiniBayeux::new(Vec::new());
     let handler = mini.clone();
     let server = ScriptedServer::start_raw(move |body| handler.reply(body));
     let config = ClientConfig {
@@ -329,10 +341,7 @@ fn reply_over_the_size_limit() {
     let rig = rig();
     drop(rig);
     // A client with a small limit.
-    let mini = Arc::new(MiniBayeux {
-        fault: Mutex::new(Fault::None),
-        seq: AtomicU64::new(0),
-    });
+    let mini = MiniBayeux::new(Vec::new());
     let handler = mini.clone();
     let server = ScriptedServer::start_raw(move |body| handler.reply(body));
     let config = ClientConfig {
@@ -401,5 +410,48 @@ fn advice_none_is_terminal_with_the_servers_reason() {
         rig.server.requests.load(Ordering::SeqCst),
         count,
         "nothing sent after none"
+    );
+}
+
+#[test]
+fn advised_hosts_are_failed_over_to() {
+    let backup = MiniBayeux::new(Vec::new());
+    let backup_handler = backup.clone();
+    let backup_server = ScriptedServer::start_raw(move |body| backup_handler.reply(body));
+    // The first server names the backup in its advice, then fails.
+    let primary = MiniBayeux::new(vec![backup_server.addr.to_string()]);
+    let handler = primary.clone();
+    let primary_server = ScriptedServer::start_raw(move |body| handler.reply(body));
+    let client = Client::connect(ClientConfig {
+        urls: vec![primary_server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        protocol: ProtocolConfig {
+            backoff_increment: Duration::from_millis(100),
+            ..ProtocolConfig::default()
+        },
+        ..ClientConfig::default()
+    })
+    .expect("client");
+    wait_data(&client, Duration::from_secs(10));
+    *primary.fault.lock().expect("lock") = Fault::EmptyServerError;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "never moved to the advised server"
+        );
+        if let Ok(Event::ServerChanged { url }) =
+            client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert_eq!(url, backup_server.url());
+            break;
+        }
+    }
+    let before = backup.seq.load(Ordering::SeqCst);
+    wait_data(&client, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        backup.seq.load(Ordering::SeqCst) > before,
+        "data now comes from the backup"
     );
 }
