@@ -17,9 +17,13 @@ fn the_dashboard_window_is_not_blank_under_xvfb() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     }
+    // Screenshots every second until the dashboard has drawn (a loaded CI
+    // machine may take a while), then two more seconds for live data.
     let script = format!(
-        "'{bin}' & app=$!; sleep 10; xdotool mousemove 1270 790 2>/dev/null; sleep 1; \
-         import -window root '{shot}'; kill $app; wait $app 2>/dev/null; exit 0",
+        "'{bin}' & app=$!; xdotool mousemove 1270 790 2>/dev/null; \
+         for i in $(seq 1 60); do sleep 1; import -window root '{shot}'; \
+           n=$(identify -format %k '{shot}' 2>/dev/null || echo 0); [ \"$n\" -gt 100 ] && break; done; \
+         sleep 2; import -window root '{shot}'; kill $app; wait $app 2>/dev/null; exit 0",
         bin = env!("CARGO_BIN_EXE_cometwatch"),
         shot = shot.display()
     );
