@@ -174,6 +174,18 @@ impl Store {
                 received_secs,
             );
         }
+        // Keep each channel's last message as a copy of its own, once per
+        // reply: a slice would keep the whole reply buffer alive.
+        let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for message in batch.messages.iter().rev() {
+            if done.insert(&message.channel)
+                && let Some(stats) = self.channels.get_mut(&*message.channel)
+            {
+                stats.last_message = Some(RawJson::from_validated(bytes::Bytes::copy_from_slice(
+                    message.data.as_bytes(),
+                )));
+            }
+        }
     }
 
     fn ingest_one(
@@ -265,10 +277,14 @@ impl Store {
         let Some(stats) = stats else { return };
         stats.messages += 1;
         stats.last_received_ms = received_ms;
-        stats.last_message = Some(data.clone());
         stats.rate.add(received_ms, 1);
         let time = match result {
-            Ok(found) => found.timestamp.unwrap_or(received_secs),
+            // A timestamp a day or more ahead of the receive time is bogus:
+            // it would freeze the series' clock (later samples clamp to it).
+            Ok(found) => found
+                .timestamp
+                .filter(|t| *t < received_secs + 86_400.0)
+                .unwrap_or(received_secs),
             Err(_) => {
                 stats.unreadable += 1;
                 self.pending = pending;
@@ -404,7 +420,7 @@ mod tests {
     fn messages_become_named_series_with_message_time() {
         let mut store = Store::new(StoreConfig::default(), Vec::new());
         store.ingest(&batch(
-            2_000_000,
+            1_795_384_002_000,
             &[
                 (
                     "/quotes/ACME",
@@ -425,7 +441,7 @@ mod tests {
             "ts is the time, not a series"
         );
         let cpu = store.series("/monitor/host/cpu#/cores/1").expect("series");
-        assert_eq!(cpu.times(), &[2000.0], "receive time without ts");
+        assert_eq!(cpu.times(), &[1_795_384_002.0], "receive time without ts");
         let stats = store.channel("/quotes/ACME").expect("stats");
         assert_eq!(stats.messages, 2);
         assert_eq!(
@@ -438,6 +454,24 @@ mod tests {
         assert_eq!(store.channel_series("/monitor/host/cpu").len(), 3);
         let pattern = SeriesPattern::parse("/quotes/*#/last").expect("valid");
         assert_eq!(store.matching(&pattern).count(), 1);
+    }
+
+    #[test]
+    fn timestamps_far_in_the_future_fall_back_to_the_receive_time() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        store.ingest(&batch(
+            1_795_000_000_000,
+            &[("/x", r#"{"v":1,"ts":9999999999999}"#)],
+        ));
+        assert_eq!(
+            store.series("/x#/v").map(|s| s.times().to_vec()),
+            Some(vec![1_795_000_000.0])
+        );
+        let last = store
+            .channel("/x")
+            .and_then(|c| c.last_message.clone())
+            .expect("last");
+        assert_eq!(last.as_str(), r#"{"v":1,"ts":9999999999999}"#);
     }
 
     #[test]
