@@ -62,6 +62,7 @@ pub struct Engine {
     state: Mutex<State>,
     max_queue: usize,
     max_interval: Duration,
+    max_reply_bytes: usize,
     next_id: AtomicU64,
     shutdown: Notify,
     stopping: std::sync::atomic::AtomicBool,
@@ -79,6 +80,16 @@ impl Engine {
     /// An engine with per-client queues of `max_queue` messages and
     /// sessions that expire `max_interval` after their last connect.
     pub fn new(max_queue: usize, max_interval: Duration) -> Self {
+        Self::with_reply_limit(max_queue, max_interval, DEFAULT_MAX_REPLY_BYTES)
+    }
+
+    /// Like [`new`](Self::new), with a bound on the data in one reply:
+    /// what does not fit waits for the next connect (which returns at once).
+    pub fn with_reply_limit(
+        max_queue: usize,
+        max_interval: Duration,
+        max_reply_bytes: usize,
+    ) -> Self {
         Self {
             state: Mutex::new(State {
                 sessions: HashMap::new(),
@@ -86,6 +97,7 @@ impl Engine {
             }),
             max_queue: max_queue.max(1),
             max_interval,
+            max_reply_bytes: max_reply_bytes.max(1),
             next_id: AtomicU64::new(1),
             shutdown: Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -254,7 +266,7 @@ impl Engine {
         }
         session.last_seen = Instant::now();
         let messages: Vec<Bytes> = if session.connect_seq == seq {
-            session.queue.drain(..).collect()
+            take_bounded(&mut session.queue, self.max_reply_bytes)
         } else {
             Vec::new()
         };
@@ -294,7 +306,7 @@ impl Engine {
         let mut state = self.lock();
         match state.sessions.get_mut(client_id) {
             Some(session) if session.ack.is_none() && !session.connect_held => {
-                session.queue.drain(..).collect()
+                take_bounded(&mut session.queue, self.max_reply_bytes)
             }
             _ => Vec::new(),
         }
@@ -346,6 +358,26 @@ impl Engine {
         }
         self.shutdown.notified().await;
     }
+}
+
+/// Default bound on the data in one reply.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// Takes messages from the front of `queue` up to `limit` bytes (at least
+/// one, so an oversized message still goes out on its own).
+fn take_bounded(queue: &mut VecDeque<Bytes>, limit: usize) -> Vec<Bytes> {
+    let mut size = 0;
+    let mut out = Vec::new();
+    while let Some(front) = queue.front() {
+        if !out.is_empty() && size + front.len() > limit {
+            break;
+        }
+        size += front.len();
+        if let Some(message) = queue.pop_front() {
+            out.push(message);
+        }
+    }
+    out
 }
 
 /// `{"channel":"…","data":…}` as bytes.
@@ -431,6 +463,35 @@ mod tests {
             engine.take_piggyback(&a).is_empty(),
             "no data outside connects with ack"
         );
+    }
+
+    #[test]
+    fn replies_are_bounded_and_the_rest_waits() {
+        let engine = Engine::with_reply_limit(1000, Duration::from_secs(10), 100);
+        let a = engine.handshake(false);
+        engine.subscribe(&a, pattern("/q"));
+        for i in 0..10 {
+            engine.publish("/q", format!("{i:030}").as_bytes());
+        }
+        let (_, seq) = engine.begin_connect(&a, None).expect("session");
+        let first = engine.finish_connect(&a, seq).expect("session");
+        assert_eq!(
+            first.messages.len(),
+            1,
+            "each message is 53 bytes; 100 fit one"
+        );
+        let (_, seq) = engine.begin_connect(&a, None).expect("session");
+        assert!(engine.connect_ready(&a, seq), "the rest goes out at once");
+        let mut total = 1;
+        while total < 10 {
+            let (_, seq) = engine.begin_connect(&a, None).expect("session");
+            total += engine
+                .finish_connect(&a, seq)
+                .expect("session")
+                .messages
+                .len();
+        }
+        assert_eq!(total, 10);
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Messages queued per client before the oldest are dropped.
     pub max_queue: usize,
+    /// Bytes of data in one reply at most (the rest follows at once).
+    pub max_reply_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +79,7 @@ impl Default for ServerConfig {
             max_interval: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
             max_queue: 100_000,
+            max_reply_bytes: engine::DEFAULT_MAX_REPLY_BYTES,
         }
     }
 }
@@ -135,7 +138,11 @@ pub fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
         addr,
         reason: e.to_string(),
     })?;
-    let engine = Arc::new(engine::Engine::new(config.max_queue, config.max_interval));
+    let engine = Arc::new(engine::Engine::with_reply_limit(
+        config.max_queue,
+        config.max_interval,
+        config.max_reply_bytes,
+    ));
     let settings = Arc::new(ServerSettings {
         path: config.path.clone(),
         connect_timeout: config.connect_timeout,
