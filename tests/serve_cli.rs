@@ -1,0 +1,79 @@
+//! `cometwatch serve` as a user runs it: prints where it listens, serves the
+//! demo feeds, stops cleanly on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::tail::Tail;
+
+#[test]
+fn serve_prints_its_url_serves_demo_quotes_and_stops_on_sigterm() {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .args(["serve", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("a line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/cometd"),
+        "{url}"
+    );
+
+    let mut tail = Tail::start(&["--url", &url, "--count", "16", "/quotes/*"]);
+    let lines = tail.read_lines(16, Duration::from_secs(30));
+    let symbols: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .filter_map(|l| l["data"]["symbol"].as_str())
+        .collect();
+    assert!(symbols.len() >= 4, "several demo symbols: {symbols:?}");
+    for l in &lines {
+        for key in ["symbol", "last", "bid", "ask", "volume", "ts"] {
+            assert!(l["data"].get(key).is_some(), "{key} in {l}");
+        }
+    }
+    assert_eq!(tail.wait_exit(Duration::from_secs(30)), 0);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = serve.try_wait().expect("wait") {
+            assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_reports_a_busy_port_clearly() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .args(["serve", "--port", &port, "--no-demo"])
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot listen on 127.0.0.1:") && stderr.contains(&port),
+        "{stderr}"
+    );
+}
