@@ -7,6 +7,9 @@
 //! - `borrowed_floor`: a borrowed envelope struct with `&RawValue` data,
 //!   the parse floor.
 //!
+//! and, last, the whole ingest path: reply bytes → events → store samples
+//! (extraction of every number, ring buffers, channel statistics).
+//!
 //! Criterion prints throughput in elements (messages) per second.
 
 use std::hint::black_box;
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cometwatch::bayeux::protocol::{Event, Lane, Protocol, ProtocolConfig};
+use cometwatch::store::{Store, StoreConfig};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -138,6 +142,28 @@ fn ingest(c: &mut Criterion) {
                 total += started.elapsed();
                 assert_eq!(delivered, MESSAGES);
             }
+            total
+        })
+    });
+    group.bench_function("protocol_into_store", |b| {
+        b.iter_custom(|iters| {
+            let now = Instant::now();
+            let mut p = connected_protocol(now);
+            let mut store = Store::new(StoreConfig::default(), Vec::new());
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let (token, id) = next_connect(&mut p, now);
+                let body = Bytes::from(reply(&id));
+                let started = Instant::now();
+                p.handle_response(token, body, now, 1_795_384_143_623 + i);
+                while let Some(event) = p.poll_event() {
+                    if let Event::Messages(batch) = event {
+                        store.ingest(&batch);
+                    }
+                }
+                total += started.elapsed();
+            }
+            black_box(store.series_count());
             total
         })
     });
