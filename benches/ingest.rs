@@ -145,6 +145,21 @@ fn ingest(c: &mut Criterion) {
             total
         })
     });
+    group.bench_function("extract_only", |b| {
+        let data = br#"{"symbol":"ACME","last":101.25,"bid":101.2,"ask":101.3,"volume":123456,"ts":1795384143623}"#;
+        let mut path = String::new();
+        b.iter(|| {
+            let mut sum = 0.0;
+            for _ in 0..MESSAGES {
+                let mut sink = |_: &str, v: f64| sum += v;
+                let found = cometwatch::store::extract::extract(black_box(data), "ts", &mut path, &mut sink)
+                    .expect("valid");
+                black_box(found);
+            }
+            black_box(sum)
+        })
+    });
+
     group.bench_function("protocol_into_store", |b| {
         b.iter_custom(|iters| {
             let now = Instant::now();

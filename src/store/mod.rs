@@ -63,7 +63,12 @@ pub struct ChannelStats {
     rate: RateMeter,
     /// Series of this channel: pointer → series index.
     series: HashMap<Box<str>, usize>,
+    /// The series each leaf position had last time (pointer, index).
+    leaves: Vec<(Box<str>, usize)>,
 }
+
+/// Leaf positions remembered per channel.
+const LEAF_CACHE: usize = 64;
 
 impl ChannelStats {
     /// Messages per second over the last few seconds, at `now_ms`.
@@ -195,86 +200,90 @@ impl Store {
         received_ms: u64,
         received_secs: f64,
     ) {
-        if !self.channels.contains_key(&**channel) {
-            if self.channels.len() >= self.config.max_channels {
-                self.refused_channels += 1;
-                if self.refused_channels == 1 {
-                    self.warn(format!(
-                        "more than {} channels: messages on new channels are ignored",
-                        self.config.max_channels
-                    ));
-                }
-                return;
-            }
-            self.channels
-                .insert(channel.clone(), ChannelStats::default());
-            self.generation += 1;
-        }
         if self.alert_channels.iter().any(|p| p.matches(channel)) {
             let payload = data.to_value();
             self.alerts.server_alarm(channel, &payload, received_ms);
         }
-        // Walk the data into (series index, value) pairs.
-        self.pending.clear();
-        let mut path = std::mem::take(&mut self.path);
-        let mut pending = std::mem::take(&mut self.pending);
-        let result = {
-            let Store {
-                channels,
-                series,
-                by_name,
-                config,
-                refused_series,
-                warnings,
-                generation,
-                alerts,
-                ..
-            } = self;
-            let stats = channels.get_mut(&**channel);
-            match stats {
-                None => Ok(extract::Extracted::default()),
-                Some(stats) => {
-                    let mut sink = |pointer: &str, value: f64| {
-                        let index = match stats.series.get(pointer) {
-                            Some(index) => *index,
-                            None => {
-                                if series.len() >= config.max_series {
-                                    *refused_series += 1;
-                                    if *refused_series == 1 && warnings.len() < 100 {
-                                        warnings.push(format!(
-                                            "more than {} series: new series are refused",
-                                            config.max_series
-                                        ));
-                                    }
-                                    return;
-                                }
-                                let name = series_name(channel, pointer);
-                                let index = series.len();
-                                series.push(SeriesEntry {
-                                    rules: alerts.rules_for(&name),
-                                    name: name.clone(),
-                                    series: Series::new(config.retention),
-                                });
-                                by_name.insert(name, index);
-                                stats.series.insert(pointer.into(), index);
-                                *generation += 1;
-                                index
-                            }
-                        };
-                        pending.push((index, value));
-                    };
-                    extract::extract(
-                        data.as_bytes(),
-                        &config.timestamp_field,
-                        &mut path,
-                        &mut sink,
-                    )
+        let known = self.channels.len();
+        let Store {
+            channels,
+            series,
+            by_name,
+            config,
+            refused_series,
+            refused_channels,
+            warnings,
+            generation,
+            alerts,
+            path,
+            pending,
+            ..
+        } = self;
+        let stats = match channels.entry(channel.clone()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                if known >= config.max_channels {
+                    *refused_channels += 1;
+                    if *refused_channels == 1 && warnings.len() < 100 {
+                        warnings.push(format!(
+                            "more than {} channels: messages on new channels are ignored",
+                            config.max_channels
+                        ));
+                    }
+                    return;
                 }
+                *generation += 1;
+                entry.insert(ChannelStats::default())
             }
         };
-        self.path = path;
-        let stats = self.channels.get_mut(&**channel);
-        let Some(stats) = stats else { return };
+        // Walk the data into (series index, value) pairs.
+        pending.clear();
+        let mut leaf = 0usize;
+        let mut sink = |pointer: &str, value: f64| {
+            let position = leaf;
+            leaf += 1;
+            // Messages of a channel usually have the same shape: try the
+            // series this leaf position had last time before hashing.
+            if let Some((cached, index)) = stats.leaves.get(position)
+                && **cached == *pointer
+            {
+                pending.push((*index, value));
+                return;
+            }
+            let index = match stats.series.get(pointer) {
+                Some(index) => *index,
+                None => {
+                    if series.len() >= config.max_series {
+                        *refused_series += 1;
+                        if *refused_series == 1 && warnings.len() < 100 {
+                            warnings.push(format!(
+                                "more than {} series: new series are refused",
+                                config.max_series
+                            ));
+                        }
+                        return;
+                    }
+                    let name = series_name(channel, pointer);
+                    let index = series.len();
+                    series.push(SeriesEntry {
+                        rules: alerts.rules_for(&name),
+                        name: name.clone(),
+                        series: Series::new(config.retention),
+                    });
+                    by_name.insert(name, index);
+                    stats.series.insert(pointer.into(), index);
+                    *generation += 1;
+                    index
+                }
+            };
+            if position < stats.leaves.len() {
+                stats.leaves[position] = (pointer.into(), index);
+            } else if position == stats.leaves.len() && position < LEAF_CACHE {
+                stats.leaves.push((pointer.into(), index));
+            }
+            pending.push((index, value));
+        };
+        let result = extract::extract(data.as_bytes(), &config.timestamp_field, path, &mut sink);
         stats.messages += 1;
         stats.last_received_ms = received_ms;
         stats.rate.add(received_ms, 1);
@@ -287,31 +296,22 @@ impl Store {
                 .unwrap_or(received_secs),
             Err(_) => {
                 stats.unreadable += 1;
-                self.pending = pending;
                 return;
             }
         };
         for (index, value) in pending.drain(..) {
-            let entry = &mut self.series[index];
+            let entry = &mut series[index];
             entry.series.push(time, value);
             if !entry.rules.is_empty() {
-                self.alerts
-                    .observe(&entry.rules, &entry.name, value, received_ms);
+                alerts.observe(&entry.rules, &entry.name, value, received_ms);
             }
         }
-        self.pending = pending;
     }
 
     /// Time-based alert transitions (pending durations, no-data); call
     /// about once a second.
     pub fn tick(&mut self, now_ms: u64) {
         self.alerts.tick(now_ms);
-    }
-
-    fn warn(&mut self, text: String) {
-        if self.warnings.len() < 100 {
-            self.warnings.push(text);
-        }
     }
 
     /// Warnings about refused data (each cause once).
