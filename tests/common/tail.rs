@@ -71,7 +71,9 @@ impl Tail {
     }
 
     pub fn drain_stderr(&mut self) -> Vec<String> {
-        while let Ok(line) = self.stderr.try_recv() {
+        // After an exit the reader thread may still be forwarding lines:
+        // read until it closes the channel (or goes quiet while running).
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(300)) {
             self.stderr_seen.push(line);
         }
         self.stderr_seen.clone()
