@@ -52,6 +52,7 @@ pub struct DashboardApp {
     /// Channel browser state.
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
+    seen_generation: u64,
 }
 
 impl DashboardApp {
@@ -124,6 +125,7 @@ impl DashboardApp {
             quotes: QuoteBoard::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
+            seen_generation: u64::MAX,
         })
     }
 
@@ -142,14 +144,12 @@ impl DashboardApp {
         let now_secs = now_ms as f64 / 1000.0;
         let model = self.model.clone();
         let mut shared = lock(&model);
-        for channel in shared
-            .store
-            .channels()
-            .iter()
-            .map(|(c, _)| c.to_string())
-            .collect::<Vec<_>>()
-        {
-            self.layout.auto_chart_for(&channel);
+        // New channels may want an automatic chart.
+        if self.seen_generation != shared.store.generation() {
+            self.seen_generation = shared.store.generation();
+            for (channel, _) in shared.store.channels() {
+                self.layout.auto_chart_for(channel);
+            }
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| {
