@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Client throughput beside the reference clients, in one run, against one
+# fast Bayeux server (tests/peers/fast_server.js answers every connect at
+# once with the same pre-built batch of $BATCH (default 2 000) quote-sized
+# messages).
+#
+#   bash benches/compare_peers.sh [MESSAGES]
+#
+# cometwatch tail writes every message to stdout (to /dev/null here); the
+# reference clients (Faye's Node client, the CometD JavaScript client) only
+# count. Prints msgs/s for each and the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+ref_n=$(( n / 4 ))
+
+cargo build --release --quiet
+(cd tests/peers && [ -d node_modules/faye ] || npm ci --no-audit --no-fund --loglevel=error)
+
+coproc SERVER { cd tests/peers && exec node fast_server.js "${BATCH:-2000}"; }
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+read -r line <&"${SERVER[0]}"
+port=$(echo "$line" | sed 's/[^0-9]//g')
+url="http://127.0.0.1:$port/cometd"
+
+start=$(date +%s.%N)
+./target/release/cometwatch tail --url "$url" --count "$n" '/bench/**' > /dev/null 2>/dev/null
+end=$(date +%s.%N)
+ours=$(echo "$n / ($end - $start)" | bc)
+echo "cometwatch tail: $n messages, $ours msgs/s (including start-up and handshake)"
+
+best=0
+for kind in faye cometd; do
+  result=$(cd tests/peers && node count_client.mjs "$kind" "$url" "$ref_n")
+  rate=$(echo "$result" | sed 's/.*"msgs_per_sec":\([0-9]*\).*/\1/')
+  echo "$kind client: $ref_n messages, $rate msgs/s"
+  [ "$rate" -gt "$best" ] && best=$rate
+done
+echo "ratio: cometwatch / best reference client = $(echo "scale=1; $ours / $best" | bc)"
