@@ -37,6 +37,8 @@ pub struct ChartsView {
     series_filter: String,
     /// Parsed patterns, by pattern text.
     patterns: HashMap<String, Option<SeriesPattern>>,
+    /// Series per chart id: (store generation, patterns, names).
+    resolved: HashMap<u64, (u64, Vec<String>, Vec<String>)>,
 }
 
 impl ChartsView {
@@ -91,26 +93,30 @@ pub fn series_color(name: &str) -> Color32 {
     PALETTE[(hash % PALETTE.len() as u64) as usize]
 }
 
-/// The series names a chart shows, in a stable order.
-pub fn resolve_series<'a>(
-    store: &'a Store,
-    spec: &ChartSpec,
-    view: &mut ChartsView,
-) -> Vec<&'a str> {
-    let mut names: Vec<&str> = Vec::new();
+/// The series names a chart shows, in a stable order. Cached per chart
+/// until the store gains series or the chart's patterns change.
+pub fn resolve_series(store: &Store, spec: &ChartSpec, view: &mut ChartsView) -> Vec<String> {
+    let generation = store.generation();
+    if let Some((seen, patterns, names)) = view.resolved.get(&spec.id)
+        && *seen == generation
+        && *patterns == spec.series
+    {
+        return names.clone();
+    }
+    let mut names: Vec<String> = Vec::new();
     for text in &spec.series {
         let Some(pattern) = view.pattern(text) else {
             continue;
         };
         if pattern.is_exact() {
-            if let Some(name) = store.series_names().find(|n| *n == text) {
-                names.push(name);
+            if store.series(text).is_some() && !names.contains(text) {
+                names.push(text.clone());
             }
             continue;
         }
         for name in store.series_names().filter(|n| pattern.matches(n)) {
-            if !names.contains(&name) {
-                names.push(name);
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
             }
             if names.len() >= MAX_SERIES_PER_CHART {
                 break;
@@ -118,6 +124,8 @@ pub fn resolve_series<'a>(
         }
     }
     names.truncate(MAX_SERIES_PER_CHART);
+    view.resolved
+        .insert(spec.id, (generation, spec.series.clone(), names.clone()));
     names
 }
 
@@ -197,7 +205,7 @@ fn oldest_shown(store: &Store, layout: &Layout, view: &mut ChartsView) -> Option
     let mut oldest: Option<f64> = None;
     for spec in &layout.charts {
         for name in resolve_series(store, spec, view) {
-            if let Some((t, _)) = store.series(name).and_then(|s| s.first()) {
+            if let Some((t, _)) = store.series(&name).and_then(|s| s.first()) {
                 oldest = Some(oldest.map_or(t, |o: f64| o.min(t)));
             }
         }
@@ -252,7 +260,8 @@ fn chart_ui(
                 add_series_menu(ui, spec, store, view);
             });
         });
-        let names = resolve_series(store, spec, view);
+        let resolved = resolve_series(store, spec, view);
+        let names: Vec<&str> = resolved.iter().map(String::as_str).collect();
         legend_ui(ui, spec, &names);
         let visible: Vec<&str> = names
             .iter()
