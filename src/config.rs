@@ -52,11 +52,33 @@ pub enum ConfigError {
 }
 
 /// `url` as one string or a list.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 enum Urls {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Urls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UrlsVisitor;
+        impl<'de> serde::de::Visitor<'de> for UrlsVisitor {
+            type Value = Urls;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a URL string or a list of URL strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Urls, E> {
+                Ok(Urls::One(v.to_owned()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Urls, A::Error> {
+                let mut list = Vec::new();
+                while let Some(url) = seq.next_element::<String>()? {
+                    list.push(url);
+                }
+                Ok(Urls::Many(list))
+            }
+        }
+        deserializer.deserialize_any(UrlsVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -552,6 +574,15 @@ Authorization = "Bearer ${TOKEN}"
             "[[alert]]\nname = \"a\"\nseries = \"/q#/a\"\nabove = 1\n\n[[alert]]\nname = \"b\"\nseries = \"/q#/a\"\nabove = 1\nseverity = \"bad\"\n",
         );
         assert!(e.starts_with("test.toml:10:1:"), "{e}");
+    }
+
+    #[test]
+    fn a_url_of_the_wrong_type_is_explained() {
+        let e = error("url = 5\n");
+        assert!(
+            e.starts_with("test.toml:1:7:") && e.contains("a URL string or a list of URL strings"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub enum UiError {
 
 /// Opens the dashboard window and runs until it is closed.
 pub fn run(options: GuiOptions) -> Result<(), UiError> {
+    // Refuse a bad URL before a window opens.
+    for url in options.urls.iter().chain(&options.config.urls) {
+        crate::bayeux::transport::HttpTransport::new(url, &Default::default())
+            .map_err(crate::bayeux::ClientError::from)?;
+    }
     let native = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         viewport: egui::ViewportBuilder::default()
