@@ -77,3 +77,36 @@ fn serve_reports_a_busy_port_clearly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_dashboard_refuses_a_bad_url_or_config_before_opening_a_window() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .args(["--url", "ftp://example"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("must start with http:// or https://"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "subscribe = [\"/ok\"]\nurl = 5\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .arg("--config")
+        .arg(&config)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("binary runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("c.toml:2:7:") && stderr.contains("a URL string"),
+        "{stderr}"
+    );
+}
