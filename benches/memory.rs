@@ -8,19 +8,11 @@
 use std::sync::Arc;
 
 use cometwatch::bayeux::{DataMessage, MessageBatch, RawJson};
-use cometwatch::store::{Retention, Store, StoreConfig};
 
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
+#[path = "../tests/common/rss.rs"]
+mod rss;
+use cometwatch::store::{Retention, Store, StoreConfig};
+use rss::resident_bytes;
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");

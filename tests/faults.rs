@@ -154,6 +154,11 @@ struct Rig {
 }
 
 fn rig() -> Rig {
+    rig_with_limit(64 * 1024 * 1024)
+}
+
+/// A client on the scripted server, refusing replies over `max_response`.
+fn rig_with_limit(max_response: u64) -> Rig {
     let mini = MiniBayeux::new(Vec::new());
     let handler = mini.clone();
     let server = ScriptedServer::start_raw(move |body| handler.reply(body));
@@ -165,7 +170,7 @@ fn rig() -> Rig {
             ..ProtocolConfig::default()
         },
         transport: TransportConfig {
-            max_response_bytes: Some(64 * 1024 * 1024),
+            max_response_bytes: Some(max_response),
             ..TransportConfig::default()
         },
         ..ClientConfig::default()
@@ -338,23 +343,8 @@ fn server_drips_a_byte_a_second() {
 
 #[test]
 fn reply_over_the_size_limit() {
-    let rig = rig();
-    drop(rig);
-    // A client with a small limit.
-    let mini = MiniBayeux::new(Vec::new());
-    let handler = mini.clone();
-    let server = ScriptedServer::start_raw(move |body| handler.reply(body));
-    let config = ClientConfig {
-        urls: vec![server.url()],
-        subscriptions: vec!["/feed/*".into()],
-        transport: TransportConfig {
-            max_response_bytes: Some(64 * 1024),
-            ..TransportConfig::default()
-        },
-        ..ClientConfig::default()
-    };
-    let client = Client::connect(config).expect("client");
-    wait_data(&client, Duration::from_secs(10));
+    let rig = rig_with_limit(64 * 1024);
+    let (mini, client) = (&rig.mini, &rig.client);
     *mini.fault.lock().expect("lock") = Fault::OverSize;
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut reason = None;
@@ -374,7 +364,7 @@ fn reply_over_the_size_limit() {
         "{reason}"
     );
     *mini.fault.lock().expect("lock") = Fault::None;
-    wait_data(&client, Duration::from_secs(20));
+    wait_data(client, Duration::from_secs(20));
 }
 
 #[test]

@@ -78,14 +78,19 @@ fn serve_reports_a_busy_port_clearly() {
     );
 }
 
-#[test]
-fn the_dashboard_refuses_a_bad_url_or_config_before_opening_a_window() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
-        .args(["--url", "ftp://example"])
+/// Runs the dashboard with `args` and no display to open a window on.
+fn dashboard_without_display(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .args(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()
-        .expect("binary runs");
+        .expect("binary runs")
+}
+
+#[test]
+fn the_dashboard_refuses_a_bad_url_or_config_before_opening_a_window() {
+    let out = dashboard_without_display(&["--url".as_ref(), "ftp://example".as_ref()]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -96,13 +101,7 @@ fn the_dashboard_refuses_a_bad_url_or_config_before_opening_a_window() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "subscribe = [\"/ok\"]\nurl = 5\n").expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .output()
-        .expect("binary runs");
+    let out = dashboard_without_display(&["--config".as_ref(), config.as_os_str()]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

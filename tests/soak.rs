@@ -23,18 +23,6 @@ use cometwatch::store::{Retention, Store, StoreConfig};
 use common::proxy::FaultProxy;
 use common::{is_subscribed, wait_for};
 
-fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[test]
 #[ignore = "runs for 30 minutes; see the module docs"]
 fn thirty_minutes_at_1000_msgs_per_second_through_faults() {
@@ -133,7 +121,7 @@ fn thirty_minutes_at_1000_msgs_per_second_through_faults() {
             _ => {}
         }
         if started.elapsed() >= next_report {
-            let rss = resident_kib();
+            let rss = common::rss::resident_bytes() / 1024;
             samples.push((next_seq, rss));
             println!(
                 "{:>6}  {:>8}  {:>12.1}  {:>6}",

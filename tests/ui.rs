@@ -64,6 +64,17 @@ fn until(
     }
 }
 
+/// Types `text` into the subscribe box and presses its button.
+fn subscribe_through_the_box(harness: &mut Harness<'static, Dashboard>, text: &str) {
+    let input = harness.get_by_role(Role::TextInput);
+    input.focus();
+    input.type_text(text);
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(Role::Button, "Subscribe")
+        .click();
+}
+
 fn connected_with_quotes(harness: &mut Harness<'static, Dashboard>) {
     until(harness, "connected with quotes", |app| {
         let shared = lock(app.model());
@@ -89,13 +100,7 @@ fn starts_on_the_demo_server_and_shows_connected_with_live_quotes() {
 fn subscribing_through_the_text_box_adds_the_channel() {
     let mut harness = harness(Config::default(), None);
     connected_with_quotes(&mut harness);
-    let input = harness.get_by_role(Role::TextInput);
-    input.focus();
-    input.type_text("/extra/*");
-    harness.run_steps(2);
-    harness
-        .get_by_role_and_label(Role::Button, "Subscribe")
-        .click();
+    subscribe_through_the_box(&mut harness, "/extra/*");
     harness.run_steps(2);
     until(&mut harness, "the subscription confirmed", |app| {
         lock(app.model()).subscriptions.get("/extra/*") == Some(&SubscriptionState::Active)
@@ -113,13 +118,7 @@ fn subscribing_through_the_text_box_adds_the_channel() {
 fn an_invalid_pattern_shows_a_clear_error() {
     let mut harness = harness(Config::default(), None);
     harness.run_steps(2);
-    let input = harness.get_by_role(Role::TextInput);
-    input.focus();
-    input.type_text("/quotes/*/last");
-    harness.run_steps(2);
-    harness
-        .get_by_role_and_label(Role::Button, "Subscribe")
-        .click();
+    subscribe_through_the_box(&mut harness, "/quotes/*/last");
     harness.run_steps(3);
     harness.get_by_label_contains("Invalid pattern");
     harness.get_by_label_contains("only allowed as the whole last segment");

@@ -4,6 +4,7 @@
 
 pub mod proxy;
 pub mod rawhttp;
+pub mod rss;
 pub mod scripted;
 pub mod tail;
 
