@@ -10,6 +10,7 @@
 
 pub mod bayeux;
 pub mod config;
+pub mod json;
 pub mod server;
 pub mod store;
 #[cfg(feature = "gui")]

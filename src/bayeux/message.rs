@@ -2,7 +2,7 @@
 //! outgoing messages, advice, raw JSON payloads and error strings.
 //!
 //! Incoming replies are parsed once into [`Envelope`]s that borrow from the
-//! reply bytes; `data` stays raw (`&RawValue`) and is handed on as
+//! reply bytes; `data` stays raw ([`RawStr`]) and is handed on as
 //! [`RawJson`], a cheap slice of the reply buffer. No `serde_json::Value` is
 //! built per message.
 
@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use thiserror::Error;
+
+use crate::json::{ScanError, Scanner};
 
 /// The Bayeux protocol version spoken.
 pub const BAYEUX_VERSION: &str = "1.0";
@@ -115,6 +116,24 @@ impl fmt::Display for RawJson {
 impl Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.as_raw_value().serialize(serializer)
+    }
+}
+
+/// A JSON value borrowed from a reply, as written (already validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStr<'a>(&'a str);
+
+impl<'a> RawStr<'a> {
+    /// The JSON text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw: &'de RawValue = Deserialize::deserialize(deserializer)?;
+        Ok(Self(raw.get()))
     }
 }
 
@@ -222,7 +241,7 @@ impl Advice {
 }
 
 /// One incoming message, borrowing from the reply bytes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<'a> {
     /// The channel; a message without one is skipped by its receiver.
@@ -230,7 +249,7 @@ pub struct Envelope<'a> {
     pub channel: Option<Cow<'a, str>>,
     /// The message id (a string per the spec; numbers are tolerated).
     #[serde(borrow, default)]
-    pub id: Option<&'a RawValue>,
+    pub id: Option<RawStr<'a>>,
     /// The client id.
     #[serde(borrow, default, deserialize_with = "borrowed_opt_str")]
     pub client_id: Option<Cow<'a, str>>,
@@ -245,13 +264,13 @@ pub struct Envelope<'a> {
     pub advice: Option<Advice>,
     /// The subscription of a (un)subscribe message: a string or a list.
     #[serde(borrow, default)]
-    pub subscription: Option<&'a RawValue>,
+    pub subscription: Option<RawStr<'a>>,
     /// The payload, kept raw.
     #[serde(borrow, default)]
-    pub data: Option<&'a RawValue>,
+    pub data: Option<RawStr<'a>>,
     /// Extension fields, kept raw.
     #[serde(borrow, default)]
-    pub ext: Option<&'a RawValue>,
+    pub ext: Option<RawStr<'a>>,
     /// Protocol version (handshake).
     #[serde(borrow, default)]
     pub version: Option<Cow<'a, str>>,
@@ -317,30 +336,81 @@ impl<'a> Envelope<'a> {
 
 /// Parses a reply body (a JSON array of messages, or one message object)
 /// into borrowed envelopes, refusing more than `max_messages`.
+///
+/// Data messages (`channel`, `data`, `id` and nothing else, the bulk of
+/// any busy reply) are split out by the [`crate::json`] scanner in one
+/// pass; any other message is handed to serde from its own slice.
 pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'_>>, MessageError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => Err(MessageError::Empty),
-        Some(b'[') => {
-            let mut de = serde_json::Deserializer::from_slice(body);
-            let list = BoundedList { max: max_messages }
-                .deserialize(&mut de)
-                .map_err(|e| {
-                    if e.to_string().contains(TOO_MANY) {
-                        MessageError::TooManyMessages(max_messages)
-                    } else {
-                        MessageError::Malformed(e.to_string())
+        Some(b'[' | b'{') => {
+            let mut scanner = Scanner::from_slice(body).map_err(malformed)?;
+            let mut out = Vec::new();
+            if scanner.peek() == Some(b'[') {
+                scanner.begin_array().map_err(malformed)?;
+                let mut first = true;
+                while scanner.next_element(&mut first).map_err(malformed)? {
+                    if out.len() >= max_messages {
+                        return Err(MessageError::TooManyMessages(max_messages));
                     }
-                })?;
-            de.end()
-                .map_err(|e| MessageError::Malformed(e.to_string()))?;
-            Ok(list)
+                    out.push(envelope(&mut scanner)?);
+                }
+            } else {
+                out.push(envelope(&mut scanner)?);
+            }
+            scanner.end().map_err(malformed)?;
+            Ok(out)
         }
-        Some(b'{') => serde_json::from_slice::<Envelope<'_>>(body)
-            .map(|one| vec![one])
-            .map_err(|e| MessageError::Malformed(e.to_string())),
         Some(_) => Err(MessageError::Malformed(describe_non_json(body))),
     }
+}
+
+fn malformed(error: ScanError) -> MessageError {
+    MessageError::Malformed(error.to_string())
+}
+
+/// One message at the cursor.
+fn envelope<'a>(scanner: &mut Scanner<'a>) -> Result<Envelope<'a>, MessageError> {
+    if scanner.peek() != Some(b'{') {
+        return Err(MessageError::Malformed(format!(
+            "a message is not a JSON object at byte {}",
+            scanner.pos()
+        )));
+    }
+    let start = scanner.pos();
+    let mut fast = Envelope::default();
+    let mut other_fields = false;
+    scanner.begin_object().map_err(malformed)?;
+    let mut first = true;
+    while let Some(key) = scanner.next_key(&mut first).map_err(malformed)? {
+        let slot = match &*key {
+            "channel" if fast.channel.is_none() => {
+                if scanner.peek() == Some(b'"') {
+                    fast.channel = Some(scanner.string().map_err(malformed)?);
+                    continue;
+                }
+                None
+            }
+            "data" if fast.data.is_none() => Some(&mut fast.data),
+            "id" if fast.id.is_none() => Some(&mut fast.id),
+            _ => None,
+        };
+        let raw = scanner.value_raw(2).map_err(malformed)?;
+        match slot {
+            Some(slot) => *slot = Some(RawStr(raw)),
+            None => other_fields = true,
+        }
+    }
+    if !other_fields {
+        return Ok(fast);
+    }
+    // Meta messages, and anything unusual: serde's full envelope, from
+    // this message's text alone.
+    let text = &scanner.text()[start..scanner.pos()];
+    serde_json::from_str::<Envelope<'a>>(text).map_err(|e| {
+        MessageError::Malformed(format!("message at byte {start}: {e}"))
+    })
 }
 
 /// A short human description of a body that is not a JSON message list.
@@ -355,39 +425,6 @@ pub fn describe_non_json(body: &[u8]) -> String {
         format!("expected JSON but got an HTML page (\"{}…\")", text.trim())
     } else {
         format!("expected a JSON array but got \"{}…\"", text.trim())
-    }
-}
-
-const TOO_MANY: &str = "too many messages in one reply";
-
-struct BoundedList {
-    max: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for BoundedList {
-    type Value = Vec<Envelope<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BoundedList {
-    type Value = Vec<Envelope<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON array of Bayeux messages")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(envelope) = seq.next_element::<Envelope<'de>>()? {
-            if out.len() >= self.max {
-                return Err(serde::de::Error::custom(TOO_MANY));
-            }
-            out.push(envelope);
-        }
-        Ok(out)
     }
 }
 

@@ -39,13 +39,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use serde_json::value::RawValue;
 
 use super::channel::{self, ChannelError, ChannelPattern};
 use super::ext::Extension;
 use super::message::{
     Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, LONG_POLLING,
-    MessageBatch, RawJson, Reconnect, WireMessage, encode_batch, meta, parse_messages,
+    MessageBatch, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta, parse_messages,
 };
 
 /// Most messages waiting for the connection; later publishes fail at once.
@@ -267,7 +266,10 @@ pub struct Protocol {
     next_publish: u64,
     events: VecDeque<Event>,
     extensions: Vec<Box<dyn Extension>>,
-    interned: HashMap<Box<str>, ChannelName>,
+    /// Per channel name seen: its interned name and whether its messages
+    /// are delivered, valid while `routes_generation` is unchanged.
+    routes: HashMap<Box<str>, Route, foldhash::fast::RandomState>,
+    routes_generation: u64,
     reconnects: u64,
 }
 
@@ -306,7 +308,8 @@ impl Protocol {
             next_publish: 1,
             events: VecDeque::new(),
             extensions: Vec::new(),
-            interned: HashMap::new(),
+            routes: HashMap::default(),
+            routes_generation: 0,
             reconnects: 0,
         }
     }
@@ -378,6 +381,7 @@ impl Protocol {
             pattern,
             status: SubStatus::Pending,
         });
+        self.routes_generation += 1;
         // Before the handshake, the subscription goes out with the others
         // once it succeeds.
         if self.client_id.is_some() {
@@ -394,6 +398,7 @@ impl Protocol {
         if self.subscriptions.len() == before {
             return Ok(());
         }
+        self.routes_generation += 1;
         let text = pattern.as_str().to_owned();
         self.queue
             .retain(|q| !matches!(q, Queued::Subscribe(p) if *p == text));
@@ -751,13 +756,12 @@ impl Protocol {
         }
         if let Some(data) = envelope.data {
             if self.client_id.is_some()
-                && (channel::is_service(channel) || self.is_subscribed(channel))
+                && let Some(channel) = self.route(channel)
             {
-                let message = DataMessage {
-                    channel: self.intern(channel),
+                batch.push(DataMessage {
+                    channel,
                     data: raw_slice(body, data),
-                };
-                batch.push(message);
+                });
             }
             return;
         }
@@ -837,6 +841,7 @@ impl Protocol {
                     self.forget_session(envelope.advice.as_ref(), &error_text(envelope), now);
                 } else {
                     self.subscriptions.retain(|s| s.pattern.as_str() != pattern);
+                    self.routes_generation += 1;
                     self.events.push_back(Event::SubscribeFailed {
                         pattern,
                         reason: error_text(envelope),
@@ -1030,16 +1035,39 @@ impl Protocol {
         self.events.push_back(Event::Error { message });
     }
 
-    fn intern(&mut self, channel: &str) -> ChannelName {
-        if let Some(name) = self.interned.get(channel) {
-            return name.clone();
+    /// The interned name of `channel` when its messages are delivered
+    /// (a service channel, or one a subscription matches).
+    fn route(&mut self, channel: &str) -> Option<ChannelName> {
+        let generation = self.routes_generation;
+        let subscriptions = &self.subscriptions;
+        let delivered =
+            || channel::is_service(channel) || subscriptions.iter().any(|s| s.pattern.matches(channel));
+        if let Some(route) = self.routes.get_mut(channel) {
+            if route.generation != generation {
+                route.delivered = delivered();
+                route.generation = generation;
+            }
+            return route.delivered.then(|| route.name.clone());
         }
-        let name: ChannelName = Arc::from(channel);
-        if self.interned.len() < self.config.max_interned_channels {
-            self.interned.insert(channel.into(), name.clone());
+        let route = Route {
+            name: Arc::from(channel),
+            delivered: delivered(),
+            generation,
+        };
+        let name = route.delivered.then(|| route.name.clone());
+        if self.routes.len() < self.config.max_interned_channels {
+            self.routes.insert(channel.into(), route);
         }
         name
     }
+}
+
+/// What [`Protocol::route`] remembers of a channel name.
+#[derive(Debug)]
+struct Route {
+    name: ChannelName,
+    delivered: bool,
+    generation: u64,
 }
 
 fn flush_batch(events: &mut VecDeque<Event>, batch: &mut Vec<DataMessage>, received_ms: u64) {
@@ -1052,7 +1080,7 @@ fn flush_batch(events: &mut VecDeque<Event>, batch: &mut Vec<DataMessage>, recei
 }
 
 /// The raw value as a slice of the reply buffer (no copy).
-fn raw_slice(body: &Bytes, raw: &RawValue) -> RawJson {
+fn raw_slice(body: &Bytes, raw: RawStr<'_>) -> RawJson {
     let text = raw.get().as_bytes();
     let start = text.as_ptr() as usize;
     let base = body.as_ptr() as usize;

@@ -1,16 +1,14 @@
 //! Extraction of numbers from a message's raw JSON `data`.
 //!
-//! A serde visitor walks the bytes once, straight into samples: every
-//! numeric leaf becomes `(JSON pointer, value)` (RFC 6901 pointers,
-//! booleans as 0/1, arrays indexed, strings and nulls skipped); no
-//! `serde_json::Value` tree is built. The timestamp field (default `ts`,
-//! top level) is picked out instead: Unix ms or s as a number, or an
+//! One pass of the [`crate::json`] scanner walks the bytes straight into
+//! samples: every numeric leaf becomes `(JSON pointer, value)` (RFC 6901
+//! pointers, booleans as 0/1, arrays indexed, strings and nulls skipped);
+//! no `serde_json::Value` tree is built. The timestamp field (default
+//! `ts`, top level) is picked out instead: Unix ms or s as a number, or an
 //! RFC 3339 string. Depth and leaf count are bounded, so a hostile message
 //! can neither overflow the stack nor flood the store.
 
-use std::fmt;
-
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::json::{ScanError, Scanner};
 
 /// Deepest nesting walked; deeper parts are skipped.
 pub const MAX_DEPTH: usize = 32;
@@ -42,40 +40,36 @@ pub struct Extracted {
 
 /// Walks `data` and feeds its numeric leaves to `sink`. `ts_field` names
 /// the top-level timestamp field (not reported as a sample). `path` is a
-/// scratch buffer reused between calls. Returns an error for invalid JSON.
-pub fn extract(
+/// scratch buffer reused between calls. Returns an error for invalid JSON
+/// (samples already fed before the error stand).
+pub fn extract<S: SampleSink + ?Sized>(
     data: &[u8],
     ts_field: &str,
     path: &mut String,
-    sink: &mut dyn SampleSink,
-) -> Result<Extracted, serde_json::Error> {
+    sink: &mut S,
+) -> Result<Extracted, ScanError> {
     path.clear();
-    let mut state = Walk {
+    let mut scanner = Scanner::from_slice(data)?;
+    let mut walk = Walk {
         path,
         sink,
         ts_field,
         found: Extracted::default(),
     };
-    // serde_json's own recursion limit (128) also stands: deeper input is
-    // an error, never a stack overflow.
-    let mut de = serde_json::Deserializer::from_slice(data);
-    Node {
-        walk: &mut state,
-        depth: 0,
-        is_ts: false,
-    }
-    .deserialize(&mut de)?;
-    Ok(state.found)
+    walk.value(&mut scanner, 0, false)?;
+    scanner.end()?;
+    Ok(walk.found)
 }
 
-struct Walk<'p, 's> {
+struct Walk<'p, 's, S: ?Sized> {
     path: &'p mut String,
-    sink: &'s mut dyn SampleSink,
+    sink: &'s mut S,
     ts_field: &'s str,
     found: Extracted,
 }
 
-impl Walk<'_, '_> {
+impl<S: SampleSink + ?Sized> Walk<'_, '_, S> {
+    #[inline]
     fn leaf(&mut self, value: f64) {
         if self.found.leaves >= MAX_LEAVES {
             self.found.truncated = true;
@@ -84,126 +78,76 @@ impl Walk<'_, '_> {
         self.found.leaves += 1;
         self.sink.sample(self.path, value);
     }
-}
 
-struct Node<'w, 'p, 's> {
-    walk: &'w mut Walk<'p, 's>,
-    depth: usize,
-    is_ts: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_, '_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        if self.depth > MAX_DEPTH {
-            self.walk.found.truncated = true;
-            IgnoredAny::deserialize(deserializer)?;
-            return Ok(());
+    /// The value at the cursor, `depth` levels below the top.
+    fn value(&mut self, s: &mut Scanner<'_>, depth: usize, is_ts: bool) -> Result<(), ScanError> {
+        if depth > MAX_DEPTH {
+            self.found.truncated = true;
+            return s.skip_value(depth);
         }
-        deserializer.deserialize_any(self)
-    }
-}
-
-use serde::Deserialize;
-
-impl<'de> Visitor<'de> for Node<'_, '_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
-        if !self.is_ts {
-            self.walk.leaf(if v { 1.0 } else { 0.0 });
-        }
-        Ok(())
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        if self.is_ts {
-            self.walk.found.timestamp = number_timestamp(v);
-        } else if v.is_finite() {
-            self.walk.leaf(v);
-        }
-        Ok(())
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-        if self.is_ts {
-            self.walk.found.timestamp = parse_rfc3339(v);
-        }
-        Ok(())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let base = self.walk.path.len();
-        let mut index = 0usize;
-        loop {
-            self.walk.path.truncate(base);
-            self.walk.path.push('/');
-            push_index(self.walk.path, index);
-            let child = Node {
-                walk: &mut *self.walk,
-                depth: self.depth + 1,
-                is_ts: false,
-            };
-            if seq.next_element_seed(child)?.is_none() {
-                break;
+        match s.peek() {
+            Some(b'{') => {
+                s.begin_object()?;
+                let base = self.path.len();
+                let mut first = true;
+                while let Some(key) = s.next_key(&mut first)? {
+                    let is_ts = depth == 0 && key == self.ts_field;
+                    self.path.truncate(base);
+                    self.path.push('/');
+                    push_escaped(self.path, &key);
+                    self.value(s, depth + 1, is_ts)?;
+                }
+                self.path.truncate(base);
             }
-            index += 1;
+            Some(b'[') => {
+                s.begin_array()?;
+                let base = self.path.len();
+                let mut first = true;
+                let mut index = 0usize;
+                while s.next_element(&mut first)? {
+                    self.path.truncate(base);
+                    self.path.push('/');
+                    push_index(self.path, index);
+                    self.value(s, depth + 1, false)?;
+                    index += 1;
+                }
+                self.path.truncate(base);
+            }
+            Some(b'"') => {
+                if is_ts {
+                    self.found.timestamp = parse_rfc3339(&s.string()?);
+                } else {
+                    s.string_raw()?;
+                }
+            }
+            Some(b't' | b'f') => {
+                let truth = s.peek() == Some(b't');
+                s.literal(if truth { b"true" } else { b"false" })?;
+                if !is_ts {
+                    self.leaf(if truth { 1.0 } else { 0.0 });
+                }
+            }
+            Some(b'n') => s.literal(b"null")?,
+            _ => {
+                let v = s.number()?;
+                if is_ts {
+                    self.found.timestamp = number_timestamp(v);
+                } else if v.is_finite() {
+                    self.leaf(v);
+                }
+            }
         }
-        self.walk.path.truncate(base);
         Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let base = self.walk.path.len();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let is_ts = self.depth == 0 && key.as_ref() == self.walk.ts_field;
-            self.walk.path.truncate(base);
-            self.walk.path.push('/');
-            push_escaped(self.walk.path, &key);
-            map.next_value_seed(Node {
-                walk: &mut *self.walk,
-                depth: self.depth + 1,
-                is_ts,
-            })?;
-        }
-        self.walk.path.truncate(base);
-        Ok(())
-    }
-}
-
-/// Map keys, borrowed when they have no escapes.
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        #[derive(Deserialize)]
-        struct Key<'a>(#[serde(borrow)] std::borrow::Cow<'a, str>);
-        Ok(Key::deserialize(deserializer)?.0)
     }
 }
 
 fn push_index(path: &mut String, index: usize) {
     use std::fmt::Write;
-    let _ = write!(path, "{index}");
+    if index < 10 {
+        path.push(char::from(b'0' + index as u8));
+    } else {
+        let _ = write!(path, "{index}");
+    }
 }
 
 /// Appends `key` escaped per RFC 6901 (`~` → `~0`, `/` → `~1`).

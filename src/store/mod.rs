@@ -61,11 +61,19 @@ pub struct ChannelStats {
     /// Messages that were not valid JSON or could not be walked.
     pub unreadable: u64,
     rate: RateMeter,
+    /// Whether this channel carries server alarms.
+    is_alarm_channel: bool,
+    /// The last batch that had a message on this channel, and where.
+    last_batch: u64,
+    last_index: usize,
     /// Series of this channel: pointer → series index.
-    series: HashMap<Box<str>, usize>,
+    series: HashMap<Box<str>, usize, FastHash>,
     /// The series each leaf position had last time (pointer, index).
     leaves: Vec<(Box<str>, usize)>,
 }
+
+/// Hashing for maps keyed by what a server sends: fast, seeded per process.
+type FastHash = foldhash::fast::RandomState;
 
 /// Leaf positions remembered per channel.
 const LEAF_CACHE: usize = 64;
@@ -124,7 +132,11 @@ pub struct Store {
     config: StoreConfig,
     series: Vec<SeriesEntry>,
     by_name: HashMap<String, usize>,
-    channels: HashMap<Arc<str>, ChannelStats>,
+    channels: HashMap<Arc<str>, ChannelStats, FastHash>,
+    /// Batches taken in (numbers each batch for `ChannelStats::last_batch`).
+    batches: u64,
+    /// Channels seen in the batch being taken in.
+    batch_channels: Vec<Arc<str>>,
     alert_channels: Vec<ChannelPattern>,
     alerts: AlertEngine,
     warnings: Vec<String>,
@@ -156,7 +168,9 @@ impl Store {
             config,
             series: Vec::new(),
             by_name: HashMap::new(),
-            channels: HashMap::new(),
+            channels: HashMap::default(),
+            batches: 0,
+            batch_channels: Vec::new(),
             alert_channels,
             alerts: AlertEngine::new(rules),
             warnings: Vec::new(),
@@ -170,21 +184,22 @@ impl Store {
 
     /// Takes in the messages of one reply.
     pub fn ingest(&mut self, batch: &MessageBatch) {
+        self.batches += 1;
         let received_secs = batch.received_ms as f64 / 1000.0;
-        for message in &batch.messages {
+        for (index, message) in batch.messages.iter().enumerate() {
             self.ingest_one(
                 &message.channel,
                 &message.data,
+                index,
                 batch.received_ms,
                 received_secs,
             );
         }
         // Keep each channel's last message as a copy of its own, once per
         // reply: a slice would keep the whole reply buffer alive.
-        let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for message in batch.messages.iter().rev() {
-            if done.insert(&message.channel)
-                && let Some(stats) = self.channels.get_mut(&*message.channel)
+        for channel in std::mem::take(&mut self.batch_channels) {
+            if let Some(stats) = self.channels.get_mut(&*channel)
+                && let Some(message) = batch.messages.get(stats.last_index)
             {
                 stats.last_message = Some(RawJson::from_validated(bytes::Bytes::copy_from_slice(
                     message.data.as_bytes(),
@@ -197,45 +212,39 @@ impl Store {
         &mut self,
         channel: &Arc<str>,
         data: &RawJson,
+        index_in_batch: usize,
         received_ms: u64,
         received_secs: f64,
     ) {
-        if self.alert_channels.iter().any(|p| p.matches(channel)) {
-            let payload = data.to_value();
-            self.alerts.server_alarm(channel, &payload, received_ms);
+        if !self.channels.contains_key(&**channel) && !self.add_channel(channel) {
+            return;
         }
-        let known = self.channels.len();
         let Store {
             channels,
             series,
             by_name,
             config,
             refused_series,
-            refused_channels,
             warnings,
             generation,
             alerts,
             path,
             pending,
+            batches,
+            batch_channels,
             ..
         } = self;
-        let stats = match channels.entry(channel.clone()) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                if known >= config.max_channels {
-                    *refused_channels += 1;
-                    if *refused_channels == 1 && warnings.len() < 100 {
-                        warnings.push(format!(
-                            "more than {} channels: messages on new channels are ignored",
-                            config.max_channels
-                        ));
-                    }
-                    return;
-                }
-                *generation += 1;
-                entry.insert(ChannelStats::default())
-            }
+        let Some(stats) = channels.get_mut(&**channel) else {
+            return;
         };
+        if stats.is_alarm_channel {
+            alerts.server_alarm(channel, &data.to_value(), received_ms);
+        }
+        if stats.last_batch != *batches {
+            stats.last_batch = *batches;
+            batch_channels.push(channel.clone());
+        }
+        stats.last_index = index_in_batch;
         // Walk the data into (series index, value) pairs.
         pending.clear();
         let mut leaf = 0usize;
@@ -306,6 +315,27 @@ impl Store {
                 alerts.observe(&entry.rules, &entry.name, value, received_ms);
             }
         }
+    }
+
+    /// Starts tracking a channel; false when the channel cap refuses it.
+    fn add_channel(&mut self, channel: &Arc<str>) -> bool {
+        if self.channels.len() >= self.config.max_channels {
+            self.refused_channels += 1;
+            if self.refused_channels == 1 && self.warnings.len() < 100 {
+                self.warnings.push(format!(
+                    "more than {} channels: messages on new channels are ignored",
+                    self.config.max_channels
+                ));
+            }
+            return false;
+        }
+        self.generation += 1;
+        let stats = ChannelStats {
+            is_alarm_channel: self.alert_channels.iter().any(|p| p.matches(channel)),
+            ..ChannelStats::default()
+        };
+        self.channels.insert(channel.clone(), stats);
+        true
     }
 
     /// Time-based alert transitions (pending durations, no-data); call
