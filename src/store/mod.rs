@@ -464,14 +464,20 @@ mod tests {
             ],
         ));
         let last = store.series("/quotes/ACME#/last").expect("series");
-        assert_eq!(last.times(), &[1_795_384_000.0, 1_795_384_001.0]);
-        assert_eq!(last.values(), &[101.5, 102.0]);
+        assert_eq!(
+            last.iter().collect::<Vec<_>>(),
+            vec![(1_795_384_000.0, 101.5), (1_795_384_001.0, 102.0)]
+        );
         assert!(
             store.series("/quotes/ACME#/ts").is_none(),
             "ts is the time, not a series"
         );
         let cpu = store.series("/monitor/host/cpu#/cores/1").expect("series");
-        assert_eq!(cpu.times(), &[1_795_384_002.0], "receive time without ts");
+        assert_eq!(
+            cpu.iter().map(|(t, _)| t).collect::<Vec<_>>(),
+            vec![1_795_384_002.0],
+            "receive time without ts"
+        );
         let stats = store.channel("/quotes/ACME").expect("stats");
         assert_eq!(stats.messages, 2);
         assert_eq!(
@@ -494,7 +500,7 @@ mod tests {
             &[("/x", r#"{"v":1,"ts":9999999999999}"#)],
         ));
         assert_eq!(
-            store.series("/x#/v").map(|s| s.times().to_vec()),
+            store.series("/x#/v").map(|s| s.iter().map(|(t, _)| t).collect::<Vec<_>>()),
             Some(vec![1_795_000_000.0])
         );
         let last = store

@@ -1,12 +1,14 @@
 //! One time series: columnar samples (times and values in separate
 //! vectors) bounded by a retention in points and seconds.
 //!
-//! The live samples are always one contiguous slice of each column, so a
-//! time window is two borrowed slices found by binary search, ready for a
-//! plot without copying. Old samples are dropped from the front by moving
-//! a start index; the dead prefix is compacted once it reaches an eighth
-//! of the live part, and the columns grow by a quarter at a time, so the
-//! memory stays close to 16 bytes per stored sample.
+//! The columns are a ring buffer: once a series holds its most points, a
+//! new sample overwrites the oldest in place (no memory is moved), and
+//! samples that age out are dropped by moving the head. The live samples
+//! are therefore at most two contiguous pieces of each column, so a time
+//! window is at most two pairs of borrowed slices found by binary search,
+//! ready for a plot without copying. The columns grow by a quarter at a
+//! time up to the point limit exactly, and shrink when most of a series
+//! has aged out, so memory stays close to 16 bytes per stored sample.
 //!
 //! Samples must arrive in time order for binary search: a sample older
 //! than the newest is stored at the newest time (clamped) and counted in
@@ -57,12 +59,21 @@ pub struct Bucket {
 /// A bounded, columnar time series.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Ring storage: every slot is initialised; `len` of them are live,
+    /// starting at `head` and wrapping around.
     times: Vec<f64>,
     values: Vec<f64>,
-    start: usize,
+    head: usize,
+    len: usize,
     retention: Retention,
     out_of_order: u64,
 }
+
+/// Up to two pieces of (times, values), oldest first.
+pub type Parts<'a> = [(&'a [f64], &'a [f64]); 2];
+
+/// Slots added at least when a column grows.
+const MIN_GROWTH: usize = 64;
 
 impl Series {
     /// An empty series.
@@ -70,7 +81,8 @@ impl Series {
         Self {
             times: Vec::new(),
             values: Vec::new(),
-            start: 0,
+            head: 0,
+            len: 0,
             retention: Retention {
                 max_points: retention.max_points.max(1),
                 ..retention
@@ -81,93 +93,144 @@ impl Series {
 
     /// Appends a sample (time in Unix seconds).
     pub fn push(&mut self, time: f64, value: f64) {
-        let time = match self.times.last() {
-            Some(last) if time < *last || time.is_nan() => {
+        let time = match self.last() {
+            Some((last, _)) if time < last || time.is_nan() => {
                 self.out_of_order += 1;
-                *last
+                last
             }
             _ => time,
         };
-        if self.times.len() == self.times.capacity() {
-            self.compact();
-            let live = self.len();
-            let room = self.retention.max_points + self.retention.max_points / 8 + 1;
-            let extra = (live / 4)
-                .max(64)
-                .min(room.saturating_sub(self.times.len()).max(1));
-            self.times.reserve_exact(extra);
-            self.values.reserve_exact(extra);
-        }
-        self.times.push(time);
-        self.values.push(value);
-        self.evict(time);
-    }
-
-    fn evict(&mut self, newest: f64) {
-        let live = self.len();
-        if live > self.retention.max_points {
-            self.start += live - self.retention.max_points;
-        }
-        if let Some(age) = self.retention.max_age_secs {
-            let cutoff = newest - age;
-            if self.times[self.start] < cutoff {
-                self.start += self.times[self.start..].partition_point(|t| *t < cutoff);
+        let capacity = self.times.len();
+        if self.len == capacity {
+            if self.len >= self.retention.max_points {
+                // Full: the newest overwrites the oldest.
+                self.times[self.head] = time;
+                self.values[self.head] = value;
+                self.head = (self.head + 1) % capacity;
+                self.evict_older_than(time);
+                return;
             }
+            let grown = (capacity + (capacity / 4).max(MIN_GROWTH)).min(self.retention.max_points);
+            self.relayout(grown);
         }
-        if self.start >= 64 && self.start * 8 >= self.len() {
-            self.compact();
+        let capacity = self.times.len();
+        let slot = (self.head + self.len) % capacity;
+        self.times[slot] = time;
+        self.values[slot] = value;
+        self.len += 1;
+        self.evict_older_than(time);
+    }
+
+    /// Drops samples older than the age limit relative to `newest`.
+    fn evict_older_than(&mut self, newest: f64) {
+        let Some(age) = self.retention.max_age_secs else {
+            return;
+        };
+        let cutoff = newest - age;
+        if self.first().is_none_or(|(oldest, _)| oldest >= cutoff) {
+            return;
+        }
+        let gone = self.partition_point(|t| t < cutoff);
+        self.head = (self.head + gone) % self.times.len();
+        self.len -= gone;
+        if self.len == 0 {
+            self.head = 0;
+        }
+        // Most of it aged out: give the memory back.
+        let capacity = self.times.len();
+        if capacity > 4 * MIN_GROWTH && self.len < capacity / 4 {
+            self.relayout((self.len * 2).max(MIN_GROWTH));
         }
     }
 
-    fn compact(&mut self) {
-        if self.start > 0 {
-            self.times.drain(..self.start);
-            self.values.drain(..self.start);
-            self.start = 0;
+    /// Moves the live samples, oldest first, into columns of `capacity`.
+    fn relayout(&mut self, capacity: usize) {
+        let mut times = Vec::with_capacity(capacity);
+        let mut values = Vec::with_capacity(capacity);
+        for (t, v) in self.parts() {
+            times.extend_from_slice(t);
+            values.extend_from_slice(v);
         }
+        times.resize(capacity, 0.0);
+        values.resize(capacity, 0.0);
+        self.times = times;
+        self.values = values;
+        self.head = 0;
     }
 
     /// Number of stored samples.
     pub fn len(&self) -> usize {
-        self.times.len() - self.start
+        self.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// All stored times (Unix seconds), oldest first.
-    pub fn times(&self) -> &[f64] {
-        &self.times[self.start..]
+    /// All stored samples as up to two pieces, oldest first.
+    pub fn parts(&self) -> Parts<'_> {
+        self.range(0, self.len)
     }
 
-    /// All stored values, matching [`times`](Self::times).
-    pub fn values(&self) -> &[f64] {
-        &self.values[self.start..]
+    /// The live samples with logical indices `lo..hi` as up to two pieces.
+    fn range(&self, lo: usize, hi: usize) -> Parts<'_> {
+        let capacity = self.times.len();
+        if lo >= hi {
+            return [(&[], &[]), (&[], &[])];
+        }
+        let a = self.head + lo;
+        let b = self.head + hi;
+        if b <= capacity {
+            [(&self.times[a..b], &self.values[a..b]), (&[], &[])]
+        } else if a >= capacity {
+            let (a, b) = (a - capacity, b - capacity);
+            [(&self.times[a..b], &self.values[a..b]), (&[], &[])]
+        } else {
+            [
+                (&self.times[a..], &self.values[a..]),
+                (&self.times[..b - capacity], &self.values[..b - capacity]),
+            ]
+        }
     }
 
-    /// The samples with `t0 <= time <= t1`, borrowed.
-    pub fn window(&self, t0: f64, t1: f64) -> (&[f64], &[f64]) {
-        let times = self.times();
-        let a = times.partition_point(|t| *t < t0);
-        let b = times.partition_point(|t| *t <= t1).max(a);
-        (&times[a..b], &self.values()[a..b])
+    /// The logical index of the first sample whose time fails `pred`
+    /// (times are sorted, so `pred` holds for a prefix).
+    fn partition_point(&self, pred: impl Fn(f64) -> bool) -> usize {
+        let [(older, _), (newer, _)] = self.parts();
+        let i = older.partition_point(|t| pred(*t));
+        if i < older.len() {
+            i
+        } else {
+            older.len() + newer.partition_point(|t| pred(*t))
+        }
+    }
+
+    /// The samples with `t0 <= time <= t1`, borrowed, as up to two pieces.
+    pub fn window(&self, t0: f64, t1: f64) -> Parts<'_> {
+        let a = self.partition_point(|t| t < t0);
+        let b = self.partition_point(|t| t <= t1).max(a);
+        self.range(a, b)
+    }
+
+    /// Every stored sample, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        samples(self.parts())
     }
 
     /// The newest sample.
     pub fn last(&self) -> Option<(f64, f64)> {
-        Some((*self.times.last()?, *self.values.last()?)).filter(|_| !self.is_empty())
+        let i = (self.head + self.len.checked_sub(1)?) % self.times.len();
+        Some((self.times[i], self.values[i]))
     }
 
     /// The oldest sample.
     pub fn first(&self) -> Option<(f64, f64)> {
-        Some((*self.times().first()?, *self.values().first()?))
+        (self.len > 0).then(|| (self.times[self.head], self.values[self.head]))
     }
 
     /// Min, max and mean over a window (non-finite values skipped).
     pub fn stats(&self, t0: f64, t1: f64) -> Option<WindowStats> {
-        let (_, values) = self.window(t0, t1);
         let mut stats = WindowStats {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
@@ -175,9 +238,9 @@ impl Series {
             count: 0,
         };
         let mut sum = 0.0;
-        for v in values.iter().filter(|v| v.is_finite()) {
-            stats.min = stats.min.min(*v);
-            stats.max = stats.max.max(*v);
+        for (_, v) in samples(self.window(t0, t1)).filter(|(_, v)| v.is_finite()) {
+            stats.min = stats.min.min(v);
+            stats.max = stats.max.max(v);
             sum += v;
             stats.count += 1;
         }
@@ -191,7 +254,6 @@ impl Series {
     /// the min and max of each (empty buckets are left out).
     pub fn reduce(&self, t0: f64, t1: f64, buckets: usize) -> Vec<Bucket> {
         let buckets = buckets.max(1);
-        let (times, values) = self.window(t0, t1);
         let span = t1 - t0;
         let width = if span > 0.0 {
             span / buckets as f64
@@ -200,7 +262,7 @@ impl Series {
         };
         let mut out: Vec<Bucket> = Vec::new();
         let mut current = usize::MAX;
-        for (t, v) in times.iter().zip(values) {
+        for (t, v) in samples(self.window(t0, t1)) {
             if !v.is_finite() {
                 continue;
             }
@@ -213,12 +275,12 @@ impl Series {
                 current = index;
                 out.push(Bucket {
                     start: t0 + index as f64 * width,
-                    min: *v,
-                    max: *v,
+                    min: v,
+                    max: v,
                 });
             } else if let Some(b) = out.last_mut() {
-                b.min = b.min.min(*v);
-                b.max = b.max.max(*v);
+                b.min = b.min.min(v);
+                b.max = b.max.max(v);
             }
         }
         out
@@ -235,6 +297,13 @@ impl Series {
     }
 }
 
+/// The samples of up to two pieces, in order.
+fn samples(parts: Parts<'_>) -> impl Iterator<Item = (f64, f64)> + '_ {
+    parts
+        .into_iter()
+        .flat_map(|(t, v)| t.iter().copied().zip(v.iter().copied()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +314,7 @@ mod tests {
         let mut s = Series::new(Retention::default());
         s.push(10.0, 1.0);
         s.push(5.0, 2.0);
-        assert_eq!(s.times(), &[10.0, 10.0]);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![(10.0, 1.0), (10.0, 2.0)]);
         assert_eq!(s.out_of_order(), 1);
     }
 
@@ -311,8 +380,7 @@ mod tests {
                     .into_iter()
                     .rev()
                     .collect();
-                let kept: Vec<(f64, f64)> =
-                    s.times().iter().copied().zip(s.values().iter().copied()).collect();
+                let kept: Vec<(f64, f64)> = s.iter().collect();
                 prop_assert_eq!(kept, expected);
             }
         }
@@ -322,12 +390,16 @@ mod tests {
             samples in prop::collection::vec((0u16..100, any::<i16>()), 0..500),
             a in 0.0f64..3000.0,
             len in 0.0f64..3000.0,
+            max_points in 1usize..600,
         ) {
-            let (s, all) = series_from(&samples, Retention { max_points: 1_000_000, max_age_secs: None });
-            let (t, v) = s.window(a, a + len);
-            let brute: Vec<(f64, f64)> = all.iter().copied().filter(|(t, _)| *t >= a && *t <= a + len).collect();
-            let got: Vec<(f64, f64)> = t.iter().copied().zip(v.iter().copied()).collect();
-            prop_assert_eq!(got, brute);
+            // Small point limits make the ring wrap around.
+            let (s, all) = series_from(&samples, Retention { max_points, max_age_secs: None });
+            let kept = &all[all.len().saturating_sub(max_points)..];
+            let brute: Vec<(f64, f64)> = kept.iter().copied().filter(|(t, _)| *t >= a && *t <= a + len).collect();
+            let got: Vec<(f64, f64)> = super::samples(s.window(a, a + len)).collect();
+            prop_assert_eq!(&got, &brute);
+            let stats = s.stats(a, a + len);
+            prop_assert_eq!(stats.map(|st| st.count), (!brute.is_empty()).then_some(brute.len()));
         }
 
         #[test]

@@ -275,7 +275,7 @@ fn chart_ui(
                 let series = store.series(name)?;
                 let mut points = Vec::new();
                 reduce_to_columns(
-                    &[(series.times(), series.values())],
+                    &series.parts(),
                     x0,
                     x1,
                     columns,

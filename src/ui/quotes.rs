@@ -188,7 +188,7 @@ fn sparkline(ui: &mut egui::Ui, store: &Store, name: &str, t0: f64, t1: f64, col
     let t0 = series.first().map_or(t0, |(first, _)| t0.max(first));
     let mut points = Vec::new();
     super::plotting::reduce_to_columns(
-        &[(series.times(), series.values())],
+        &series.parts(),
         t0,
         t1,
         55,
