@@ -219,12 +219,7 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         let mut escaped = false;
         loop {
-            while let Some(&b) = self.bytes.get(self.pos) {
-                if STRING_STOP[b as usize] {
-                    break;
-                }
-                self.pos += 1;
-            }
+            self.skip_plain_string_bytes();
             match self.bytes.get(self.pos) {
                 Some(b'"') => {
                     let raw = &self.text[start..self.pos];
@@ -251,6 +246,37 @@ impl<'a> Scanner<'a> {
                 Some(_) => return Err(self.error("control character in a string")),
                 None => return Err(self.error("unexpected end of JSON in a string")),
             }
+        }
+    }
+
+    /// Moves past string bytes that need no attention (anything but `"`,
+    /// `\\` and control bytes), eight at a time where it can.
+    #[inline]
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(word);
+            let quote = w ^ (ONES * u64::from(b'"'));
+            let backslash = w ^ (ONES * u64::from(b'\\'));
+            // The lowest byte flagged is exact: borrows only run upwards.
+            let stop = (quote.wrapping_sub(ONES) & !quote
+                | backslash.wrapping_sub(ONES) & !backslash
+                | w.wrapping_sub(ONES * 0x20) & !w)
+                & HIGH;
+            if stop != 0 {
+                self.pos += (stop.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.pos += 8;
+        }
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if STRING_STOP[b as usize] {
+                break;
+            }
+            self.pos += 1;
         }
     }
 
@@ -576,10 +602,23 @@ mod tests {
         let mut s = Scanner::new(r#""plain""#);
         assert!(matches!(s.string(), Ok(Cow::Borrowed("plain"))));
         let mut s = Scanner::new(r#""a\"b\\c\/d\n\u00e9\ud83d\ude00\ud800x""#);
-        assert_eq!(
-            s.string().expect("valid"),
-            "a\"b\\c/d\né\u{1F600}\u{FFFD}x"
-        );
+        assert_eq!(s.string().expect("valid"), "a\"b\\c/d\né\u{1F600}\u{FFFD}x");
+    }
+
+    #[test]
+    fn string_ends_are_found_at_every_offset() {
+        for len in 0..40 {
+            for stop in ["\"", "\\n\"", "\u{1}\""] {
+                let text = format!("\"{}{stop}", "é".repeat(len / 2) + &"a".repeat(len % 2));
+                let mut s = Scanner::new(&text);
+                let ours = s.string_raw().map(|(raw, _)| raw.len());
+                let theirs = serde_json::from_str::<String>(&text);
+                assert_eq!(ours.is_ok(), theirs.is_ok(), "{text:?}");
+                if stop == "\"" {
+                    assert_eq!(ours, Ok(text.len() - 2));
+                }
+            }
+        }
     }
 
     #[test]

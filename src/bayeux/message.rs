@@ -346,7 +346,9 @@ pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'
         None => Err(MessageError::Empty),
         Some(b'[' | b'{') => {
             let mut scanner = Scanner::from_slice(body).map_err(malformed)?;
-            let mut out = Vec::new();
+            // About one message per 100 bytes, so a big reply is not
+            // copied as the list grows.
+            let mut out = Vec::with_capacity((body.len() / 100).clamp(1, max_messages.max(1)));
             if scanner.peek() == Some(b'[') {
                 scanner.begin_array().map_err(malformed)?;
                 let mut first = true;
@@ -408,9 +410,8 @@ fn envelope<'a>(scanner: &mut Scanner<'a>) -> Result<Envelope<'a>, MessageError>
     // Meta messages, and anything unusual: serde's full envelope, from
     // this message's text alone.
     let text = &scanner.text()[start..scanner.pos()];
-    serde_json::from_str::<Envelope<'a>>(text).map_err(|e| {
-        MessageError::Malformed(format!("message at byte {start}: {e}"))
-    })
+    serde_json::from_str::<Envelope<'a>>(text)
+        .map_err(|e| MessageError::Malformed(format!("message at byte {start}: {e}")))
 }
 
 /// A short human description of a body that is not a JSON message list.

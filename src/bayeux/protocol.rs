@@ -1040,8 +1040,9 @@ impl Protocol {
     fn route(&mut self, channel: &str) -> Option<ChannelName> {
         let generation = self.routes_generation;
         let subscriptions = &self.subscriptions;
-        let delivered =
-            || channel::is_service(channel) || subscriptions.iter().any(|s| s.pattern.matches(channel));
+        let delivered = || {
+            channel::is_service(channel) || subscriptions.iter().any(|s| s.pattern.matches(channel))
+        };
         if let Some(route) = self.routes.get_mut(channel) {
             if route.generation != generation {
                 route.delivered = delivered();

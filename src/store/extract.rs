@@ -152,7 +152,7 @@ fn push_index(path: &mut String, index: usize) {
 
 /// Appends `key` escaped per RFC 6901 (`~` → `~0`, `/` → `~1`).
 fn push_escaped(path: &mut String, key: &str) {
-    if !key.contains(['~', '/']) {
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
         path.push_str(key);
         return;
     }

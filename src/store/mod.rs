@@ -500,7 +500,9 @@ mod tests {
             &[("/x", r#"{"v":1,"ts":9999999999999}"#)],
         ));
         assert_eq!(
-            store.series("/x#/v").map(|s| s.iter().map(|(t, _)| t).collect::<Vec<_>>()),
+            store
+                .series("/x#/v")
+                .map(|s| s.iter().map(|(t, _)| t).collect::<Vec<_>>()),
             Some(vec![1_795_000_000.0])
         );
         let last = store

@@ -59,8 +59,8 @@ pub struct Bucket {
 /// A bounded, columnar time series.
 #[derive(Debug, Clone)]
 pub struct Series {
-    /// Ring storage: every slot is initialised; `len` of them are live,
-    /// starting at `head` and wrapping around.
+    /// Ring storage: `len` of the slots are live, starting at `head` and
+    /// wrapping around; while a series grows, the slots are its samples.
     times: Vec<f64>,
     values: Vec<f64>,
     head: usize,
@@ -100,24 +100,32 @@ impl Series {
             }
             _ => time,
         };
-        let capacity = self.times.len();
-        if self.len == capacity {
-            if self.len >= self.retention.max_points {
-                // Full: the newest overwrites the oldest.
-                self.times[self.head] = time;
-                self.values[self.head] = value;
-                self.head = (self.head + 1) % capacity;
-                self.evict_older_than(time);
-                return;
+        let slots = self.times.len();
+        if self.len < slots {
+            // Room inside the ring (after samples aged out).
+            let slot = wrap(self.head + self.len, slots);
+            self.times[slot] = time;
+            self.values[slot] = value;
+            self.len += 1;
+        } else if slots < self.retention.max_points {
+            // Growing: append, a quarter more room at a time.
+            self.linearize();
+            if self.times.len() == self.times.capacity() {
+                let extra = (slots / 4)
+                    .max(MIN_GROWTH)
+                    .min(self.retention.max_points - slots);
+                self.times.reserve_exact(extra);
+                self.values.reserve_exact(extra);
             }
-            let grown = (capacity + (capacity / 4).max(MIN_GROWTH)).min(self.retention.max_points);
-            self.relayout(grown);
+            self.times.push(time);
+            self.values.push(value);
+            self.len += 1;
+        } else {
+            // Full: the newest overwrites the oldest, in place.
+            self.times[self.head] = time;
+            self.values[self.head] = value;
+            self.head = wrap(self.head + 1, slots);
         }
-        let capacity = self.times.len();
-        let slot = (self.head + self.len) % capacity;
-        self.times[slot] = time;
-        self.values[slot] = value;
-        self.len += 1;
         self.evict_older_than(time);
     }
 
@@ -131,31 +139,28 @@ impl Series {
             return;
         }
         let gone = self.partition_point(|t| t < cutoff);
-        self.head = (self.head + gone) % self.times.len();
+        self.head = wrap(self.head + gone, self.times.len());
         self.len -= gone;
-        if self.len == 0 {
-            self.head = 0;
-        }
         // Most of it aged out: give the memory back.
-        let capacity = self.times.len();
-        if capacity > 4 * MIN_GROWTH && self.len < capacity / 4 {
-            self.relayout((self.len * 2).max(MIN_GROWTH));
+        let slots = self.times.len();
+        if slots > 4 * MIN_GROWTH && self.len < slots / 4 {
+            self.linearize();
+            self.times.truncate(self.len);
+            self.values.truncate(self.len);
+            let keep = (self.len * 2).max(MIN_GROWTH);
+            self.times.shrink_to(keep);
+            self.values.shrink_to(keep);
         }
     }
 
-    /// Moves the live samples, oldest first, into columns of `capacity`.
-    fn relayout(&mut self, capacity: usize) {
-        let mut times = Vec::with_capacity(capacity);
-        let mut values = Vec::with_capacity(capacity);
-        for (t, v) in self.parts() {
-            times.extend_from_slice(t);
-            values.extend_from_slice(v);
+    /// Rotates the columns in place so the oldest sample is at index 0
+    /// and the live samples fill the front.
+    fn linearize(&mut self) {
+        if self.head != 0 {
+            self.times.rotate_left(self.head);
+            self.values.rotate_left(self.head);
+            self.head = 0;
         }
-        times.resize(capacity, 0.0);
-        values.resize(capacity, 0.0);
-        self.times = times;
-        self.values = values;
-        self.head = 0;
     }
 
     /// Number of stored samples.
@@ -220,7 +225,7 @@ impl Series {
 
     /// The newest sample.
     pub fn last(&self) -> Option<(f64, f64)> {
-        let i = (self.head + self.len.checked_sub(1)?) % self.times.len();
+        let i = wrap(self.head + self.len.checked_sub(1)?, self.times.len());
         Some((self.times[i], self.values[i]))
     }
 
@@ -295,6 +300,12 @@ impl Series {
     pub fn heap_bytes(&self) -> usize {
         (self.times.capacity() + self.values.capacity()) * std::mem::size_of::<f64>()
     }
+}
+
+/// `index` (below twice `slots`) folded into `0..slots`.
+#[inline]
+fn wrap(index: usize, slots: usize) -> usize {
+    if index >= slots { index - slots } else { index }
 }
 
 /// The samples of up to two pieces, in order.

@@ -274,13 +274,7 @@ fn chart_ui(
             .filter_map(|name| {
                 let series = store.series(name)?;
                 let mut points = Vec::new();
-                reduce_to_columns(
-                    &series.parts(),
-                    x0,
-                    x1,
-                    columns,
-                    &mut points,
-                );
+                reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
                 Some((name.to_string(), points))
             })
             .collect();

@@ -187,13 +187,7 @@ fn sparkline(ui: &mut egui::Ui, store: &Store, name: &str, t0: f64, t1: f64, col
     // Until five minutes have passed, span what there is.
     let t0 = series.first().map_or(t0, |(first, _)| t0.max(first));
     let mut points = Vec::new();
-    super::plotting::reduce_to_columns(
-        &series.parts(),
-        t0,
-        t1,
-        55,
-        &mut points,
-    );
+    super::plotting::reduce_to_columns(&series.parts(), t0, t1, 55, &mut points);
     if points.len() < 2 {
         return;
     }
