@@ -23,6 +23,12 @@ pub trait Extension: Send {
     fn incoming(&mut self, _message: &Envelope<'_>) -> bool {
         true
     }
+
+    /// False when [`Self::incoming`] only looks at meta messages, so data
+    /// messages can skip it (and the envelope built for it).
+    fn sees_data_messages(&self) -> bool {
+        true
+    }
 }
 
 /// CometD's acknowledgement extension, client side.
@@ -87,6 +93,10 @@ impl Extension for AckExtension {
         }
         true
     }
+
+    fn sees_data_messages(&self) -> bool {
+        false
+    }
 }
 
 /// Puts user-configured fields into the `ext` of every handshake, e.g.
@@ -115,6 +125,10 @@ impl AuthExtension {
 impl Extension for AuthExtension {
     fn name(&self) -> &'static str {
         "auth"
+    }
+
+    fn sees_data_messages(&self) -> bool {
+        false
     }
 
     fn outgoing(&mut self, message: &mut WireMessage) {

@@ -334,13 +334,55 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// One message of a reply, as split by [`parse_incoming`].
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    /// A message with a string `channel`, `data` and perhaps an `id`, and
+    /// nothing else: the bulk of any busy reply, kept small.
+    Data {
+        /// The channel.
+        channel: Cow<'a, str>,
+        /// The payload, as written.
+        data: RawStr<'a>,
+        /// The message id, as written.
+        id: Option<RawStr<'a>>,
+    },
+    /// Any other message, fully parsed.
+    Other(Box<Envelope<'a>>),
+}
+
+impl<'a> Incoming<'a> {
+    /// As a full envelope.
+    pub fn into_envelope(self) -> Envelope<'a> {
+        match self {
+            Incoming::Data { channel, data, id } => Envelope {
+                channel: Some(channel),
+                data: Some(data),
+                id,
+                ..Envelope::default()
+            },
+            Incoming::Other(envelope) => *envelope,
+        }
+    }
+}
+
 /// Parses a reply body (a JSON array of messages, or one message object)
 /// into borrowed envelopes, refusing more than `max_messages`.
-///
-/// Data messages (`channel`, `data`, `id` and nothing else, the bulk of
-/// any busy reply) are split out by the [`crate::json`] scanner in one
-/// pass; any other message is handed to serde from its own slice.
 pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'_>>, MessageError> {
+    Ok(parse_incoming(body, max_messages)?
+        .into_iter()
+        .map(Incoming::into_envelope)
+        .collect())
+}
+
+/// Parses a reply body like [`parse_messages`], keeping data messages in
+/// their small form.
+///
+/// Data messages are split out by the [`crate::json`] scanner in one pass;
+/// any other message is handed to serde from its own slice. The whole
+/// body is checked before anything is returned, so a broken reply is
+/// refused as a whole.
+pub fn parse_incoming(body: &[u8], max_messages: usize) -> Result<Vec<Incoming<'_>>, MessageError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         None => Err(MessageError::Empty),
@@ -356,10 +398,10 @@ pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'
                     if out.len() >= max_messages {
                         return Err(MessageError::TooManyMessages(max_messages));
                     }
-                    out.push(envelope(&mut scanner)?);
+                    out.push(incoming(&mut scanner)?);
                 }
             } else {
-                out.push(envelope(&mut scanner)?);
+                out.push(incoming(&mut scanner)?);
             }
             scanner.end().map_err(malformed)?;
             Ok(out)
@@ -373,7 +415,7 @@ fn malformed(error: ScanError) -> MessageError {
 }
 
 /// One message at the cursor.
-fn envelope<'a>(scanner: &mut Scanner<'a>) -> Result<Envelope<'a>, MessageError> {
+fn incoming<'a>(scanner: &mut Scanner<'a>) -> Result<Incoming<'a>, MessageError> {
     if scanner.peek() != Some(b'{') {
         return Err(MessageError::Malformed(format!(
             "a message is not a JSON object at byte {}",
@@ -381,21 +423,23 @@ fn envelope<'a>(scanner: &mut Scanner<'a>) -> Result<Envelope<'a>, MessageError>
         )));
     }
     let start = scanner.pos();
-    let mut fast = Envelope::default();
+    let mut channel = None;
+    let mut data = None;
+    let mut id = None;
     let mut other_fields = false;
     scanner.begin_object().map_err(malformed)?;
     let mut first = true;
     while let Some(key) = scanner.next_key(&mut first).map_err(malformed)? {
         let slot = match &*key {
-            "channel" if fast.channel.is_none() => {
+            "channel" if channel.is_none() => {
                 if scanner.peek() == Some(b'"') {
-                    fast.channel = Some(scanner.string().map_err(malformed)?);
+                    channel = Some(scanner.string().map_err(malformed)?);
                     continue;
                 }
                 None
             }
-            "data" if fast.data.is_none() => Some(&mut fast.data),
-            "id" if fast.id.is_none() => Some(&mut fast.id),
+            "data" if data.is_none() => Some(&mut data),
+            "id" if id.is_none() => Some(&mut id),
             _ => None,
         };
         let raw = scanner.value_raw(2).map_err(malformed)?;
@@ -404,13 +448,14 @@ fn envelope<'a>(scanner: &mut Scanner<'a>) -> Result<Envelope<'a>, MessageError>
             None => other_fields = true,
         }
     }
-    if !other_fields {
-        return Ok(fast);
+    if !other_fields && let (Some(channel), Some(data)) = (channel.take(), data) {
+        return Ok(Incoming::Data { channel, data, id });
     }
     // Meta messages, and anything unusual: serde's full envelope, from
     // this message's text alone.
     let text = &scanner.text()[start..scanner.pos()];
     serde_json::from_str::<Envelope<'a>>(text)
+        .map(|envelope| Incoming::Other(Box::new(envelope)))
         .map_err(|e| MessageError::Malformed(format!("message at byte {start}: {e}")))
 }
 

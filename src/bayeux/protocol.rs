@@ -43,8 +43,9 @@ use bytes::Bytes;
 use super::channel::{self, ChannelError, ChannelPattern};
 use super::ext::Extension;
 use super::message::{
-    Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, LONG_POLLING,
-    MessageBatch, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta, parse_messages,
+    Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
+    LONG_POLLING, MessageBatch, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta,
+    parse_incoming,
 };
 
 /// Most messages waiting for the connection; later publishes fail at once.
@@ -655,16 +656,26 @@ impl Protocol {
         let Some((lane, flight)) = self.take_flight(token) else {
             return;
         };
-        let envelopes = match parse_messages(&body, self.config.max_messages_per_reply) {
-            Ok(envelopes) => envelopes,
+        let messages = match parse_incoming(&body, self.config.max_messages_per_reply) {
+            Ok(messages) => messages,
             Err(error) => {
                 self.flight_failed(lane, flight, &error.to_string(), now);
                 return;
             }
         };
-        let mut batch = Vec::new();
-        for envelope in &envelopes {
-            self.handle_envelope(envelope, &body, &mut batch, now, received_ms);
+        let mut batch = Vec::with_capacity(messages.len());
+        for message in messages {
+            match message {
+                Incoming::Data { channel, data, .. }
+                    if !self.extensions.iter().any(|e| e.sees_data_messages()) =>
+                {
+                    self.handle_data(&channel, data, &body, &mut batch);
+                }
+                other => {
+                    let envelope = other.into_envelope();
+                    self.handle_envelope(&envelope, &body, &mut batch, now, received_ms);
+                }
+            }
         }
         flush_batch(&mut self.events, &mut batch, received_ms);
         // Requests of this flight that got no reply.
@@ -755,14 +766,7 @@ impl Protocol {
             return;
         }
         if let Some(data) = envelope.data {
-            if self.client_id.is_some()
-                && let Some(channel) = self.route(channel)
-            {
-                batch.push(DataMessage {
-                    channel,
-                    data: raw_slice(body, data),
-                });
-            }
+            self.handle_data(channel, data, body, batch);
             return;
         }
         // A publish reply: no data, an id we sent, a success flag.
@@ -784,6 +788,25 @@ impl Protocol {
             if let Some(advice) = &envelope.advice {
                 self.advice.merge_from(advice);
             }
+        }
+    }
+
+    /// A data message: delivered when the session is up and the channel
+    /// is wanted.
+    fn handle_data(
+        &mut self,
+        channel: &str,
+        data: RawStr<'_>,
+        body: &Bytes,
+        batch: &mut Vec<DataMessage>,
+    ) {
+        if self.client_id.is_some()
+            && let Some(channel) = self.route(channel)
+        {
+            batch.push(DataMessage {
+                channel,
+                data: raw_slice(body, data),
+            });
         }
     }
 

@@ -17,7 +17,10 @@ for (let i = 0; i < batchSize; i++) {
         data: {symbol: s, last: Number(last), bid: Number(last) - 0.05, ask: Number(last) + 0.05,
                volume: 100000 + i, ts: 1795384143623 + i}}));
 }
-const batch = messages.join(',');
+// The batch as bytes, ready to write: '[' + messages + ','. Each connect
+// reply is this buffer then its own short tail, so no request re-encodes
+// the batch.
+const batchHead = Buffer.from('[' + messages.join(',') + ',');
 
 const server = http.createServer((req, res) => {
     const chunks = [];
@@ -27,6 +30,7 @@ const server = http.createServer((req, res) => {
         try { input = JSON.parse(Buffer.concat(chunks).toString()); } catch (e) { res.writeHead(400); res.end(); return; }
         if (!Array.isArray(input)) input = [input];
         const parts = [];
+        let withBatch = false;
         for (const m of input) {
             const reply = {channel: m.channel, id: m.id, successful: true, clientId: 'fast'};
             if (m.channel === '/meta/handshake') {
@@ -37,13 +41,15 @@ const server = http.createServer((req, res) => {
                 reply.subscription = m.subscription;
             } else if (m.channel === '/meta/connect') {
                 const first = m.advice && m.advice.timeout === 0;
-                if (!first) parts.push(batch);
+                if (!first) withBatch = true;
             }
             parts.push(JSON.stringify(reply));
         }
-        const body = '[' + parts.join(',') + ']';
-        res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)});
-        res.end(body);
+        const tail = Buffer.from(parts.join(',') + ']');
+        const head = withBatch ? batchHead : Buffer.from('[');
+        res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': head.length + tail.length});
+        res.write(head);
+        res.end(tail);
     });
 });
 server.keepAliveTimeout = 60000;
