@@ -154,9 +154,24 @@ impl<'a> Scanner<'a> {
         if self.bytes.get(self.pos) != Some(&b'"') {
             return Err(self.unexpected("expected a string key"));
         }
-        let key = self.string()?;
-        self.expect(b':', "expected `:` after an object key")?;
-        Ok(Some(key))
+        let (raw, escaped) = self.string_at_quote()?;
+        self.colon()?;
+        Ok(Some(if escaped {
+            Cow::Owned(unescape(raw))
+        } else {
+            Cow::Borrowed(raw)
+        }))
+    }
+
+    /// The `:` after a key, usually right there.
+    #[inline]
+    fn colon(&mut self) -> Result<(), ScanError> {
+        if self.bytes.get(self.pos) == Some(&b':') {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.expect(b':', "expected `:` after an object key")
+        }
     }
 
     /// Opens an array: consumes `[`.
@@ -215,6 +230,12 @@ impl<'a> Scanner<'a> {
         if self.peek() != Some(b'"') {
             return Err(self.unexpected("expected a string"));
         }
+        self.string_at_quote()
+    }
+
+    /// [`Self::string_raw`] with the cursor known to be on the `"`.
+    #[inline]
+    fn string_at_quote(&mut self) -> Result<(&'a str, bool), ScanError> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
@@ -280,12 +301,50 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Checks the number grammar only (no value is needed).
+    #[inline]
+    fn skip_number(&mut self) -> Result<(), ScanError> {
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.skip_digits(),
+            _ => return Err(self.unexpected("invalid number")),
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.unexpected("expected a digit after `.` in a number"));
+            }
+            self.skip_digits();
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'-' | b'+') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
+                return Err(self.unexpected("expected a digit in a number's exponent"));
+            }
+            self.skip_digits();
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn skip_digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
     /// A number at the cursor, as written.
     #[inline]
     pub fn number_raw(&mut self) -> Result<&'a str, ScanError> {
         self.skip_ws();
         let start = self.pos;
-        self.number_parts()?;
+        self.skip_number()?;
         Ok(&self.text[start..self.pos])
     }
 
@@ -382,8 +441,8 @@ impl<'a> Scanner<'a> {
                     if self.bytes.get(self.pos) != Some(&b'"') {
                         return Err(self.unexpected("expected a string key"));
                     }
-                    self.string_raw()?;
-                    self.expect(b':', "expected `:` after an object key")?;
+                    self.string_at_quote()?;
+                    self.colon()?;
                     self.skip_value(depth + 1)?;
                 }
                 Ok(())
@@ -400,7 +459,7 @@ impl<'a> Scanner<'a> {
                 Ok(())
             }
             Some(b'"') => self.string_raw().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => self.number_parts().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.skip_number(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
