@@ -4,9 +4,11 @@
 //! (`{"channel":…,"data":…,"received_ms":…}`), the data written as the
 //! server sent it; connection states, retries and errors on stderr.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -141,14 +143,19 @@ pub fn run(args: TailArgs) -> Result<()> {
     let store = config
         .as_ref()
         .map(|c| Store::new(c.store.clone(), c.alerts.clone()));
-    let mut output = Output {
-        store,
-        alerts_only: args.alerts_only,
-        remaining: args.count,
-        line: Vec::with_capacity(512),
-    };
+    let mut output = Output::new(store, args.alerts_only, args.count);
     let ending = stream(&client, &mut output, &stop_rx);
     client.disconnect();
+    if let Some(first) = output.first_at
+        && output.written > 1
+    {
+        let seconds = first.elapsed().as_secs_f64();
+        eprintln!(
+            "cometwatch: {} messages in {seconds:.3} s, {:.0} msgs/s from the first message to the last",
+            output.written,
+            (output.written - 1) as f64 / seconds.max(1e-9)
+        );
+    }
     match ending {
         Ending::Done => Ok(()),
         Ending::Refused(reason) => bail!("the server refused the session: {reason}"),
@@ -166,7 +173,29 @@ struct Output {
     alerts_only: bool,
     remaining: Option<u64>,
     line: Vec<u8>,
+    /// Each channel name as a JSON string, escaped once.
+    channels: HashMap<Arc<str>, Vec<u8>, foldhash::fast::RandomState>,
+    /// Data lines written, and when the first was.
+    written: u64,
+    first_at: Option<Instant>,
 }
+
+impl Output {
+    fn new(store: Option<Store>, alerts_only: bool, remaining: Option<u64>) -> Self {
+        Self {
+            store,
+            alerts_only,
+            remaining,
+            line: Vec::with_capacity(512),
+            channels: HashMap::default(),
+            written: 0,
+            first_at: None,
+        }
+    }
+}
+
+/// Most channel names kept escaped (the cache is emptied beyond).
+const ESCAPED_CHANNELS: usize = 10_000;
 
 fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiver<()>) -> Ending {
     let stdout = io::stdout();
@@ -198,7 +227,7 @@ fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiv
                         let more = if output.alerts_only {
                             Ok(true)
                         } else {
-                            write_batch(&mut out, &mut output.line, &batch, &mut output.remaining)
+                            write_batch(&mut out, output, &batch)
                         };
                         let alerts = match &mut output.store {
                             Some(store) => write_alerts(&mut out, store),
@@ -237,21 +266,39 @@ fn write_alerts(out: &mut impl Write, store: &mut Store) -> io::Result<()> {
 /// false when the count is reached.
 fn write_batch(
     out: &mut impl Write,
-    line: &mut Vec<u8>,
+    output: &mut Output,
     batch: &MessageBatch,
-    remaining: &mut Option<u64>,
 ) -> io::Result<bool> {
+    let received_ms = batch.received_ms.to_string();
+    if output.first_at.is_none() && !batch.messages.is_empty() {
+        output.first_at = Some(Instant::now());
+    }
+    if output.channels.len() > ESCAPED_CHANNELS {
+        output.channels.clear();
+    }
+    let line = &mut output.line;
     for message in &batch.messages {
+        let channel = match output.channels.get(&message.channel) {
+            Some(escaped) => escaped,
+            None => {
+                let escaped = serde_json::to_vec(&*message.channel).map_err(io::Error::other)?;
+                output
+                    .channels
+                    .entry(message.channel.clone())
+                    .or_insert(escaped)
+            }
+        };
         line.clear();
         line.extend_from_slice(b"{\"channel\":");
-        serde_json::to_writer(&mut *line, &*message.channel).map_err(io::Error::other)?;
+        line.extend_from_slice(channel);
         line.extend_from_slice(b",\"data\":");
         line.extend_from_slice(message.data.as_bytes());
         line.extend_from_slice(b",\"received_ms\":");
-        line.extend_from_slice(batch.received_ms.to_string().as_bytes());
+        line.extend_from_slice(received_ms.as_bytes());
         line.extend_from_slice(b"}\n");
         out.write_all(line)?;
-        if let Some(left) = remaining {
+        output.written += 1;
+        if let Some(left) = &mut output.remaining {
             *left -= 1;
             if *left == 0 {
                 out.flush()?;
@@ -323,7 +370,6 @@ fn describe_state(
 mod tests {
     use super::*;
     use cometwatch::bayeux::{DataMessage, RawJson};
-    use std::sync::Arc;
 
     #[test]
     fn lines_carry_raw_data_and_stop_at_count() {
@@ -337,9 +383,10 @@ mod tests {
                 .collect(),
         };
         let mut out = Vec::new();
-        let mut remaining = Some(2);
-        let more = write_batch(&mut out, &mut Vec::new(), &batch, &mut remaining).expect("io");
+        let mut output = Output::new(None, false, Some(2));
+        let more = write_batch(&mut out, &mut output, &batch).expect("io");
         assert!(!more);
+        assert_eq!(output.written, 2);
         let text = String::from_utf8(out).expect("utf8");
         assert_eq!(
             text,
