@@ -15,3 +15,10 @@ pub mod server;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;
+
+/// Every cometwatch binary (the app, its tests and benchmarks) allocates
+/// with mimalloc: replies, batches and frame buffers are large and
+/// short-lived, and the system allocator hands such blocks back to the
+/// kernel and faults them in again on every reply and frame.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -51,28 +51,49 @@ pub fn reduce_to_columns(
             out.push(lo);
         }
     };
+    let column_of = |t: f64| (((t - x0) * scale) as usize).min(columns - 1);
     for (times, values) in parts {
         let range = window_range(times, x0, x1);
-        for (t, v) in times[range.clone()].iter().zip(&values[range]) {
-            if !v.is_finite() {
+        let (times, values) = (&times[range.clone()], &values[range]);
+        let mut i = 0;
+        while i < times.len() {
+            // One column's run of samples, in a tight loop: indices of its
+            // first minimum and first maximum among finite values.
+            let column = column_of(times[i]);
+            let (mut lo, mut hi) = (usize::MAX, usize::MAX);
+            let (mut lo_v, mut hi_v) = (f64::INFINITY, f64::NEG_INFINITY);
+            while i < times.len() && column_of(times[i]) == column {
+                let v = values[i];
+                if v.is_finite() {
+                    if v < lo_v {
+                        (lo, lo_v) = (i, v);
+                    }
+                    if v > hi_v {
+                        (hi, hi_v) = (i, v);
+                    }
+                }
+                i += 1;
+            }
+            if lo == usize::MAX {
                 continue;
             }
-            let column = (((t - x0) * scale) as usize).min(columns - 1);
-            let point = PlotPoint::new(*t, *v);
+            let lo_point = PlotPoint::new(times[lo], lo_v);
+            let hi_point = PlotPoint::new(times[hi], hi_v);
             match &mut current {
+                // The column goes on from the previous piece.
                 Some((c, lo, hi)) if *c == column => {
-                    if *v < lo.y {
-                        *lo = point;
+                    if lo_v < lo.y {
+                        *lo = lo_point;
                     }
-                    if *v > hi.y {
-                        *hi = point;
+                    if hi_v > hi.y {
+                        *hi = hi_point;
                     }
                 }
                 _ => {
                     if let Some(done) = current.take() {
                         flush(out, &done);
                     }
-                    current = Some((column, point, point));
+                    current = Some((column, lo_point, hi_point));
                 }
             }
         }
@@ -189,6 +210,56 @@ mod tests {
                 .map(|p| p.y)
                 .collect();
             assert!(inside.contains(blo) && inside.contains(bhi), "column {col}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reduction_keeps_every_columns_extremes(
+            steps in proptest::collection::vec((1u8..20, -50i8..50, 0u8..20), 100..2000),
+            split in 0usize..2000,
+            columns in 1usize..60,
+        ) {
+            let mut t = Vec::new();
+            let mut v = Vec::new();
+            let mut now = 0.0;
+            for (dt, value, kind) in steps {
+                now += f64::from(dt) * 0.01;
+                t.push(now);
+                v.push(match kind {
+                    0 => f64::NAN,
+                    1 => f64::INFINITY,
+                    _ => f64::from(value),
+                });
+            }
+            let (x0, x1) = (t[0] + 0.5, now - 0.5);
+            let split = split.min(t.len());
+            let (a, b) = t.split_at(split);
+            let (va, vb) = v.split_at(split);
+            let mut out = Vec::new();
+            reduce_to_columns(&[(a, va), (b, vb)], x0, x1, columns, &mut out);
+            // Non-finite values are skipped (`f64::min` ignores NaN).
+            let finite: Vec<f64> = v.iter().map(|x| if x.is_finite() { *x } else { f64::NAN }).collect();
+            let brute = brute_minmax_per_column(&t, &finite, x0, x1, columns);
+            let inside = t.iter().filter(|t| **t >= x0 && **t <= x1).count();
+            if inside > 2 * columns {
+                proptest::prop_assert!(out.len() <= 2 * columns);
+                proptest::prop_assert!(out.windows(2).all(|w| w[0].x <= w[1].x));
+                let mut got: Vec<(f64, f64)> = Vec::new();
+                let mut previous = None;
+                for p in &out {
+                    let c = (((p.x - x0) * columns as f64 / (x1 - x0)) as usize).min(columns - 1);
+                    match got.last_mut() {
+                        Some((lo, hi)) if previous == Some(c) => {
+                            *lo = lo.min(p.y);
+                            *hi = hi.max(p.y);
+                        }
+                        _ => got.push((p.y, p.y)),
+                    }
+                    previous = Some(c);
+                }
+                proptest::prop_assert_eq!(got, brute);
+            }
         }
     }
 
