@@ -17,7 +17,8 @@ use std::borrow::Cow;
 
 use thiserror::Error;
 
-/// Deepest nesting accepted (the same limit as `serde_json`).
+/// Nesting limit: at most `MAX_NESTING - 1` levels of arrays and objects
+/// are accepted, exactly as `serde_json` parses.
 pub const MAX_NESTING: usize = 128;
 
 /// Why the text is not valid JSON, and where.
@@ -432,7 +433,7 @@ impl<'a> Scanner<'a> {
     pub fn skip_value(&mut self, depth: usize) -> Result<(), ScanError> {
         match self.peek() {
             Some(b'{') => {
-                if depth >= MAX_NESTING {
+                if depth + 1 >= MAX_NESTING {
                     return Err(self.error("JSON nested too deeply"));
                 }
                 self.pos += 1;
@@ -448,7 +449,7 @@ impl<'a> Scanner<'a> {
                 Ok(())
             }
             Some(b'[') => {
-                if depth >= MAX_NESTING {
+                if depth + 1 >= MAX_NESTING {
                     return Err(self.error("JSON nested too deeply"));
                 }
                 self.pos += 1;
@@ -699,12 +700,22 @@ mod tests {
         assert_eq!(
             Scanner::new(&deep).skip_value(0),
             Err(ScanError {
-                at: MAX_NESTING,
+                at: MAX_NESTING - 1,
                 reason: "JSON nested too deeply"
             })
         );
         let ok = format!("{}1{}", "[".repeat(100), "]".repeat(100));
         assert!(valid(&ok));
+        // The same limit as serde_json's parser (which it skips when it
+        // only ignores a value), to the level.
+        let serde_parses = |text: &str| serde_json::from_str::<serde_json::Value>(text).is_ok();
+        for depth in [126, 127, 128, 129, 130] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            assert_eq!(valid(&text), serde_parses(&text), "{depth}");
+            let text = format!("{}{}", "{\"a\":".repeat(depth - 1), "}".repeat(depth - 1));
+            let text = text.replacen(":}", ":{}", 1);
+            assert_eq!(valid(&text), serde_parses(&text), "{depth} objects");
+        }
     }
 
     #[test]
