@@ -47,7 +47,7 @@ pub fn alerts_ui(ui: &mut egui::Ui, store: &Store, now_ms: u64) -> Vec<AlertActi
                     .stroke(egui::Stroke::new(1.5, color))
                     .show(ui, |ui| {
                         ui.set_width(ui.available_width());
-                        ui.horizontal(|ui| {
+                        ui.horizontal_wrapped(|ui| {
                             ui.colored_label(
                                 color,
                                 RichText::new(alert.severity.as_str().to_uppercase()).strong(),
@@ -135,7 +135,8 @@ pub fn alerts_ui(ui: &mut egui::Ui, store: &Store, now_ms: u64) -> Vec<AlertActi
                         format!("{} — {}", alarm.title, alarm.message),
                     ),
                 };
-                ui.horizontal(|ui| {
+                // Wrapped to the panel: a long alarm never widens it.
+                ui.horizontal_wrapped(|ui| {
                     ui.colored_label(severity_color(severity), "|");
                     ui.weak(format_clock(at as f64 / 1000.0, false));
                     ui.label(text);

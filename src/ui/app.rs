@@ -169,6 +169,7 @@ impl DashboardApp {
             egui::Panel::left("channels")
                 .resizable(true)
                 .default_size(270.0)
+                .size_range(180.0..=520.0)
                 .show(ui, |ui| {
                     actions = self.channels.ui(
                         ui,
@@ -187,6 +188,7 @@ impl DashboardApp {
             egui::Panel::right("alerts")
                 .resizable(true)
                 .default_size(290.0)
+                .size_range(200.0..=480.0)
                 .show(ui, |ui| {
                     actions = alerts_ui(ui, &shared.store, now_ms);
                 });
@@ -209,9 +211,15 @@ impl DashboardApp {
         }
         egui::CentralPanel::default().show(ui, |ui| {
             if self.layout.panels.quotes {
+                // Scrolled sideways when narrow, so the board never widens
+                // the charts beyond what is visible.
                 egui::CollapsingHeader::new(RichText::new("Quote board").strong())
                     .default_open(true)
-                    .show(ui, |ui| self.quotes.ui(ui, &shared.store, now_secs));
+                    .show(ui, |ui| {
+                        egui::ScrollArea::horizontal()
+                            .id_salt("quote-board-scroll")
+                            .show(ui, |ui| self.quotes.ui(ui, &shared.store, now_secs));
+                    });
                 ui.separator();
             }
             charts_ui(
