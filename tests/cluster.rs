@@ -123,6 +123,9 @@ fn faye_cluster_routes_across_nodes_and_survives_a_node_failure() {
             .iter()
             .any(|e| matches!(e, Event::Resubscribed { .. }))
     );
+    // As at the start: publish only once a probe has made it through the
+    // new session (its first connect may still be on its way).
+    wait_until_routed(&mut node_b, &client);
     publish_slowly(&mut node_b, 100..120);
     let (seqs, _) = collect_seqs(&client, 20, LONG);
     assert_eq!(seqs, (100..120).collect::<Vec<_>>());
