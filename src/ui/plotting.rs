@@ -166,7 +166,9 @@ mod tests {
             if *t < x0 || *t > x1 {
                 continue;
             }
-            let c = (((t - x0) * cols as f64 / (x1 - x0)) as usize).min(cols - 1);
+            // The same arithmetic as the reduction, so boundary samples
+            // fall in the same column.
+            let c = (((t - x0) * (cols as f64 / (x1 - x0))) as usize).min(cols - 1);
             buckets[c].0 = buckets[c].0.min(*v);
             buckets[c].1 = buckets[c].1.max(*v);
         }
@@ -248,7 +250,7 @@ mod tests {
                 let mut got: Vec<(f64, f64)> = Vec::new();
                 let mut previous = None;
                 for p in &out {
-                    let c = (((p.x - x0) * columns as f64 / (x1 - x0)) as usize).min(columns - 1);
+                    let c = (((p.x - x0) * (columns as f64 / (x1 - x0))) as usize).min(columns - 1);
                     match got.last_mut() {
                         Some((lo, hi)) if previous == Some(c) => {
                             *lo = lo.min(p.y);
