@@ -157,11 +157,7 @@ impl<'a> Scanner<'a> {
         }
         let (raw, escaped) = self.string_at_quote()?;
         self.colon()?;
-        Ok(Some(if escaped {
-            Cow::Owned(unescape(raw))
-        } else {
-            Cow::Borrowed(raw)
-        }))
+        Ok(Some(unescaped(raw, escaped)))
     }
 
     /// The `:` after a key, usually right there.
@@ -216,11 +212,7 @@ impl<'a> Scanner<'a> {
     /// A string at the cursor, unescaped (borrowed when it has no escapes).
     pub fn string(&mut self) -> Result<Cow<'a, str>, ScanError> {
         let (raw, escaped) = self.string_raw()?;
-        if escaped {
-            Ok(Cow::Owned(unescape(raw)))
-        } else {
-            Ok(Cow::Borrowed(raw))
-        }
+        Ok(unescaped(raw, escaped))
     }
 
     /// A string at the cursor as written between its quotes, and whether it
@@ -302,60 +294,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Checks the number grammar only (no value is needed).
-    #[inline]
-    fn skip_number(&mut self) -> Result<(), ScanError> {
-        if self.bytes.get(self.pos) == Some(&b'-') {
-            self.pos += 1;
-        }
-        match self.bytes.get(self.pos) {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.skip_digits(),
-            _ => return Err(self.unexpected("invalid number")),
-        }
-        if self.bytes.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
-                return Err(self.unexpected("expected a digit after `.` in a number"));
-            }
-            self.skip_digits();
-        }
-        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
-            self.pos += 1;
-            if let Some(b'-' | b'+') = self.bytes.get(self.pos) {
-                self.pos += 1;
-            }
-            if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
-                return Err(self.unexpected("expected a digit in a number's exponent"));
-            }
-            self.skip_digits();
-        }
-        Ok(())
-    }
-
-    #[inline]
-    fn skip_digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    /// A number at the cursor, as written.
-    #[inline]
-    pub fn number_raw(&mut self) -> Result<&'a str, ScanError> {
-        self.skip_ws();
-        let start = self.pos;
-        self.skip_number()?;
-        Ok(&self.text[start..self.pos])
-    }
-
     /// A number at the cursor as `f64` (correctly rounded; overflow gives
     /// an infinity).
     #[inline]
     pub fn number(&mut self) -> Result<f64, ScanError> {
         self.skip_ws();
         let start = self.pos;
-        let parts = self.number_parts()?;
+        let parts = self.number_parts::<true>()?;
         if let Some(value) = parts.fast_value() {
             return Ok(value);
         }
@@ -364,10 +309,10 @@ impl<'a> Scanner<'a> {
         Ok(self.text[start..self.pos].parse().unwrap_or(f64::NAN))
     }
 
-    /// Checks the number grammar, collecting what the fast conversion
-    /// needs.
+    /// Checks the number grammar; with `VALUE`, also collects what the
+    /// fast conversion needs (without, it only moves past the digits).
     #[inline]
-    fn number_parts(&mut self) -> Result<NumberParts, ScanError> {
+    fn number_parts<const VALUE: bool>(&mut self) -> Result<NumberParts, ScanError> {
         let mut parts = NumberParts::default();
         if self.bytes.get(self.pos) == Some(&b'-') {
             parts.negative = true;
@@ -375,7 +320,7 @@ impl<'a> Scanner<'a> {
         }
         match self.bytes.get(self.pos) {
             Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.digits(&mut parts, false),
+            Some(b'1'..=b'9') => self.digits::<VALUE>(&mut parts, false),
             _ => return Err(self.unexpected("invalid number")),
         }
         if self.bytes.get(self.pos) == Some(&b'.') {
@@ -383,7 +328,7 @@ impl<'a> Scanner<'a> {
             if !matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
                 return Err(self.unexpected("expected a digit after `.` in a number"));
             }
-            self.digits(&mut parts, true);
+            self.digits::<VALUE>(&mut parts, true);
         }
         if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
             self.pos += 1;
@@ -401,7 +346,9 @@ impl<'a> Scanner<'a> {
             }
             let mut exponent: i64 = 0;
             while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.pos) {
-                exponent = (exponent * 10 + i64::from(b - b'0')).min(1 << 40);
+                if VALUE {
+                    exponent = (exponent * 10 + i64::from(b - b'0')).min(1 << 40);
+                }
                 self.pos += 1;
             }
             parts.exponent += if negative { -exponent } else { exponent };
@@ -409,11 +356,15 @@ impl<'a> Scanner<'a> {
         Ok(parts)
     }
 
-    /// Digits of the integer (`fraction` false) or fraction part.
+    /// Digits of the integer (`fraction` false) or fraction part; with
+    /// `VALUE`, gathered into the mantissa.
     #[inline]
-    fn digits(&mut self, parts: &mut NumberParts, fraction: bool) {
+    fn digits<const VALUE: bool>(&mut self, parts: &mut NumberParts, fraction: bool) {
         while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.pos) {
             self.pos += 1;
+            if !VALUE {
+                continue;
+            }
             if parts.mantissa < (1 << 53) / 10 {
                 parts.mantissa = parts.mantissa * 10 + u64::from(b - b'0');
                 if fraction {
@@ -460,7 +411,7 @@ impl<'a> Scanner<'a> {
                 Ok(())
             }
             Some(b'"') => self.string_raw().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => self.skip_number(),
+            Some(b'-' | b'0'..=b'9') => self.number_parts::<false>().map(|_| ()),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
@@ -513,6 +464,15 @@ impl NumberParts {
             m * power
         };
         Some(if self.negative { -v } else { v })
+    }
+}
+
+/// A string's text as a value: borrowed when it has no escapes.
+fn unescaped(raw: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        Cow::Owned(unescape(raw))
+    } else {
+        Cow::Borrowed(raw)
     }
 }
 

@@ -355,9 +355,7 @@ impl Protocol {
 
     /// True when `channel` matches a wanted subscription.
     pub fn is_subscribed(&self, channel: &str) -> bool {
-        self.subscriptions
-            .iter()
-            .any(|s| s.pattern.matches(channel))
+        any_matches(&self.subscriptions, channel)
     }
 
     /// Starts the session: a handshake is due at once.
@@ -663,12 +661,12 @@ impl Protocol {
                 return;
             }
         };
+        // Data messages skip the full envelope unless an extension reads them.
+        let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
         let mut batch = Vec::with_capacity(messages.len());
         for message in messages {
             match message {
-                Incoming::Data { channel, data, .. }
-                    if !self.extensions.iter().any(|e| e.sees_data_messages()) =>
-                {
+                Incoming::Data { channel, data, .. } if data_fast_path => {
                     self.handle_data(&channel, data, &body, &mut batch);
                 }
                 other => {
@@ -1063,9 +1061,7 @@ impl Protocol {
     fn route(&mut self, channel: &str) -> Option<ChannelName> {
         let generation = self.routes_generation;
         let subscriptions = &self.subscriptions;
-        let delivered = || {
-            channel::is_service(channel) || subscriptions.iter().any(|s| s.pattern.matches(channel))
-        };
+        let delivered = || channel::is_service(channel) || any_matches(subscriptions, channel);
         if let Some(route) = self.routes.get_mut(channel) {
             if route.generation != generation {
                 route.delivered = delivered();
@@ -1084,6 +1080,11 @@ impl Protocol {
         }
         name
     }
+}
+
+/// True when one of `subscriptions` matches `channel`.
+fn any_matches(subscriptions: &[Subscription], channel: &str) -> bool {
+    subscriptions.iter().any(|s| s.pattern.matches(channel))
 }
 
 /// What [`Protocol::route`] remembers of a channel name.
