@@ -34,6 +34,18 @@ const SYMBOLS: [&str; 8] = [
 
 /// A connect reply: `MESSAGES` quotes then the connect answer with `id`.
 fn reply(connect_id: &str) -> Vec<u8> {
+    let mut out = quotes().to_vec();
+    out.extend_from_slice(
+        format!(r#"{{"channel":"/meta/connect","id":"{connect_id}","successful":true}}]"#)
+            .as_bytes(),
+    );
+    out
+}
+
+/// The reply's text up to the connect answer, built once.
+fn quotes() -> &'static [u8] {
+    static QUOTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    QUOTES.get_or_init(|| {
     let mut out = String::from("[");
     for i in 0..MESSAGES {
         let symbol = SYMBOLS[i % SYMBOLS.len()];
@@ -47,10 +59,8 @@ fn reply(connect_id: &str) -> Vec<u8> {
             10_000 + i
         ));
     }
-    out.push_str(&format!(
-        r#"{{"channel":"/meta/connect","id":"{connect_id}","successful":true}}]"#
-    ));
     out.into_bytes()
+    })
 }
 
 /// A protocol that is connected, subscribed to `/quotes/**`, with the
@@ -159,6 +169,29 @@ fn ingest(c: &mut Criterion) {
                 let mut sink = |_: &str, v: f64| sum += v;
                 let found = cometwatch::store::extract::extract(black_box(data), "ts", &mut path, &mut sink)
                     .expect("valid");
+                black_box(found);
+            }
+            black_box(sum)
+        })
+    });
+
+    group.bench_function("extract_with_layout", |b| {
+        let data = br#"{"symbol":"ACME","last":101.25,"bid":101.2,"ask":101.3,"volume":123456,"ts":1795384143623}"#;
+        let mut path = String::new();
+        let mut ignore = |_: &str, _: f64| {};
+        let (_, layout) =
+            cometwatch::store::extract::extract_and_learn(data, "ts", &mut path, &mut ignore)
+                .expect("valid");
+        let layout = layout.expect("a layout");
+        b.iter(|| {
+            let mut sum = 0.0;
+            for _ in 0..MESSAGES {
+                let found = cometwatch::store::extract::extract_with_layout(
+                    &layout,
+                    black_box(data),
+                    |_, v| sum += v,
+                )
+                .expect("fits");
                 black_box(found);
             }
             black_box(sum)

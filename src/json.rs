@@ -13,6 +13,8 @@
 //! What it accepts is exactly RFC 8259 JSON, as `serde_json` does; the
 //! tests compare the two on generated and mutated input.
 
+pub mod shape;
+
 use std::borrow::Cow;
 
 use thiserror::Error;
@@ -311,7 +313,7 @@ impl<'a> Scanner<'a> {
 
     /// Checks the number grammar; with `VALUE`, also collects what the
     /// fast conversion needs (without, it only moves past the digits).
-    #[inline]
+    #[inline(always)]
     fn number_parts<const VALUE: bool>(&mut self) -> Result<NumberParts, ScanError> {
         let mut parts = NumberParts::default();
         if self.bytes.get(self.pos) == Some(&b'-') {
@@ -360,6 +362,38 @@ impl<'a> Scanner<'a> {
     /// `VALUE`, gathered into the mantissa.
     #[inline]
     fn digits<const VALUE: bool>(&mut self, parts: &mut NumberParts, fraction: bool) {
+        // Eight bytes at a time while the mantissa stays exact (when only
+        // checking, the plain loop below is quicker for usual lengths).
+        while VALUE && let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let word = u64::from_le_bytes(word);
+            let count = leading_digits(word);
+            if count == 0 {
+                return;
+            }
+            {
+                let value = digits_value(word, count);
+                let mantissa = parts
+                    .mantissa
+                    .checked_mul(POW10_U64[count])
+                    .and_then(|m| m.checked_add(value));
+                // Exactly when the one-digit loop below would take them all.
+                match mantissa {
+                    Some(m) if m / 10 < (1 << 53) / 10 => {
+                        parts.mantissa = m;
+                        if fraction {
+                            parts.exponent -= count as i64;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            self.pos += count;
+            if count < 8 {
+                return;
+            }
+        }
         while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.pos) {
             self.pos += 1;
             if !VALUE {
@@ -439,6 +473,48 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Powers of ten as integers, up to eight digits' worth.
+const POW10_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+const BYTE_ONES: u64 = 0x0101_0101_0101_0101;
+const BYTE_HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// How many of the eight bytes of `word` (first byte lowest) are ASCII
+/// digits before the first that is not.
+#[inline]
+fn leading_digits(word: u64) -> usize {
+    // Per byte, the high bit says: at least `0`, and (separately) above
+    // `9`, computed on the low seven bits so no borrow or carry crosses
+    // bytes; bytes of 0x80 and above are never digits.
+    let at_least_zero = (word | BYTE_HIGHS).wrapping_sub(BYTE_ONES * 0x30) & BYTE_HIGHS;
+    let above_nine = ((word & !BYTE_HIGHS) + BYTE_ONES * 0x46) & BYTE_HIGHS;
+    let digit = at_least_zero & !above_nine & !word & BYTE_HIGHS;
+    ((!digit & BYTE_HIGHS).trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `count` (1 to 8) bytes of `word`, all ASCII
+/// digits, first byte lowest.
+#[inline]
+fn digits_value(word: u64, count: usize) -> u64 {
+    // Digit values, moved up so the `count` digits end the word and zeros
+    // lead; bytes past them (and any borrow they make) fall off the top.
+    let w = word.wrapping_sub(BYTE_ONES * 0x30) << (8 * (8 - count));
+    // Pairs, then fours, then all eight; no lane overflows its width.
+    let w = (w * 10 + (w >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let w = (w * 100 + (w >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (w * 10_000 + (w >> 32)) & 0xFFFF_FFFF
+}
+
 /// What the fast number conversion needs: `±mantissa × 10^exponent`.
 #[derive(Debug, Default, Clone, Copy)]
 struct NumberParts {
@@ -468,7 +544,7 @@ impl NumberParts {
 }
 
 /// A string's text as a value: borrowed when it has no escapes.
-fn unescaped(raw: &str, escaped: bool) -> Cow<'_, str> {
+pub(crate) fn unescaped(raw: &str, escaped: bool) -> Cow<'_, str> {
     if escaped {
         Cow::Owned(unescape(raw))
     } else {
@@ -532,7 +608,7 @@ fn hex4(digits: &[u8]) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -541,7 +617,7 @@ mod tests {
         s.skip_value(0).and_then(|_| s.end()).is_ok()
     }
 
-    fn serde_valid(text: &str) -> bool {
+    pub(crate) fn serde_valid(text: &str) -> bool {
         serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
     }
 
@@ -608,6 +684,14 @@ mod tests {
             "-9007199254740993",
             "1e-400",
             "123.456e-7",
+            "9007199254740992",
+            "9007199254740993",
+            "900719925474099.7",
+            "90071992547409.99",
+            "0.000000001234567890123",
+            "12345678.12345678",
+            "1234567812345678",
+            "99999999999999999999.5",
         ] {
             let mut s = Scanner::new(text);
             let ours = s.number().expect("valid");
@@ -679,6 +763,31 @@ mod tests {
     }
 
     #[test]
+    fn digit_runs_are_counted_and_valued() {
+        for text in [
+            "12345678", "1234567x", "9", "0123", "x1234567", "99999999", "4\u{e9}",
+        ] {
+            let mut bytes = [b'.'; 8];
+            bytes[..text.len().min(8)].copy_from_slice(&text.as_bytes()[..text.len().min(8)]);
+            let word = u64::from_le_bytes(bytes);
+            let count = text.bytes().take_while(u8::is_ascii_digit).count().min(8);
+            assert_eq!(leading_digits(word), count, "{text}");
+            if count > 0 {
+                assert_eq!(
+                    digits_value(word, count),
+                    text[..count].parse::<u64>().expect("digits"),
+                    "{text}"
+                );
+            }
+        }
+        for byte in 0..=255u8 {
+            let word = u64::from_le_bytes([byte, b'1', b'1', b'1', b'1', b'1', b'1', b'1']);
+            let expected = if byte.is_ascii_digit() { 8 } else { 0 };
+            assert_eq!(leading_digits(word), expected, "{byte:#x}");
+        }
+    }
+
+    #[test]
     fn invalid_utf8_is_refused() {
         assert_eq!(
             Scanner::from_slice(b"[\"\xff\"]").map(|_| ()),
@@ -689,7 +798,7 @@ mod tests {
         );
     }
 
-    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
         let leaf = prop_oneof![
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::Bool),

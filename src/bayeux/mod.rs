@@ -1,6 +1,7 @@
 //! The Bayeux protocol library: knows nothing of charts or egui.
 
 pub mod channel;
+pub mod data_shapes;
 pub mod ext;
 pub mod message;
 pub mod protocol;

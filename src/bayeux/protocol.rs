@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::channel::{self, ChannelError, ChannelPattern};
+use super::data_shapes::DataShapes;
 use super::ext::Extension;
 use super::message::{
     Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
@@ -271,6 +272,8 @@ pub struct Protocol {
     /// are delivered, valid while `routes_generation` is unchanged.
     routes: HashMap<Box<str>, Route, foldhash::fast::RandomState>,
     routes_generation: u64,
+    /// Shapes of recent channels' data, for checking replies quickly.
+    data_shapes: DataShapes,
     reconnects: u64,
 }
 
@@ -311,6 +314,7 @@ impl Protocol {
             extensions: Vec::new(),
             routes: HashMap::default(),
             routes_generation: 0,
+            data_shapes: DataShapes::new(),
             reconnects: 0,
         }
     }
@@ -654,7 +658,11 @@ impl Protocol {
         let Some((lane, flight)) = self.take_flight(token) else {
             return;
         };
-        let messages = match parse_incoming(&body, self.config.max_messages_per_reply) {
+        let messages = match parse_incoming(
+            &body,
+            self.config.max_messages_per_reply,
+            Some(&mut self.data_shapes),
+        ) {
             Ok(messages) => messages,
             Err(error) => {
                 self.flight_failed(lane, flight, &error.to_string(), now);

@@ -7,8 +7,14 @@
 //! `ts`, top level) is picked out instead: Unix ms or s as a number, or an
 //! RFC 3339 string. Depth and leaf count are bounded, so a hostile message
 //! can neither overflow the stack nor flood the store.
+//!
+//! A walk can also learn the message's [`Layout`]: its [`Shape`] and what
+//! each leaf is for. The next messages of the same layout are then read
+//! with [`extract_with_layout`], which compares the text between leaves
+//! byte for byte and parses only the leaves: no keys, no pointers.
 
-use crate::json::{ScanError, Scanner};
+use crate::json::shape::{Leaf, LeafKind, Shape, ShapeBuilder};
+use crate::json::{ScanError, Scanner, unescaped};
 
 /// Deepest nesting walked; deeper parts are skipped.
 pub const MAX_DEPTH: usize = 32;
@@ -38,6 +44,32 @@ pub struct Extracted {
     pub truncated: bool,
 }
 
+/// What a leaf of a layout is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A sample (a number or a boolean).
+    Sample,
+    /// The message's timestamp.
+    Timestamp,
+    /// Nothing (strings, nulls).
+    Skip,
+}
+
+/// The layout of one message: its shape, and each leaf's role. Samples
+/// read through it come in the order the walk that learned it gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    shape: Shape,
+    roles: Vec<Role>,
+}
+
+impl Layout {
+    /// Samples each message of this layout gives.
+    pub fn samples(&self) -> usize {
+        self.roles.iter().filter(|r| **r == Role::Sample).count()
+    }
+}
+
 /// Walks `data` and feeds its numeric leaves to `sink`. `ts_field` names
 /// the top-level timestamp field (not reported as a sample). `path` is a
 /// scratch buffer reused between calls. Returns an error for invalid JSON
@@ -48,6 +80,67 @@ pub fn extract<S: SampleSink + ?Sized>(
     path: &mut String,
     sink: &mut S,
 ) -> Result<Extracted, ScanError> {
+    walk(data, ts_field, path, sink, None).map(|(found, _)| found)
+}
+
+/// [`extract`], and the message's layout when it has one that can be
+/// learned (not cut short by limits, every number finite).
+pub fn extract_and_learn<S: SampleSink + ?Sized>(
+    data: &[u8],
+    ts_field: &str,
+    path: &mut String,
+    sink: &mut S,
+) -> Result<(Extracted, Option<Layout>), ScanError> {
+    let learning = Learning {
+        builder: ShapeBuilder::new(),
+        roles: Vec::new(),
+    };
+    walk(data, ts_field, path, sink, Some(learning))
+}
+
+/// Reads `data` through `layout`: `sink` gets each sample's position in
+/// the layout and its value. `None` when the data does not fit the layout
+/// (samples fed before the misfit must then be discarded, and the data
+/// walked with [`extract`]); a fitting text is valid JSON.
+pub fn extract_with_layout(
+    layout: &Layout,
+    data: &[u8],
+    mut sink: impl FnMut(usize, f64),
+) -> Option<Extracted> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut found = Extracted::default();
+    let mut position = 0;
+    let mut finite = true;
+    let fits = layout.shape.read(text, |index, leaf| {
+        match (layout.roles[index], leaf) {
+            (Role::Sample, Leaf::Number(v)) => {
+                finite &= v.is_finite();
+                sink(position, v);
+            }
+            (Role::Sample, Leaf::Bool(truth)) => sink(position, if truth { 1.0 } else { 0.0 }),
+            (Role::Timestamp, Leaf::Number(v)) => found.timestamp = number_timestamp(v),
+            (Role::Timestamp, Leaf::String(raw, escaped)) => {
+                found.timestamp = parse_rfc3339(&unescaped(raw, escaped));
+            }
+            _ => return,
+        }
+        if layout.roles[index] == Role::Sample {
+            position += 1;
+        }
+    });
+    found.leaves = position;
+    // An infinity (a number too large for `f64`) is no sample: the general
+    // walk leaves it out, so the positions would not line up.
+    (fits && finite).then_some(found)
+}
+
+fn walk<S: SampleSink + ?Sized>(
+    data: &[u8],
+    ts_field: &str,
+    path: &mut String,
+    sink: &mut S,
+    learning: Option<Learning>,
+) -> Result<(Extracted, Option<Layout>), ScanError> {
     path.clear();
     let mut scanner = Scanner::from_slice(data)?;
     let mut walk = Walk {
@@ -55,10 +148,24 @@ pub fn extract<S: SampleSink + ?Sized>(
         sink,
         ts_field,
         found: Extracted::default(),
+        learning,
     };
     walk.value(&mut scanner, 0, false)?;
     scanner.end()?;
-    Ok(walk.found)
+    let layout = walk.learning.and_then(|l| {
+        let shape = l.builder.finish(scanner.text())?;
+        Some(Layout {
+            shape,
+            roles: l.roles,
+        })
+    });
+    Ok((walk.found, layout))
+}
+
+/// A layout being learned.
+struct Learning {
+    builder: ShapeBuilder,
+    roles: Vec<Role>,
 }
 
 struct Walk<'p, 's, S: ?Sized> {
@@ -66,26 +173,45 @@ struct Walk<'p, 's, S: ?Sized> {
     sink: &'s mut S,
     ts_field: &'s str,
     found: Extracted,
+    learning: Option<Learning>,
 }
 
 impl<S: SampleSink + ?Sized> Walk<'_, '_, S> {
     #[inline]
     fn leaf(&mut self, value: f64) {
         if self.found.leaves >= MAX_LEAVES {
-            self.found.truncated = true;
+            self.truncate();
             return;
         }
         self.found.leaves += 1;
         self.sink.sample(self.path, value);
     }
 
+    fn truncate(&mut self) {
+        self.found.truncated = true;
+        if let Some(learning) = &mut self.learning {
+            learning.builder.abandon();
+        }
+    }
+
+    /// Notes a leaf of the layout being learned.
+    #[inline]
+    fn learn(&mut self, s: &Scanner<'_>, start: usize, kind: LeafKind, role: Role) {
+        if let Some(learning) = &mut self.learning {
+            learning.builder.leaf(s.text(), start, s.pos(), kind);
+            learning.roles.push(role);
+        }
+    }
+
     /// The value at the cursor, `depth` levels below the top.
     fn value(&mut self, s: &mut Scanner<'_>, depth: usize, is_ts: bool) -> Result<(), ScanError> {
         if depth > MAX_DEPTH {
-            self.found.truncated = true;
+            self.truncate();
             return s.skip_value(depth);
         }
-        match s.peek() {
+        let next = s.peek();
+        let start = s.pos();
+        match next {
             Some(b'{') => {
                 s.begin_object()?;
                 let base = self.path.len();
@@ -119,21 +245,32 @@ impl<S: SampleSink + ?Sized> Walk<'_, '_, S> {
                 } else {
                     s.string_raw()?;
                 }
+                let role = if is_ts { Role::Timestamp } else { Role::Skip };
+                self.learn(s, start, LeafKind::String, role);
             }
             Some(b't' | b'f') => {
-                let truth = s.peek() == Some(b't');
+                let truth = next == Some(b't');
                 s.literal(if truth { b"true" } else { b"false" })?;
                 if !is_ts {
                     self.leaf(if truth { 1.0 } else { 0.0 });
                 }
+                let role = if is_ts { Role::Skip } else { Role::Sample };
+                self.learn(s, start, LeafKind::Bool, role);
             }
-            Some(b'n') => s.literal(b"null")?,
+            Some(b'n') => {
+                s.literal(b"null")?;
+                self.learn(s, start, LeafKind::Null, Role::Skip);
+            }
             _ => {
                 let v = s.number()?;
                 if is_ts {
                     self.found.timestamp = number_timestamp(v);
+                    self.learn(s, start, LeafKind::Number, Role::Timestamp);
                 } else if v.is_finite() {
                     self.leaf(v);
+                    self.learn(s, start, LeafKind::Number, Role::Sample);
+                } else if let Some(learning) = &mut self.learning {
+                    learning.builder.abandon();
                 }
             }
         }
@@ -277,5 +414,98 @@ mod tests {
         let mut path = String::new();
         let mut sink = |_: &str, _: f64| {};
         assert!(extract(b"{\"a\":", "ts", &mut path, &mut sink).is_err());
+    }
+
+    #[test]
+    fn a_learned_layout_reads_the_next_message() {
+        let first = br#"{"symbol":"ACME","last":101.25,"ok":true,"n":null,"ts":1795384143623}"#;
+        let mut path = String::new();
+        let mut learned = Vec::new();
+        let mut sink = |p: &str, v: f64| learned.push((p.to_owned(), v));
+        let (found, layout) = extract_and_learn(first, "ts", &mut path, &mut sink).expect("valid");
+        let layout = layout.expect("a layout");
+        assert_eq!(layout.samples(), 2);
+        assert_eq!(found.leaves, 2);
+        assert_eq!(learned, vec![("/last".into(), 101.25), ("/ok".into(), 1.0)]);
+        let next = br#"{"symbol":"HOOLI","last":99.5,"ok":false,"n":null,"ts":1795384144000}"#;
+        let mut fast = Vec::new();
+        let found = extract_with_layout(&layout, next, |i, v| fast.push((i, v))).expect("fits");
+        assert_eq!(fast, vec![(0, 99.5), (1, 0.0)]);
+        assert_eq!(found.timestamp, Some(1_795_384_144.0));
+        assert_eq!(found.leaves, 2);
+        // Another layout, or a number too large for f64: not read this way.
+        let other = br#"{"symbol":"HOOLI","last":99.5,"ok":false,"ts":1795384144000}"#;
+        assert_eq!(extract_with_layout(&layout, other, |_, _| {}), None);
+        let huge = br#"{"symbol":"HOOLI","last":1e999,"ok":false,"n":null,"ts":1795384144000}"#;
+        assert_eq!(extract_with_layout(&layout, huge, |_, _| {}), None);
+    }
+
+    #[test]
+    fn no_layout_when_cut_short_or_infinite() {
+        let mut path = String::new();
+        let mut sink = |_: &str, _: f64| {};
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        let (_, layout) =
+            extract_and_learn(deep.as_bytes(), "ts", &mut path, &mut sink).expect("valid");
+        assert_eq!(layout, None);
+        let many = format!("[{}]", vec!["1"; MAX_LEAVES + 1].join(","));
+        let (_, layout) =
+            extract_and_learn(many.as_bytes(), "ts", &mut path, &mut sink).expect("valid");
+        assert_eq!(layout, None);
+        let (_, layout) = extract_and_learn(b"[1e999]", "ts", &mut path, &mut sink).expect("valid");
+        assert_eq!(layout, None);
+    }
+
+    proptest::proptest! {
+        /// Reading through a layout gives exactly what the walk gives, on
+        /// the learned text and on one-byte mutations of it that fit.
+        #[test]
+        fn layouts_read_like_the_walk(
+            value in crate::json::tests::json_value(),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            byte in proptest::sample::select(b"{}[],:\" 0-.9eEtfn".to_vec()),
+        ) {
+            let text = serde_json::to_string(&value).expect("serializable");
+            let mut path = String::new();
+            let mut learned = Vec::new();
+            let mut sink = |p: &str, _: f64| learned.push(p.to_owned());
+            let (_, layout) = extract_and_learn(text.as_bytes(), "ts", &mut path, &mut sink)
+                .expect("valid");
+            let Some(layout) = layout else { return Ok(()) };
+            let at = cut.index(text.len() + 1);
+            let mut variants = vec![text.clone().into_bytes()];
+            if at < text.len() {
+                let mut replaced = text.clone().into_bytes();
+                replaced[at] = byte;
+                variants.push(replaced);
+                let mut removed = text.clone().into_bytes();
+                removed.remove(at);
+                variants.push(removed);
+            }
+            let mut inserted = text.clone().into_bytes();
+            inserted.insert(at, byte);
+            variants.push(inserted);
+            for (n, variant) in variants.iter().enumerate() {
+                let mut fast = Vec::new();
+                let Some(found) = extract_with_layout(&layout, variant, |i, v| fast.push((i, v))) else {
+                    proptest::prop_assert!(n > 0, "the learned text itself fits");
+                    continue;
+                };
+                let mut slow = Vec::new();
+                let mut sink = |p: &str, v: f64| slow.push((p.to_owned(), v));
+                let walked = extract(variant, "ts", &mut path, &mut sink);
+                proptest::prop_assert!(walked.is_ok(), "{}", String::from_utf8_lossy(variant));
+                let walked = walked.expect("checked");
+                proptest::prop_assert_eq!(fast.len(), slow.len());
+                for ((i, v), (p, w)) in fast.iter().zip(&slow) {
+                    proptest::prop_assert_eq!(&learned[*i], p);
+                    proptest::prop_assert_eq!(v.to_bits(), w.to_bits());
+                }
+                proptest::prop_assert_eq!(
+                    found.timestamp.map(f64::to_bits),
+                    walked.timestamp.map(f64::to_bits)
+                );
+            }
+        }
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::bayeux::channel::ChannelPattern;
 use crate::bayeux::{MessageBatch, RawJson};
+use extract::Layout;
 
 pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
 pub use pattern::{SeriesPattern, series_name};
@@ -70,7 +71,23 @@ pub struct ChannelStats {
     series: HashMap<Box<str>, usize, FastHash>,
     /// The series each leaf position had last time (pointer, index).
     leaves: Vec<(Box<str>, usize)>,
+    /// The layout of this channel's messages, once learned.
+    layout: Option<ChannelLayout>,
+    /// Messages walked the general way (no layout, or one that did not
+    /// fit): learning is tried for the first few, then ever more rarely.
+    walked: u32,
 }
+
+/// A channel's message layout and the series each of its samples feeds
+/// (`None`: refused by the series cap).
+#[derive(Debug, Clone)]
+struct ChannelLayout {
+    layout: Layout,
+    series: Vec<Option<usize>>,
+}
+
+/// Messages of a channel walked with learning before it becomes rare.
+const EAGER_LEARNING: u32 = 16;
 
 /// Hashing for maps keyed by what a server sends: fast, seeded per process.
 type FastHash = foldhash::fast::RandomState;
@@ -144,6 +161,8 @@ pub struct Store {
     refused_channels: u64,
     path: String,
     pending: Vec<(usize, f64)>,
+    /// Series of each sample of a message whose layout is being learned.
+    learned: Vec<Option<usize>>,
     generation: u64,
 }
 
@@ -178,6 +197,7 @@ impl Store {
             refused_channels: 0,
             path: String::new(),
             pending: Vec::new(),
+            learned: Vec::new(),
             generation: 0,
         }
     }
@@ -230,6 +250,7 @@ impl Store {
             alerts,
             path,
             pending,
+            learned,
             batches,
             batch_channels,
             ..
@@ -245,54 +266,94 @@ impl Store {
             batch_channels.push(channel.clone());
         }
         stats.last_index = index_in_batch;
-        // Walk the data into (series index, value) pairs.
+        // The data into (series index, value) pairs: through the channel's
+        // layout when the message fits it, else walked (and learned).
         pending.clear();
-        let mut leaf = 0usize;
-        let mut sink = |pointer: &str, value: f64| {
-            let position = leaf;
-            leaf += 1;
-            // Messages of a channel usually have the same shape: try the
-            // series this leaf position had last time before hashing.
-            if let Some((cached, index)) = stats.leaves.get(position)
-                && **cached == *pointer
-            {
-                pending.push((*index, value));
-                return;
-            }
-            let index = match stats.series.get(pointer) {
-                Some(index) => *index,
-                None => {
-                    if series.len() >= config.max_series {
-                        *refused_series += 1;
-                        if *refused_series == 1 && warnings.len() < 100 {
-                            warnings.push(format!(
-                                "more than {} series: new series are refused",
-                                config.max_series
-                            ));
-                        }
-                        return;
-                    }
-                    let name = series_name(channel, pointer);
-                    let index = series.len();
-                    series.push(SeriesEntry {
-                        rules: alerts.rules_for(&name),
-                        name: name.clone(),
-                        series: Series::new(config.retention),
-                    });
-                    by_name.insert(name, index);
-                    stats.series.insert(pointer.into(), index);
-                    *generation += 1;
-                    index
+        let bytes = data.as_bytes();
+        let fitted = stats.layout.as_ref().and_then(|known| {
+            extract::extract_with_layout(&known.layout, bytes, |position, value| {
+                match known.series.get(position) {
+                    Some(Some(index)) => pending.push((*index, value)),
+                    _ => *refused_series += 1,
                 }
-            };
-            if position < stats.leaves.len() {
-                stats.leaves[position] = (pointer.into(), index);
-            } else if position == stats.leaves.len() && position < LEAF_CACHE {
-                stats.leaves.push((pointer.into(), index));
+            })
+        });
+        let result = match fitted {
+            Some(found) => Ok(found),
+            None => {
+                pending.clear();
+                learned.clear();
+                let learn = stats.walked < EAGER_LEARNING || stats.walked.is_power_of_two();
+                stats.walked = stats.walked.saturating_add(1);
+                let mut leaf = 0usize;
+                let mut sink = |pointer: &str, value: f64| {
+                    let position = leaf;
+                    leaf += 1;
+                    // Messages of a channel usually have the same shape: try
+                    // the series this leaf position had last time first.
+                    let index = match stats.leaves.get(position) {
+                        Some((cached, index)) if **cached == *pointer => Some(*index),
+                        _ => {
+                            let index = match stats.series.get(pointer) {
+                                Some(index) => Some(*index),
+                                None if series.len() >= config.max_series => {
+                                    *refused_series += 1;
+                                    if *refused_series == 1 && warnings.len() < 100 {
+                                        warnings.push(format!(
+                                            "more than {} series: new series are refused",
+                                            config.max_series
+                                        ));
+                                    }
+                                    None
+                                }
+                                None => {
+                                    let name = series_name(channel, pointer);
+                                    let index = series.len();
+                                    series.push(SeriesEntry {
+                                        rules: alerts.rules_for(&name),
+                                        name: name.clone(),
+                                        series: Series::new(config.retention),
+                                    });
+                                    by_name.insert(name, index);
+                                    stats.series.insert(pointer.into(), index);
+                                    *generation += 1;
+                                    Some(index)
+                                }
+                            };
+                            if let Some(index) = index {
+                                if position < stats.leaves.len() {
+                                    stats.leaves[position] = (pointer.into(), index);
+                                } else if position == stats.leaves.len() && position < LEAF_CACHE {
+                                    stats.leaves.push((pointer.into(), index));
+                                }
+                            }
+                            index
+                        }
+                    };
+                    if learn {
+                        learned.push(index);
+                    }
+                    if let Some(index) = index {
+                        pending.push((index, value));
+                    }
+                };
+                if learn {
+                    extract::extract_and_learn(bytes, &config.timestamp_field, path, &mut sink).map(
+                        |(found, layout)| {
+                            if let Some(layout) = layout {
+                                stats.layout = Some(ChannelLayout {
+                                    layout,
+                                    series: learned.clone(),
+                                });
+                            }
+                            found
+                        },
+                    )
+                } else {
+                    extract::extract(bytes, &config.timestamp_field, path, &mut sink)
+                }
             }
-            pending.push((index, value));
         };
-        let result = extract::extract(data.as_bytes(), &config.timestamp_field, path, &mut sink);
         stats.messages += 1;
         stats.last_received_ms = received_ms;
         stats.rate.add(received_ms, 1);
@@ -526,6 +587,60 @@ mod tests {
         assert_eq!(store.series_count(), 3);
         assert_eq!(store.warnings().len(), 1);
         assert_eq!(store.refused_series(), 17);
+    }
+
+    #[test]
+    fn layouts_follow_a_channel_that_changes_shape() {
+        let config = StoreConfig {
+            max_series: 4,
+            ..StoreConfig::default()
+        };
+        let mut store = Store::new(config, Vec::new());
+        let messages = [
+            r#"{"s":"A","last":1,"bid":0.5,"ts":1795384000000}"#,
+            r#"{"s":"A","last":2,"bid":1.5,"ts":1795384001000}"#,
+            r#"{"s":"A","bid":3.5,"last":3,"ts":1795384002000}"#,
+            r#"{"s":"A","last":4,"bid":4.5,"ask":4.6,"ts":1795384003000}"#,
+            r#"{"s":"A","last":5,"bid":5.5,"ask":5.6,"ts":1795384004000}"#,
+            r#"{"s":"A","last":6,"bid":6.5,"ask":6.6,"x":1,"y":2,"ts":1795384005000}"#,
+            r#"{"s":"A","last":7,"bid":7.5,"ask":7.6,"x":1,"y":2,"ts":1795384006000}"#,
+            r#"{"s":"A","last":"n/a","bid":8.5,"ts":1795384007000}"#,
+            r#"{"s":"A","last":9,"bid":9.5,"ts":1795384008000}"#,
+        ];
+        for data in messages {
+            store.ingest(&batch(1_795_384_010_000, &[("/q", data)]));
+        }
+        let values = |name: &str| -> Vec<(f64, f64)> {
+            store
+                .series(name)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default()
+        };
+        let t = |i: u32| 1_795_384_000.0 + f64::from(i);
+        assert_eq!(
+            values("/q#/last"),
+            [0, 1, 2, 3, 4, 5, 6, 8]
+                .map(|i| (t(i), f64::from(i + 1)))
+                .to_vec()
+        );
+        assert_eq!(
+            values("/q#/bid"),
+            [0.5, 1.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (t(i as u32), *v))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            values("/q#/ask"),
+            vec![(t(3), 4.6), (t(4), 5.6), (t(5), 6.6), (t(6), 7.6)]
+        );
+        assert_eq!(values("/q#/x"), vec![(t(5), 1.0), (t(6), 1.0)]);
+        // The fifth series is refused, once per message that has it.
+        assert_eq!(store.series_count(), 4);
+        assert!(store.series("/q#/y").is_none());
+        assert_eq!(store.refused_series(), 2);
+        assert_eq!(store.channel("/q").map(|c| c.messages), Some(9));
     }
 
     #[test]
