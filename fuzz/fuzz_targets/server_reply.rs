@@ -1,7 +1,10 @@
 //! Arbitrary bytes as server replies, fed to the parser and the protocol
 //! state machine in every lane and state the input steers it into; also
 //! walked by the store's extraction, and judged by the JSON scanner and by
-//! serde_json, which must agree on what is valid JSON.
+//! serde_json, which must agree on what is valid JSON. Split at the first
+//! 0xFE byte, the input is also a value and a second text read through the
+//! first one's shape and layout: what fits must be valid JSON and must read
+//! exactly as the general walk reads it.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -11,7 +14,8 @@ use cometwatch::bayeux::ext::AckExtension;
 use cometwatch::bayeux::message::parse_messages;
 use cometwatch::bayeux::protocol::{Protocol, ProtocolConfig};
 use cometwatch::json::Scanner;
-use cometwatch::store::extract::extract;
+use cometwatch::json::shape::Shape;
+use cometwatch::store::extract::{extract, extract_and_learn, extract_with_layout};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
@@ -23,9 +27,18 @@ fuzz_target!(|input: &[u8]| {
         .is_ok();
     // serde_json ignores a value without a depth limit, so only shallow
     // input is compared.
-    if input.iter().filter(|b| matches!(b, b'[' | b'{')).count() < 100 {
-        let theirs = serde_json::from_slice::<serde::de::IgnoredAny>(input).is_ok();
-        assert_eq!(ours, theirs, "scanner and serde_json disagree");
+    // serde_json does not check the UTF-8 of strings it ignores, so only
+    // text is compared; bytes that are not UTF-8 are never JSON to us.
+    match std::str::from_utf8(input) {
+        Ok(text) if input.iter().filter(|b| matches!(b, b'[' | b'{')).count() < 100 => {
+            let theirs = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+            assert_eq!(ours, theirs, "scanner and serde_json disagree");
+        }
+        Ok(_) => {}
+        Err(_) => assert!(!ours, "bytes that are not UTF-8 taken as JSON"),
+    }
+    if let Some(split) = input.iter().position(|b| *b == 0xFE) {
+        shapes(&input[..split], &input[split + 1..]);
     }
     let mut p = Protocol::new(ProtocolConfig::default());
     p.add_extension(Box::new(AckExtension::new()));
@@ -42,3 +55,41 @@ fuzz_target!(|input: &[u8]| {
         now += Duration::from_millis(1000 * (i as u64 % 7));
     }
 });
+
+/// `second` read through the shape and layout learned from `first`.
+fn shapes(first: &[u8], second: &[u8]) {
+    let (Ok(first_text), Ok(second_text)) = (std::str::from_utf8(first), std::str::from_utf8(second))
+    else {
+        return;
+    };
+    if let Some(shape) = Shape::learn(first_text) {
+        if shape.read(second_text, |_, _| {}) {
+            assert!(
+                serde_json::from_str::<serde::de::IgnoredAny>(second_text).is_ok(),
+                "text that fits a shape is not JSON"
+            );
+        }
+        if let Some(end) = shape.check(second_text, 0) {
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(&second_text[..end]).is_ok());
+        }
+    }
+    let mut path = String::new();
+    let mut learned = Vec::new();
+    let Ok((_, Some(layout))) =
+        extract_and_learn(first, "ts", &mut path, &mut |p: &str, _: f64| learned.push(p.to_owned()))
+    else {
+        return;
+    };
+    let mut fast = Vec::new();
+    if let Some(found) = extract_with_layout(&layout, second, |i, v| fast.push((i, v))) {
+        let mut slow = Vec::new();
+        let walked = extract(second, "ts", &mut path, &mut |p: &str, v: f64| slow.push((p.to_owned(), v)))
+            .expect("text that fits a layout walks");
+        assert_eq!(fast.len(), slow.len());
+        for ((i, v), (p, w)) in fast.iter().zip(&slow) {
+            assert_eq!(&learned[*i], p);
+            assert_eq!(v.to_bits(), w.to_bits());
+        }
+        assert_eq!(found.timestamp.map(f64::to_bits), walked.timestamp.map(f64::to_bits));
+    }
+}
