@@ -141,6 +141,17 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Consumes `literal` when the text at the cursor starts with it (no
+    /// whitespace is skipped); false, and nothing consumed, otherwise.
+    #[inline]
+    pub fn eat(&mut self, literal: &[u8]) -> bool {
+        let matches = self.bytes[self.pos..].starts_with(literal);
+        if matches {
+            self.pos += literal.len();
+        }
+        matches
+    }
+
     /// Opens an object: consumes `{`.
     pub fn begin_object(&mut self) -> Result<(), ScanError> {
         self.expect(b'{', "expected an object")

@@ -433,12 +433,15 @@ fn incoming<'a>(
             scanner.pos()
         )));
     }
+    let mut shapes = shapes;
+    if let Some(message) = usual_data_message(scanner, shapes.as_deref_mut()) {
+        return Ok(message);
+    }
     let start = scanner.pos();
     let mut channel = None;
     let mut data = None;
     let mut id = None;
     let mut other_fields = false;
-    let mut shapes = shapes;
     scanner.begin_object().map_err(malformed)?;
     let mut first = true;
     while let Some(key) = scanner.next_key(&mut first).map_err(malformed)? {
@@ -476,6 +479,43 @@ fn incoming<'a>(
     serde_json::from_str::<Envelope<'a>>(text)
         .map(|envelope| Incoming::Other(Box::new(envelope)))
         .map_err(|e| MessageError::Malformed(format!("message at byte {start}: {e}")))
+}
+
+/// A data message written the usual way, `{"channel":"…","data":…}` or
+/// with `,"id":…` after the data (Faye's, CometD's and our own servers'
+/// order, without spaces), read without looking keys up. `None`, with the
+/// cursor where it was, for anything else (the general reader then takes
+/// it, and reports any error).
+fn usual_data_message<'a>(
+    scanner: &mut Scanner<'a>,
+    shapes: Option<&mut DataShapes>,
+) -> Option<Incoming<'a>> {
+    let mut s = scanner.clone();
+    if !s.eat(br#"{"channel":"#) || s.peek() != Some(b'"') {
+        return None;
+    }
+    let channel = s.string().ok()?;
+    if !s.eat(br#","data":"#) {
+        return None;
+    }
+    let data = match shapes {
+        Some(shapes) => shapes.data_value(&channel, &mut s, 2).ok()?,
+        None => s.value_raw(2).ok()?,
+    };
+    let id = if s.eat(br#","id":"#) {
+        Some(RawStr(s.value_raw(2).ok()?))
+    } else {
+        None
+    };
+    if !s.eat(b"}") {
+        return None;
+    }
+    *scanner = s;
+    Some(Incoming::Data {
+        channel,
+        data: RawStr(data),
+        id,
+    })
 }
 
 /// A short human description of a body that is not a JSON message list.
@@ -631,6 +671,42 @@ pub struct MessageBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usual_and_unusual_data_messages_read_alike() {
+        let usual = br#"[{"channel":"/a","data":{"x":1},"id":"7"},{"channel":"/a","data":[2]}]"#;
+        let spaced =
+            br#"[{ "channel": "/a", "data": {"x":1}, "id": "7" },{"data":[2],"channel":"/a"}]"#;
+        let mut shapes = DataShapes::new();
+        for body in [&usual[..], &spaced[..], &usual[..]] {
+            let list = parse_incoming(body, 10, Some(&mut shapes)).expect("parses");
+            let described: Vec<String> = list
+                .into_iter()
+                .map(|m| match m {
+                    Incoming::Data { channel, data, id } => {
+                        format!("{channel} {} {:?}", data.get(), id.map(|i| i.get()))
+                    }
+                    Incoming::Other(e) => format!("other {:?}", e.channel),
+                })
+                .collect();
+            assert_eq!(
+                described,
+                vec![r#"/a {"x":1} Some("\"7\"")"#, "/a [2] None"]
+            );
+        }
+        // Anything more makes it a full envelope; errors are still found.
+        let extra = br#"[{"channel":"/a","data":1,"id":"7","ext":{}}]"#;
+        let list = parse_incoming(extra, 10, None).expect("parses");
+        assert!(matches!(list[0], Incoming::Other(_)));
+        for broken in [
+            &br#"[{"channel":"/a","data":{"x":01},"id":"7"}]"#[..],
+            br#"[{"channel":"/a","data":1,"id":7"}]"#,
+            br#"[{"channel":"/a","data":1,"id":"7"]"#,
+            br#"[{"channel":"/a\q","data":1}]"#,
+        ] {
+            assert!(parse_incoming(broken, 10, Some(&mut shapes)).is_err());
+        }
+    }
 
     #[test]
     fn parses_a_list_borrowed_with_raw_data() {

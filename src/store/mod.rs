@@ -236,9 +236,6 @@ impl Store {
         received_ms: u64,
         received_secs: f64,
     ) {
-        if !self.channels.contains_key(&**channel) && !self.add_channel(channel) {
-            return;
-        }
         let Store {
             channels,
             series,
@@ -256,6 +253,10 @@ impl Store {
             ..
         } = self;
         let Some(stats) = channels.get_mut(&**channel) else {
+            // A new channel: tracked (unless refused), then taken in.
+            if self.add_channel(channel) {
+                self.ingest_one(channel, data, index_in_batch, received_ms, received_secs);
+            }
             return;
         };
         if stats.is_alarm_channel {
