@@ -12,6 +12,7 @@
 //!
 //! [`Transport`] leaves room for a WebSocket transport later.
 
+use std::io::Read;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -110,6 +111,10 @@ pub trait Transport: Send + Sync {
     /// The server URL, for display.
     fn url(&self) -> &str;
 }
+
+/// Most bytes reserved up front for a reply from its `Content-Length`
+/// (a bigger reply grows its buffer as it arrives).
+const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
 
 /// Settings of the HTTP transport.
 #[derive(Clone, Default)]
@@ -293,12 +298,24 @@ impl HttpTransport {
                 .unwrap_or_default();
             return Err(TransportError::Status { status, snippet });
         }
-        let bytes = response
+        // One buffer of the announced size (within the limit), so a big
+        // reply is not copied as a growing buffer doubles.
+        let announced = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(self.max_response_bytes)
+            .min(PREALLOCATE_AT_MOST);
+        let mut bytes = Vec::with_capacity(announced as usize);
+        response
             .body_mut()
             .with_config()
             .limit(self.max_response_bytes)
-            .read_to_vec()
-            .map_err(|e| self.map_error(e, timeout))?;
+            .reader()
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.map_error(ureq::Error::from(e), timeout))?;
         Ok(Bytes::from(bytes))
     }
 
