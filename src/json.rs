@@ -405,11 +405,12 @@ impl<'a> Scanner<'a> {
                 return;
             }
         }
+        if !VALUE {
+            self.skip_digits();
+            return;
+        }
         while let Some(&b @ b'0'..=b'9') = self.bytes.get(self.pos) {
             self.pos += 1;
-            if !VALUE {
-                continue;
-            }
             if parts.mantissa < (1 << 53) / 10 {
                 parts.mantissa = parts.mantissa * 10 + u64::from(b - b'0');
                 if fraction {
@@ -422,6 +423,32 @@ impl<'a> Scanner<'a> {
                     parts.exponent += 1;
                 }
             }
+        }
+    }
+
+    /// Moves past a run of digits: the first few one by one (most runs
+    /// are short), the rest eight at a time.
+    #[inline]
+    fn skip_digits(&mut self) {
+        for _ in 0..4 {
+            match self.bytes.get(self.pos) {
+                Some(b'0'..=b'9') => self.pos += 1,
+                _ => return,
+            }
+        }
+        while let Some(chunk) = self
+            .bytes
+            .get(self.pos..)
+            .and_then(|r| r.first_chunk::<8>())
+        {
+            let count = leading_digits(u64::from_le_bytes(*chunk));
+            self.pos += count;
+            if count < 8 {
+                return;
+            }
+        }
+        while let Some(b'0'..=b'9') = self.bytes.get(self.pos) {
+            self.pos += 1;
         }
     }
 
@@ -647,6 +674,13 @@ pub(crate) mod tests {
             "--1",
             "+1",
             "1.5e300",
+            "123456789012345678901234567",
+            "-0.00000000000000000000000001",
+            "99.94999999999999",
+            "[99.94999999999999,1234567890123]",
+            "1.2345678901234567890x",
+            "1234567890123456789012345678.",
+            "1e123456789012345678",
             "true",
             "tru",
             "nul",

@@ -12,8 +12,8 @@
 //!
 //! [`Transport`] leaves room for a WebSocket transport later.
 
-use std::io::Read;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
