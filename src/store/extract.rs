@@ -64,6 +64,11 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Bytes of memory it holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.shape.heap_bytes() + self.roles.capacity() * std::mem::size_of::<Role>()
+    }
+
     /// Samples each message of this layout gives.
     pub fn samples(&self) -> usize {
         self.roles.iter().filter(|r| **r == Role::Sample).count()

@@ -88,6 +88,15 @@ struct ChannelLayout {
 
 /// Messages of a channel walked with learning before it becomes rare.
 const EAGER_LEARNING: u32 = 16;
+/// Bytes all channels' layouts may hold together (beyond, new channels'
+/// messages are walked the general way).
+const MAX_LAYOUT_BYTES: usize = 16 * 1024 * 1024;
+
+impl ChannelLayout {
+    fn heap_bytes(&self) -> usize {
+        self.layout.heap_bytes() + self.series.capacity() * std::mem::size_of::<Option<usize>>()
+    }
+}
 
 /// Hashing for maps keyed by what a server sends: fast, seeded per process.
 type FastHash = foldhash::fast::RandomState;
@@ -163,6 +172,8 @@ pub struct Store {
     pending: Vec<(usize, f64)>,
     /// Series of each sample of a message whose layout is being learned.
     learned: Vec<Option<usize>>,
+    /// Bytes held by the channels' layouts.
+    layout_bytes: usize,
     generation: u64,
 }
 
@@ -198,6 +209,7 @@ impl Store {
             path: String::new(),
             pending: Vec::new(),
             learned: Vec::new(),
+            layout_bytes: 0,
             generation: 0,
         }
     }
@@ -248,6 +260,7 @@ impl Store {
             path,
             pending,
             learned,
+            layout_bytes,
             batches,
             batch_channels,
             ..
@@ -341,11 +354,17 @@ impl Store {
                 if learn {
                     extract::extract_and_learn(bytes, &config.timestamp_field, path, &mut sink).map(
                         |(found, layout)| {
+                            let old = stats.layout.take().map_or(0, |l| l.heap_bytes());
+                            *layout_bytes -= old;
                             if let Some(layout) = layout {
-                                stats.layout = Some(ChannelLayout {
+                                let known = ChannelLayout {
                                     layout,
                                     series: learned.clone(),
-                                });
+                                };
+                                if *layout_bytes + known.heap_bytes() <= MAX_LAYOUT_BYTES {
+                                    *layout_bytes += known.heap_bytes();
+                                    stats.layout = Some(known);
+                                }
                             }
                             found
                         },
@@ -637,6 +656,14 @@ mod tests {
             vec![(t(3), 4.6), (t(4), 5.6), (t(5), 6.6), (t(6), 7.6)]
         );
         assert_eq!(values("/q#/x"), vec![(t(5), 1.0), (t(6), 1.0)]);
+        // The layouts' memory is accounted as they are replaced.
+        let held: usize = store
+            .channels
+            .values()
+            .filter_map(|c| c.layout.as_ref().map(ChannelLayout::heap_bytes))
+            .sum();
+        assert!(held > 0);
+        assert_eq!(store.layout_bytes, held);
         // The fifth series is refused, once per message that has it.
         assert_eq!(store.series_count(), 4);
         assert!(store.series("/q#/y").is_none());
