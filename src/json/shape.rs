@@ -129,8 +129,8 @@ impl Shape {
 
 impl<'a> Scanner<'a> {
     /// The value at the cursor (after whitespace) when it fits `shape`,
-    /// as written, with the cursor moved past it; `None`, and the cursor
-    /// where it was, when it does not fit.
+    /// as written, with the cursor moved past it; `None`, with the cursor
+    /// on the value's first byte, when it does not fit.
     pub fn value_fitting(&mut self, shape: &Shape) -> Option<&'a str> {
         self.skip_ws();
         let start = self.pos;
