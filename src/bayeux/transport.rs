@@ -12,11 +12,13 @@
 //!
 //! [`Transport`] leaves room for a WebSocket transport later.
 
+use super::resolver::ReusingResolver;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use ureq::unversioned::transport::DefaultConnector;
 
 use bytes::Bytes;
 use thiserror::Error;
@@ -240,7 +242,7 @@ impl HttpTransport {
         if config.insecure {
             tls = tls.disable_verification(true);
         }
-        let agent: Agent = Agent::config_builder()
+        let agent_config = Agent::config_builder()
             .http_status_as_error(false)
             .max_idle_connections_per_host(2)
             .max_idle_connections(2)
@@ -248,8 +250,12 @@ impl HttpTransport {
             .max_redirects(0)
             .user_agent(concat!("cometwatch/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(
+            agent_config,
+            DefaultConnector::new(),
+            ReusingResolver::new(),
+        );
         Ok(Self {
             url: url.to_owned(),
             host,
