@@ -426,16 +426,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Moves past a run of digits: the first few one by one (most runs
-    /// are short), the rest eight at a time.
+    /// Moves past a run of digits, eight at a time where it can.
     #[inline]
     fn skip_digits(&mut self) {
-        for _ in 0..4 {
-            match self.bytes.get(self.pos) {
-                Some(b'0'..=b'9') => self.pos += 1,
-                _ => return,
-            }
-        }
         while let Some(chunk) = self
             .bytes
             .get(self.pos..)
