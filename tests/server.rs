@@ -168,6 +168,21 @@ fn ack_delivers_10000_exactly_once_in_order_through_cut_connections() {
 }
 
 #[test]
+fn refused_requests_keep_their_connection() {
+    let server = server::start(ServerConfig::quiet()).expect("server");
+    let mut c = RawConnection::open(server.local_addr());
+    // The refusal waits for the body, so the connection carries the next
+    // request (before, it could be closed with the body unread).
+    let r = c.post_slowly("/elsewhere", b"[]", Duration::from_millis(200));
+    assert_eq!(r.status, 404);
+    let r = c.post_slowly("/elsewhere", b"[1]", Duration::from_millis(200));
+    assert_eq!(r.status, 404);
+    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[0]["successful"], true);
+}
+
+#[test]
 fn bad_input_gets_clear_errors() {
     let server = server::start(ServerConfig {
         max_body_bytes: 64 * 1024,

@@ -43,6 +43,13 @@ pub async fn handle(
 
 type Refusal = (StatusCode, String);
 
+/// Reads and drops the body of a request that is refused before its body
+/// is needed (up to `limit` bytes), so the connection stays usable for
+/// the next request instead of being closed with the body unread.
+async fn drain(request: Request<Incoming>, limit: usize) {
+    let _ = Limited::new(request.into_body(), limit).collect().await;
+}
+
 async fn serve(
     engine: &Engine,
     settings: &ServerSettings,
@@ -55,12 +62,14 @@ async fn serve(
             .strip_prefix(settings.path.as_str())
             .is_some_and(|rest| rest.starts_with('/'));
     if !on_endpoint {
+        drain(request, settings.max_body_bytes).await;
         return Err((
             StatusCode::NOT_FOUND,
             format!("no Bayeux endpoint here; it is at {}", settings.path),
         ));
     }
     if request.method() != Method::POST {
+        drain(request, settings.max_body_bytes).await;
         return Err((
             StatusCode::METHOD_NOT_ALLOWED,
             "Bayeux long polling uses POST".into(),

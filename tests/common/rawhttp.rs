@@ -61,6 +61,19 @@ impl RawConnection {
         self.writer.write_all(body).expect("write");
     }
 
+    /// Sends a request whose body follows its head after `pause`, as a
+    /// slow client's would, and reads the answer.
+    pub fn post_slowly(&mut self, path: &str, body: &[u8], pause: Duration) -> RawResponse {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        self.writer.write_all(head.as_bytes()).expect("write");
+        std::thread::sleep(pause);
+        self.writer.write_all(body).expect("write");
+        self.receive()
+    }
+
     /// Reads one response.
     pub fn receive(&mut self) -> RawResponse {
         let mut line = String::new();
