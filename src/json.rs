@@ -855,6 +855,24 @@ pub(crate) mod tests {
         })
     }
 
+    /// `text` with one byte replaced by `byte`, removed, and `byte`
+    /// inserted, at `at` (only the insertion when `at` is the end).
+    pub(crate) fn one_byte_mutations(text: &str, at: usize, byte: u8) -> Vec<Vec<u8>> {
+        let mut variants = Vec::new();
+        if at < text.len() {
+            let mut replaced = text.as_bytes().to_vec();
+            replaced[at] = byte;
+            variants.push(replaced);
+            let mut removed = text.as_bytes().to_vec();
+            removed.remove(at);
+            variants.push(removed);
+        }
+        let mut inserted = text.as_bytes().to_vec();
+        inserted.insert(at, byte);
+        variants.push(inserted);
+        variants
+    }
+
     proptest! {
         #[test]
         fn generated_json_is_accepted_and_mutations_judged_like_serde(
@@ -864,20 +882,7 @@ pub(crate) mod tests {
         ) {
             let text = serde_json::to_string(&value).expect("serializable");
             prop_assert!(valid(&text), "{}", text);
-            // One byte replaced, inserted or removed.
-            let at = cut.index(text.len() + 1);
-            let mut variants = Vec::new();
-            if at < text.len() {
-                let mut replaced = text.clone().into_bytes();
-                replaced[at] = byte;
-                variants.push(replaced);
-                let mut removed = text.clone().into_bytes();
-                removed.remove(at);
-                variants.push(removed);
-            }
-            let mut inserted = text.clone().into_bytes();
-            inserted.insert(at, byte);
-            variants.push(inserted);
+            let variants = one_byte_mutations(&text, cut.index(text.len() + 1), byte);
             for variant in variants {
                 if let Ok(v) = std::str::from_utf8(&variant) {
                     prop_assert_eq!(valid(v), serde_valid(v), "{}", v);

@@ -425,18 +425,7 @@ mod tests {
             proptest::prop_assert!(shape.read(&text, |_, _| count += 1));
             proptest::prop_assert_eq!(count, shape.leaves());
             let at = cut.index(text.len() + 1);
-            let mut variants = Vec::new();
-            if at < text.len() {
-                let mut replaced = text.clone().into_bytes();
-                replaced[at] = byte;
-                variants.push(replaced);
-                let mut removed = text.clone().into_bytes();
-                removed.remove(at);
-                variants.push(removed);
-            }
-            let mut inserted = text.clone().into_bytes();
-            inserted.insert(at, byte);
-            variants.push(inserted);
+            let variants = crate::json::tests::one_byte_mutations(&text, at, byte);
             for variant in variants {
                 let Ok(v) = std::str::from_utf8(&variant) else { continue };
                 let fits = shape.read(v, |_, _| {});

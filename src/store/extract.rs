@@ -479,17 +479,7 @@ mod tests {
             let Some(layout) = layout else { return Ok(()) };
             let at = cut.index(text.len() + 1);
             let mut variants = vec![text.clone().into_bytes()];
-            if at < text.len() {
-                let mut replaced = text.clone().into_bytes();
-                replaced[at] = byte;
-                variants.push(replaced);
-                let mut removed = text.clone().into_bytes();
-                removed.remove(at);
-                variants.push(removed);
-            }
-            let mut inserted = text.clone().into_bytes();
-            inserted.insert(at, byte);
-            variants.push(inserted);
+            variants.extend(crate::json::tests::one_byte_mutations(&text, at, byte));
             for (n, variant) in variants.iter().enumerate() {
                 let mut fast = Vec::new();
                 let Some(found) = extract_with_layout(&layout, variant, |i, v| fast.push((i, v))) else {
