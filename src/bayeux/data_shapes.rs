@@ -3,7 +3,8 @@
 //!
 //! A reply is checked whole before the protocol acts on it, data included.
 //! Payloads of one channel nearly always share a layout, so the first few
-//! are walked token by token and their [`Shape`] is kept; later payloads
+//! are walked token by token and their [`Shape`] is kept (learning then
+//! becomes rare, see [`learning_due`]); later payloads
 //! are checked against it piece by piece (see [`crate::json::shape`]),
 //! which is as strict and several times cheaper. Memory is bounded: a
 //! fixed number of channels and bytes, after which new channels are simply
@@ -11,16 +12,13 @@
 
 use std::collections::HashMap;
 
-use crate::json::shape::Shape;
+use crate::json::shape::{Shape, learning_due};
 use crate::json::{ScanError, Scanner};
 
 /// Channels whose data shape is kept.
 pub const MAX_CHANNELS: usize = 1_000;
 /// Bytes all kept shapes may hold together.
 pub const MAX_BYTES: usize = 4 * 1024 * 1024;
-/// Payloads of a channel walked (and learned from) before learning becomes
-/// rare: then only at the 32nd, 64th, 128th… walk.
-const EAGER_LEARNING: u32 = 16;
 
 /// Data shapes per channel name.
 #[derive(Debug, Default)]
@@ -52,12 +50,6 @@ impl DataShapes {
         self.channels.is_empty()
     }
 
-    /// Forgets every shape.
-    pub fn clear(&mut self) {
-        self.channels.clear();
-        self.bytes = 0;
-    }
-
     /// The `data` value at the cursor of a message on `channel`, checked,
     /// as written; nested `depth` levels deep in the reply.
     pub fn data_value<'a>(
@@ -78,7 +70,7 @@ impl DataShapes {
         match known {
             Some(entry) => {
                 entry.walked = entry.walked.saturating_add(1);
-                if entry.walked < EAGER_LEARNING || entry.walked.is_power_of_two() {
+                if learning_due(entry.walked) {
                     let old = entry.shape.take().map_or(0, |s| s.heap_bytes());
                     self.bytes -= old;
                     if let Some(shape) = Shape::learn(raw)

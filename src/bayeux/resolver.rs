@@ -9,7 +9,7 @@
 //! short while.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,26 +38,6 @@ impl ReusingResolver {
     }
 }
 
-/// The host and port of `uri`, the port defaulting by scheme.
-fn host_and_port(uri: &Uri) -> Option<(&str, u16)> {
-    let authority = uri.authority()?;
-    let port = authority.port_u16().or(match uri.scheme_str()? {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    })?;
-    Some((authority.host(), port))
-}
-
-/// `host` as an IP address (IPv6 in brackets, as URLs write it).
-fn ip_literal(host: &str) -> Option<IpAddr> {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-        .parse()
-        .ok()
-}
-
 impl Resolver for ReusingResolver {
     fn resolve(
         &self,
@@ -65,15 +45,20 @@ impl Resolver for ReusingResolver {
         config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let Some((host, port)) = host_and_port(uri) else {
+        // "host:port", the port defaulting by scheme, as ureq spells it.
+        let Some(key) = uri
+            .scheme()
+            .zip(uri.authority())
+            .and_then(|(scheme, authority)| DefaultResolver::host_and_port(scheme, authority))
+        else {
             return self.lookup.resolve(uri, config, timeout);
         };
-        if let Some(ip) = ip_literal(host) {
+        // An IP address (IPv6 in brackets, as URLs write it) needs no lookup.
+        if let Ok(addr) = key.parse::<SocketAddr>() {
             let mut addrs = self.empty();
-            addrs.push(SocketAddr::new(ip, port));
+            addrs.push(addr);
             return Ok(addrs);
         }
-        let key = format!("{host}:{port}");
         let now = Instant::now();
         if let Ok(names) = self.names.lock()
             && let Some((at, addrs)) = names.get(&key)

@@ -17,6 +17,16 @@ pub const MAX_LEAVES: usize = 256;
 /// Most bytes of text between the leaves of one shape.
 pub const MAX_TEXT: usize = 4 * 1024;
 
+/// Values walked (and learned from) before learning becomes rare.
+const EAGER_LEARNING: u32 = 16;
+
+/// Whether the `walked`-th value walked the general way (counting from 0)
+/// should also be learned from: the first 16, then only the 32nd, 64th,
+/// 128th…, so a source whose layout never settles costs little extra.
+pub fn learning_due(walked: u32) -> bool {
+    walked < EAGER_LEARNING || walked.is_power_of_two()
+}
+
 /// What a leaf of a shape may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeafKind {

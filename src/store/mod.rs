@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::bayeux::channel::ChannelPattern;
 use crate::bayeux::{MessageBatch, RawJson};
+use crate::json::shape::learning_due;
 use extract::Layout;
 
 pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
@@ -74,7 +75,7 @@ pub struct ChannelStats {
     /// The layout of this channel's messages, once learned.
     layout: Option<ChannelLayout>,
     /// Messages walked the general way (no layout, or one that did not
-    /// fit): learning is tried for the first few, then ever more rarely.
+    /// fit): learning is tried when [`learning_due`] says so.
     walked: u32,
 }
 
@@ -86,8 +87,6 @@ struct ChannelLayout {
     series: Vec<Option<usize>>,
 }
 
-/// Messages of a channel walked with learning before it becomes rare.
-const EAGER_LEARNING: u32 = 16;
 /// Bytes all channels' layouts may hold together (beyond, new channels'
 /// messages are walked the general way).
 const MAX_LAYOUT_BYTES: usize = 16 * 1024 * 1024;
@@ -297,7 +296,7 @@ impl Store {
             None => {
                 pending.clear();
                 learned.clear();
-                let learn = stats.walked < EAGER_LEARNING || stats.walked.is_power_of_two();
+                let learn = learning_due(stats.walked);
                 stats.walked = stats.walked.saturating_add(1);
                 let mut leaf = 0usize;
                 let mut sink = |pointer: &str, value: f64| {
