@@ -104,6 +104,50 @@ type FastHash = foldhash::fast::RandomState;
 const LEAF_CACHE: usize = 64;
 
 impl ChannelStats {
+    /// The series of a message's `position`-th sample, at `pointer`: the
+    /// one that position had last time when the pointer is the same (no
+    /// hashing), else the channel's series of that pointer, else a new one
+    /// from `create` (`None`: refused).
+    fn series_for(
+        &mut self,
+        position: usize,
+        pointer: &str,
+        create: impl FnOnce() -> Option<usize>,
+    ) -> Option<usize> {
+        if let Some((cached, index)) = self.leaves.get(position)
+            && **cached == *pointer
+        {
+            return Some(*index);
+        }
+        let index = match self.series.get(pointer) {
+            Some(index) => *index,
+            None => {
+                let index = create()?;
+                self.series.insert(pointer.into(), index);
+                index
+            }
+        };
+        if position < self.leaves.len() {
+            self.leaves[position] = (pointer.into(), index);
+        } else if position == self.leaves.len() && position < LEAF_CACHE {
+            self.leaves.push((pointer.into(), index));
+        }
+        Some(index)
+    }
+
+    /// Replaces the channel's layout with `learned`, kept only while all
+    /// layouts together stay within [`MAX_LAYOUT_BYTES`] (`held` counts
+    /// them).
+    fn keep_layout(&mut self, learned: Option<ChannelLayout>, held: &mut usize) {
+        *held -= self.layout.take().map_or(0, |l| l.heap_bytes());
+        if let Some(known) = learned
+            && *held + known.heap_bytes() <= MAX_LAYOUT_BYTES
+        {
+            *held += known.heap_bytes();
+            self.layout = Some(known);
+        }
+    }
+
     /// Messages per second over the last few seconds, at `now_ms`.
     pub fn rate(&self, now_ms: u64) -> f64 {
         self.rate.per_second(now_ms)
@@ -302,47 +346,28 @@ impl Store {
                 let mut sink = |pointer: &str, value: f64| {
                     let position = leaf;
                     leaf += 1;
-                    // Messages of a channel usually have the same shape: try
-                    // the series this leaf position had last time first.
-                    let index = match stats.leaves.get(position) {
-                        Some((cached, index)) if **cached == *pointer => Some(*index),
-                        _ => {
-                            let index = match stats.series.get(pointer) {
-                                Some(index) => Some(*index),
-                                None if series.len() >= config.max_series => {
-                                    *refused_series += 1;
-                                    if *refused_series == 1 && warnings.len() < 100 {
-                                        warnings.push(format!(
-                                            "more than {} series: new series are refused",
-                                            config.max_series
-                                        ));
-                                    }
-                                    None
-                                }
-                                None => {
-                                    let name = series_name(channel, pointer);
-                                    let index = series.len();
-                                    series.push(SeriesEntry {
-                                        rules: alerts.rules_for(&name),
-                                        name: name.clone(),
-                                        series: Series::new(config.retention),
-                                    });
-                                    by_name.insert(name, index);
-                                    stats.series.insert(pointer.into(), index);
-                                    *generation += 1;
-                                    Some(index)
-                                }
-                            };
-                            if let Some(index) = index {
-                                if position < stats.leaves.len() {
-                                    stats.leaves[position] = (pointer.into(), index);
-                                } else if position == stats.leaves.len() && position < LEAF_CACHE {
-                                    stats.leaves.push((pointer.into(), index));
-                                }
+                    let index = stats.series_for(position, pointer, || {
+                        if series.len() >= config.max_series {
+                            *refused_series += 1;
+                            if *refused_series == 1 && warnings.len() < 100 {
+                                warnings.push(format!(
+                                    "more than {} series: new series are refused",
+                                    config.max_series
+                                ));
                             }
-                            index
+                            return None;
                         }
-                    };
+                        let name = series_name(channel, pointer);
+                        let index = series.len();
+                        series.push(SeriesEntry {
+                            rules: alerts.rules_for(&name),
+                            name: name.clone(),
+                            series: Series::new(config.retention),
+                        });
+                        by_name.insert(name, index);
+                        *generation += 1;
+                        Some(index)
+                    });
                     if learn {
                         learned.push(index);
                     }
@@ -353,18 +378,11 @@ impl Store {
                 if learn {
                     extract::extract_and_learn(bytes, &config.timestamp_field, path, &mut sink).map(
                         |(found, layout)| {
-                            let old = stats.layout.take().map_or(0, |l| l.heap_bytes());
-                            *layout_bytes -= old;
-                            if let Some(layout) = layout {
-                                let known = ChannelLayout {
-                                    layout,
-                                    series: learned.clone(),
-                                };
-                                if *layout_bytes + known.heap_bytes() <= MAX_LAYOUT_BYTES {
-                                    *layout_bytes += known.heap_bytes();
-                                    stats.layout = Some(known);
-                                }
-                            }
+                            let learned = layout.map(|layout| ChannelLayout {
+                                layout,
+                                series: learned.clone(),
+                            });
+                            stats.keep_layout(learned, layout_bytes);
                             found
                         },
                     )
