@@ -29,6 +29,15 @@ pub trait Extension: Send {
     fn sees_data_messages(&self) -> bool {
         true
     }
+
+    /// False when [`Self::incoming`] never needs a connect reply before
+    /// the next connect is sent, so that connect may leave before the rest
+    /// of the reply is read (see [`Protocol::begin_response`]).
+    ///
+    /// [`Protocol::begin_response`]: super::protocol::Protocol::begin_response
+    fn reads_connect_replies(&self) -> bool {
+        true
+    }
 }
 
 /// CometD's acknowledgement extension, client side.
@@ -128,6 +137,10 @@ impl Extension for AuthExtension {
     }
 
     fn sees_data_messages(&self) -> bool {
+        false
+    }
+
+    fn reads_connect_replies(&self) -> bool {
         false
     }
 

@@ -5,6 +5,7 @@ pub mod data_shapes;
 pub mod ext;
 pub mod message;
 pub mod protocol;
+pub mod reply_ends;
 pub mod resolver;
 pub mod session;
 pub mod transport;

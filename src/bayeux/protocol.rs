@@ -28,7 +28,14 @@
 //!   batch once connected;
 //! - after a re-handshake every subscription is restored and a
 //!   [`Event::Resubscribed`] warns that a gap may have occurred;
-//! - data messages may ride on any reply but the handshake's.
+//! - data messages may ride on any reply but the handshake's;
+//! - a long-poll reply can be taken in two steps
+//!   ([`Protocol::begin_response`], then [`Protocol::finish_response`]):
+//!   when its connect answer, read alone from either end of the reply,
+//!   says "connect again at once", the next connect may leave while the
+//!   rest of the reply is still being checked. A reply that then turns out
+//!   broken is still refused as a whole and counts as a failed connect,
+//!   and early connects stay off until a long-poll reply reads whole.
 //!
 //! Two lanes are used, as the spec allows two connections: the long poll
 //! (`/meta/connect` only) and the normal lane (everything else). Each lane
@@ -48,6 +55,7 @@ use super::message::{
     LONG_POLLING, MessageBatch, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta,
     parse_incoming,
 };
+use super::reply_ends::connect_reply_at_an_end;
 
 /// Most messages waiting for the connection; later publishes fail at once.
 pub const MAX_QUEUED: usize = 10_000;
@@ -67,6 +75,9 @@ pub struct ProtocolConfig {
     pub max_messages_per_reply: usize,
     /// Most distinct channel names interned (beyond, names are allocated).
     pub max_interned_channels: usize,
+    /// Let the next connect leave once a long-poll reply's own connect
+    /// answer allows it, before the rest of the reply is checked.
+    pub early_connect: bool,
 }
 
 impl Default for ProtocolConfig {
@@ -78,6 +89,7 @@ impl Default for ProtocolConfig {
             default_connect_timeout: Duration::from_secs(30),
             max_messages_per_reply: 200_000,
             max_interned_channels: 10_000,
+            early_connect: true,
         }
     }
 }
@@ -232,6 +244,16 @@ struct InFlight {
     ids: Vec<String>,
 }
 
+/// A reply whose handling has begun; see [`Protocol::begin_response`].
+#[derive(Debug)]
+pub struct StartedReply {
+    lane: Lane,
+    flight: InFlight,
+    body: Bytes,
+    /// Its connect answer was acted on in [`Protocol::begin_response`].
+    connect_answered_early: bool,
+}
+
 /// A message waiting for the normal lane.
 #[derive(Debug, Clone)]
 enum Queued {
@@ -275,6 +297,9 @@ pub struct Protocol {
     /// Shapes of recent channels' data, for checking replies quickly.
     data_shapes: DataShapes,
     reconnects: u64,
+    /// Set when a reply whose connect answer was taken early turned out
+    /// broken; cleared by the next long-poll reply that reads whole.
+    early_connect_suspended: bool,
 }
 
 impl std::fmt::Debug for Protocol {
@@ -316,6 +341,7 @@ impl Protocol {
             routes_generation: 0,
             data_shapes: DataShapes::new(),
             reconnects: 0,
+            early_connect_suspended: false,
         }
     }
 
@@ -655,9 +681,77 @@ impl Protocol {
     /// Feeds the body of a reply to the request `token`. `received_ms` is
     /// the wall-clock receive time stamped on data messages.
     pub fn handle_response(&mut self, token: u64, body: Bytes, now: Instant, received_ms: u64) {
-        let Some((lane, flight)) = self.take_flight(token) else {
-            return;
+        if let Some(reply) = self.begin_response(token, body, now) {
+            self.finish_response(reply, now, received_ms);
+        }
+    }
+
+    /// The first step of [`Self::handle_response`]. For a long-poll reply
+    /// whose connect answer reads alone from either end of it, successful
+    /// and advising to connect again at once, the answer is acted on now:
+    /// [`Self::poll_transmit`] then gives the next connect, to send before
+    /// [`Self::finish_response`] checks and delivers the rest. `None` when
+    /// `token` is not a request in flight (the reply is dropped).
+    pub fn begin_response(
+        &mut self,
+        token: u64,
+        body: Bytes,
+        now: Instant,
+    ) -> Option<StartedReply> {
+        let (lane, flight) = self.take_flight(token)?;
+        let connect_answered_early =
+            lane == Lane::LongPoll && self.answer_connect_early(&body, now);
+        Some(StartedReply {
+            lane,
+            flight,
+            body,
+            connect_answered_early,
+        })
+    }
+
+    /// Acts on the connect answer at an end of `body` when that is safe
+    /// without reading the rest. True when it did.
+    fn answer_connect_early(&mut self, body: &[u8], now: Instant) -> bool {
+        if !self.config.early_connect
+            || self.early_connect_suspended
+            || self.state != State::Connected
+            || self.advice.interval().is_some_and(|i| !i.is_zero())
+            || self.extensions.iter().any(|e| e.reads_connect_replies())
+        {
+            return false;
+        }
+        let Some(expected) = self.connect_id.as_deref() else {
+            return false;
         };
+        let Some(envelope) = connect_reply_at_an_end(body) else {
+            return false;
+        };
+        let again_at_once = envelope.advice.as_ref().is_none_or(|advice| {
+            matches!(advice.reconnect, None | Some(Reconnect::Retry))
+                && advice.interval().is_none_or(|i| i.is_zero())
+        });
+        if envelope.successful != Some(true)
+            || !again_at_once
+            || envelope.id().as_deref() != Some(expected)
+        {
+            return false;
+        }
+        self.pending.remove(expected);
+        self.connect_id = None;
+        self.connect_succeeded(envelope.advice.as_ref(), now);
+        true
+    }
+
+    /// The second step of [`Self::handle_response`]: checks the whole
+    /// reply, then acts on its messages in order. A broken reply is
+    /// refused as a whole.
+    pub fn finish_response(&mut self, reply: StartedReply, now: Instant, received_ms: u64) {
+        let StartedReply {
+            lane,
+            flight,
+            body,
+            connect_answered_early,
+        } = reply;
         let messages = match parse_incoming(
             &body,
             self.config.max_messages_per_reply,
@@ -665,10 +759,21 @@ impl Protocol {
         ) {
             Ok(messages) => messages,
             Err(error) => {
-                self.flight_failed(lane, flight, &error.to_string(), now);
+                let reason = error.to_string();
+                if connect_answered_early {
+                    // The next connect has left already; this failure
+                    // still counts, and no connect leaves early again
+                    // until a reply reads whole.
+                    self.early_connect_suspended = true;
+                    self.connect_failed(None, &reason, now);
+                }
+                self.flight_failed(lane, flight, &reason, now);
                 return;
             }
         };
+        if lane == Lane::LongPoll {
+            self.early_connect_suspended = false;
+        }
         // Data messages skip the full envelope unless an extension reads them.
         let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
         let mut batch = Vec::with_capacity(messages.len());

@@ -279,6 +279,8 @@ struct SessionThread {
     failures_in_a_row: u32,
     transport_config: TransportConfig,
     known_hosts: Option<Vec<String>>,
+    /// Set once leaving: requests then wait at most until this instant.
+    disconnect_deadline: Option<Instant>,
 }
 
 impl SessionThread {
@@ -304,43 +306,27 @@ impl SessionThread {
             failures_in_a_row: 0,
             transport_config,
             known_hosts: None,
+            disconnect_deadline: None,
         }
     }
 
     fn run(mut self, commands: Receiver<Command>) {
         self.protocol.start(Instant::now());
-        let mut disconnect_deadline: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            while let Some(transmit) = self.protocol.poll_transmit(now) {
-                let lane = match transmit.lane {
-                    Lane::LongPoll => &self.lanes.long_poll,
-                    Lane::Normal => &self.lanes.normal,
-                };
-                let timeout = match disconnect_deadline {
-                    Some(_) => transmit.timeout.min(DISCONNECT_WAIT),
-                    None => transmit.timeout,
-                };
-                if lane.send((transmit.token, transmit.body, timeout)).is_err() {
-                    self.protocol.handle_failure(
-                        transmit.token,
-                        "the transport worker stopped",
-                        now,
-                    );
-                }
-            }
+            self.send_due_requests(now);
             self.forward_events();
             match self.protocol.state() {
                 State::Terminated => return,
-                State::Disconnected if disconnect_deadline.is_some() => return,
+                State::Disconnected if self.disconnect_deadline.is_some() => return,
                 _ => {}
             }
-            if self.consumer_gone && disconnect_deadline.is_none() {
-                disconnect_deadline = Some(now + DISCONNECT_WAIT);
+            if self.consumer_gone && self.disconnect_deadline.is_none() {
+                self.disconnect_deadline = Some(now + DISCONNECT_WAIT);
                 self.protocol.disconnect();
                 continue;
             }
-            let timer = match (self.protocol.poll_timeout(), disconnect_deadline) {
+            let timer = match (self.protocol.poll_timeout(), self.disconnect_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -348,7 +334,7 @@ impl SessionThread {
                 Some(at) => after(at.saturating_duration_since(now)),
                 None => never(),
             };
-            let commands_rx = if disconnect_deadline.is_some() {
+            let commands_rx = if self.disconnect_deadline.is_some() {
                 never()
             } else {
                 commands.clone()
@@ -357,11 +343,11 @@ impl SessionThread {
                 recv(commands_rx) -> command => match command {
                     Ok(command) => {
                         if self.handle_command(command) {
-                            disconnect_deadline = Some(Instant::now() + DISCONNECT_WAIT);
+                            self.disconnect_deadline = Some(Instant::now() + DISCONNECT_WAIT);
                         }
                     }
                     Err(_) => {
-                        disconnect_deadline = Some(Instant::now() + DISCONNECT_WAIT);
+                        self.disconnect_deadline = Some(Instant::now() + DISCONNECT_WAIT);
                         self.protocol.disconnect();
                     }
                 },
@@ -371,10 +357,28 @@ impl SessionThread {
                     }
                 },
                 recv(timeout) -> _ => {
-                    if disconnect_deadline.is_some_and(|d| d <= Instant::now()) {
+                    if self.disconnect_deadline.is_some_and(|d| d <= Instant::now()) {
                         return;
                     }
                 },
+            }
+        }
+    }
+
+    /// Hands every request the protocol has due to its lane's worker.
+    fn send_due_requests(&mut self, now: Instant) {
+        while let Some(transmit) = self.protocol.poll_transmit(now) {
+            let lane = match transmit.lane {
+                Lane::LongPoll => &self.lanes.long_poll,
+                Lane::Normal => &self.lanes.normal,
+            };
+            let timeout = match self.disconnect_deadline {
+                Some(_) => transmit.timeout.min(DISCONNECT_WAIT),
+                None => transmit.timeout,
+            };
+            if lane.send((transmit.token, transmit.body, timeout)).is_err() {
+                self.protocol
+                    .handle_failure(transmit.token, "the transport worker stopped", now);
             }
         }
     }
@@ -403,8 +407,13 @@ impl SessionThread {
         match outcome.result {
             Ok(body) => {
                 self.failures_in_a_row = 0;
-                self.protocol
-                    .handle_response(outcome.token, body, now, outcome.received_ms);
+                if let Some(reply) = self.protocol.begin_response(outcome.token, body, now) {
+                    // A connect the reply already allows leaves before the
+                    // rest of the reply is read.
+                    self.send_due_requests(now);
+                    self.protocol
+                        .finish_response(reply, Instant::now(), outcome.received_ms);
+                }
                 self.learn_advised_hosts();
             }
             Err(error) => {

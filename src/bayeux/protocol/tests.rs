@@ -897,3 +897,151 @@ fn the_send_queue_is_bounded() {
         .count();
     assert_eq!(refused, 5);
 }
+
+/// Starts a long-poll reply in two steps; the next connect, if one left
+/// in between, is returned with its id.
+fn begin_reply(s: &mut Script, token: u64, body: &str) -> (StartedReply, Option<(u64, Value)>) {
+    let reply =
+        s.p.begin_response(token, Bytes::from(body.to_owned()), s.now)
+            .expect("a reply to a request in flight");
+    let early = s.p.poll_transmit(s.now).map(|t| {
+        let c: Vec<Value> = serde_json::from_slice(&t.body).expect("json");
+        assert_eq!(c[0]["channel"], "/meta/connect");
+        (t.token, c[0]["id"].clone())
+    });
+    (reply, early)
+}
+
+#[test]
+fn next_connect_leaves_before_the_data_is_read_when_the_answer_allows() {
+    let mut s = Script::new();
+    s.connect();
+    s.p.subscribe("/q").expect("pattern");
+    let (t, sub) = s.send_on(Lane::Normal);
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/subscribe","id":sub[0]["id"],"successful":true,"subscription":"/q"}]),
+    );
+    for connect_last in [true, false] {
+        let (t, id) = s.pending_connect();
+        let answer = json!({"channel":"/meta/connect","id":id,"successful":true}).to_string();
+        let data = r#"{"channel":"/q","data":{"v":1}}"#;
+        let body = if connect_last {
+            format!("[{data},{answer}]")
+        } else {
+            format!("[{answer},{data}]")
+        };
+        let (reply, early) = begin_reply(&mut s, t, &body);
+        let (next_token, _) = early.expect("the next connect left early");
+        assert!(
+            data_channels(&s.events()).is_empty(),
+            "no data before the check"
+        );
+        s.p.finish_response(reply, s.now, 0);
+        assert_eq!(data_channels(&s.events()), vec!["/q"]);
+        assert_eq!(s.p.state(), State::Connected);
+        assert!(s.nothing_due(), "exactly one connect outstanding");
+        // The early connect is the one outstanding: its answer is taken.
+        let next_id = s.p.connect_id.clone().expect("outstanding");
+        s.held.clear();
+        let answer = json!([{"channel":"/meta/connect","id":next_id,"successful":true}]);
+        s.reply(next_token, answer);
+        assert_eq!(s.p.state(), State::Connected);
+    }
+}
+
+#[test]
+fn no_early_connect_when_the_answer_asks_to_wait_or_fails_or_is_inside() {
+    let cases = [
+        r#"[{"channel":"/a","data":1},{"channel":"/meta/connect","id":ID,"successful":true,"advice":{"interval":500}}]"#,
+        r#"[{"channel":"/meta/connect","id":ID,"successful":false,"error":"500::x"}]"#,
+        r#"[{"channel":"/meta/connect","id":ID,"successful":true,"advice":{"reconnect":"handshake"}}]"#,
+        r#"[{"channel":"/a","data":1},{"channel":"/meta/connect","id":ID,"successful":true},{"channel":"/a","data":2}]"#,
+        r#"[{"channel":"/meta/connect","id":"999","successful":true}]"#,
+        r#"{"channel":"/meta/connect","id":ID,"successful":true}"#,
+    ];
+    for case in cases {
+        let mut s = Script::new();
+        s.connect();
+        let (t, id) = s.pending_connect();
+        let body = case.replace("ID", &id.to_string());
+        let (reply, early) = begin_reply(&mut s, t, &body);
+        assert!(early.is_none(), "{case}");
+        s.p.finish_response(reply, s.now, 0);
+    }
+    // After an interval advice, no connect leaves early either.
+    let mut s = Script::new();
+    s.connect();
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true,"advice":{"interval":500}}]),
+    );
+    s.advance(Duration::from_millis(500));
+    let (t, id) = s.pending_connect();
+    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
+    let (reply, early) = begin_reply(&mut s, t, &body);
+    assert!(early.is_none());
+    s.p.finish_response(reply, s.now, 0);
+}
+
+#[test]
+fn a_broken_reply_after_an_early_connect_still_fails_and_backs_off() {
+    let mut s = Script::new();
+    s.connect();
+    let (t, id) = s.pending_connect();
+    // Broken in the middle; its connect answer at the end reads alone.
+    let broken = format!(
+        r#"[{{"channel":"/a","data":{{"v":1,}}}},{{"channel":"/meta/connect","id":{id},"successful":true}}]"#
+    );
+    let (reply, early) = begin_reply(&mut s, t, &broken);
+    let (t2, id2) = early.expect("left early: the end looked fine");
+    s.p.finish_response(reply, s.now, 0);
+    assert_eq!(s.p.state(), State::Unconnected);
+    assert!(s.events().iter().any(|e| matches!(e,
+        Event::StateChanged { state: State::Unconnected, reason: Some(r), .. }
+            if r.contains("not a valid Bayeux message list"))));
+    assert_eq!(s.p.backoff(), Duration::from_secs(1));
+    // The next reply, broken the same way, is not answered early, and the
+    // connect after it waits for the backoff: no tight loop.
+    let broken = broken.replace(&id.to_string(), &id2.to_string());
+    let (reply, early) = begin_reply(&mut s, t2, &broken);
+    assert!(early.is_none(), "early connects are suspended");
+    s.p.finish_response(reply, s.now, 0);
+    assert_eq!(s.p.backoff(), Duration::from_secs(2));
+    assert!(s.nothing_due());
+    s.advance(Duration::from_secs(2));
+    // A reply that reads whole resumes early connects.
+    let (t3, id3) = s.pending_connect();
+    s.reply(
+        t3,
+        json!([{"channel":"/meta/connect","id":id3,"successful":true}]),
+    );
+    assert_eq!(s.p.state(), State::Connected);
+    let (t4, id4) = s.pending_connect();
+    let body = json!([{"channel":"/meta/connect","id":id4,"successful":true}]).to_string();
+    let (reply, early) = begin_reply(&mut s, t4, &body);
+    assert!(early.is_some());
+    s.p.finish_response(reply, s.now, 0);
+}
+
+#[test]
+fn no_early_connect_with_the_ack_extension_or_when_turned_off() {
+    let mut s = Script::new();
+    s.p.add_extension(Box::new(AckExtension::new()));
+    s.connect();
+    let (t, id) = s.pending_connect();
+    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
+    let (reply, early) = begin_reply(&mut s, t, &body);
+    assert!(early.is_none());
+    s.p.finish_response(reply, s.now, 0);
+
+    let mut s = Script::new();
+    s.p.config.early_connect = false;
+    s.connect();
+    let (t, id) = s.pending_connect();
+    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
+    let (reply, early) = begin_reply(&mut s, t, &body);
+    assert!(early.is_none());
+    s.p.finish_response(reply, s.now, 0);
+}
