@@ -176,11 +176,11 @@ fn ingest(c: &mut Criterion) {
     });
 
     group.bench_function("extract_with_layout", |b| {
-        let data = br#"{"symbol":"ACME","last":101.25,"bid":101.2,"ask":101.3,"volume":123456,"ts":1795384143623}"#;
+        let data = r#"{"symbol":"ACME","last":101.25,"bid":101.2,"ask":101.3,"volume":123456,"ts":1795384143623}"#;
         let mut path = String::new();
         let mut ignore = |_: &str, _: f64| {};
         let (_, layout) =
-            cometwatch::store::extract::extract_and_learn(data, "ts", &mut path, &mut ignore)
+            cometwatch::store::extract::extract_and_learn(data.as_bytes(), "ts", &mut path, &mut ignore)
                 .expect("valid");
         let layout = layout.expect("a layout");
         b.iter(|| {

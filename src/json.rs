@@ -313,6 +313,10 @@ impl<'a> Scanner<'a> {
     pub fn number(&mut self) -> Result<f64, ScanError> {
         self.skip_ws();
         let start = self.pos;
+        if let Some((value, len)) = short_number(&self.bytes[start..]) {
+            self.pos += len;
+            return Ok(value);
+        }
         let parts = self.number_parts::<true>()?;
         if let Some(value) = parts.fast_value() {
             return Ok(value);
@@ -546,6 +550,70 @@ fn digits_value(word: u64, count: usize) -> u64 {
     (w * 10_000 + (w >> 32)) & 0xFFFF_FFFF
 }
 
+/// Most digits of a number [`short_number`] takes: their value then stays
+/// below 2^53, so it and its power of ten are exact as `f64`.
+const SHORT_NUMBER_DIGITS: usize = 15;
+
+/// The usual number, `-?digits(.digits)?` with at most
+/// [`SHORT_NUMBER_DIGITS`] digits and no exponent, at the start of
+/// `bytes`: its value and length in bytes. `None` for anything else
+/// (longer numbers, exponents, and every error), which the general path
+/// then reads or reports.
+///
+/// Each run of digits is taken eight bytes at a time. The value is exact
+/// by Clinger's fast path: an exact integer divided by an exact power of
+/// ten, rounded once.
+#[inline(always)]
+fn short_number(bytes: &[u8]) -> Option<(f64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let mut at = usize::from(negative);
+    let (int_digits, mut mantissa) = digit_run(bytes, at, SHORT_NUMBER_DIGITS)?;
+    if int_digits > 1 && bytes[at] == b'0' {
+        return None; // a leading zero: not JSON, reported by the general path
+    }
+    at += int_digits;
+    let mut fraction_digits = 0;
+    if bytes.get(at) == Some(&b'.') {
+        let (digits, value) = digit_run(bytes, at + 1, SHORT_NUMBER_DIGITS - int_digits)?;
+        // Below 10^15 in all: no overflow.
+        mantissa =
+            mantissa * POW10_U64[digits.min(8)] * POW10_U64[digits.saturating_sub(8)] + value;
+        fraction_digits = digits;
+        at += 1 + digits;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        return None;
+    }
+    let magnitude = mantissa as f64 / POW10[fraction_digits];
+    Some((if negative { -magnitude } else { magnitude }, at))
+}
+
+/// The run of one or more ASCII digits at `at`, if it has at most `most`
+/// (at most 15) digits: its length and value. The first eight are taken
+/// as one word when eight bytes are left, the rest one at a time.
+#[inline(always)]
+fn digit_run(bytes: &[u8], at: usize, most: usize) -> Option<(usize, u64)> {
+    let (mut total, mut value) = match bytes.get(at..).and_then(|r| r.first_chunk::<8>()) {
+        Some(chunk) => {
+            let word = u64::from_le_bytes(*chunk);
+            let count = leading_digits(word);
+            if count < 8 {
+                return (count > 0 && count <= most).then(|| (count, digits_value(word, count)));
+            }
+            (8, digits_value(word, 8))
+        }
+        None => (0, 0),
+    };
+    while let Some(&b @ b'0'..=b'9') = bytes.get(at + total) {
+        if total == most {
+            return None;
+        }
+        value = value * 10 + u64::from(b - b'0');
+        total += 1;
+    }
+    (total > 0 && total <= most).then_some((total, value))
+}
+
 /// What the fast number conversion needs: `±mantissa × 10^exponent`.
 #[derive(Debug, Default, Clone, Copy)]
 struct NumberParts {
@@ -737,6 +805,9 @@ pub(crate) mod tests {
             assert_eq!(ours.to_bits(), std.to_bits(), "{text}");
         }
         assert_eq!(Scanner::new("1e400").number(), Ok(f64::INFINITY));
+        for broken in ["-", "1.", "-.5", ".5", "1.e3", "-a", "1.x", "+1"] {
+            assert!(Scanner::new(broken).number().is_err(), "{broken}");
+        }
     }
 
     #[test]
@@ -887,6 +958,40 @@ pub(crate) mod tests {
                 if let Ok(v) = std::str::from_utf8(&variant) {
                     prop_assert_eq!(valid(v), serde_valid(v), "{}", v);
                 }
+            }
+        }
+
+        /// Plain decimals of every length around the short path's limits
+        /// (15 digits, runs of 8), followed by text or by nothing.
+        #[test]
+        fn short_and_long_decimals_match_the_standard_parser(
+            negative in any::<bool>(),
+            int in "[0-9]{1,18}",
+            fraction in proptest::option::of("[0-9]{1,18}"),
+            after in prop::sample::select(vec!["", ",", "}", " ", "e5", "x"]),
+        ) {
+            let mut number = String::new();
+            if negative {
+                number.push('-');
+            }
+            number.push_str(&int);
+            if let Some(fraction) = &fraction {
+                number.push('.');
+                number.push_str(fraction);
+            }
+            let text = format!("{number}{after}");
+            let mut s = Scanner::new(&text);
+            let ours = s.number();
+            let leading_zero = int.len() > 1 && int.starts_with('0');
+            if leading_zero {
+                prop_assert!(ours.is_err() || s.pos() < number.len(), "{}", text);
+            } else if after == "e5" {
+                let std: f64 = text.parse().expect("valid");
+                prop_assert_eq!(ours.map(f64::to_bits), Ok(std.to_bits()), "{}", text);
+            } else {
+                let std: f64 = number.parse().expect("valid");
+                prop_assert_eq!(ours.map(f64::to_bits), Ok(std.to_bits()), "{}", text);
+                prop_assert_eq!(s.pos(), number.len());
             }
         }
 

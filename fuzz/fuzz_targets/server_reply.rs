@@ -80,8 +80,12 @@ fn shapes(first: &[u8], second: &[u8]) {
     else {
         return;
     };
+    // Payloads reach the store as text (the protocol checks a reply's UTF-8).
+    let Ok(second_text) = std::str::from_utf8(second) else {
+        return;
+    };
     let mut fast = Vec::new();
-    if let Some(found) = extract_with_layout(&layout, second, |i, v| fast.push((i, v))) {
+    if let Some(found) = extract_with_layout(&layout, second_text, |i, v| fast.push((i, v))) {
         let mut slow = Vec::new();
         let walked = extract(second, "ts", &mut path, &mut |p: &str, v: f64| slow.push((p.to_owned(), v)))
             .expect("text that fits a layout walks");

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use thiserror::Error;
@@ -53,40 +54,48 @@ pub enum MessageError {
 }
 
 /// JSON text kept as it arrived: a slice of the reply buffer, parsed lazily.
+///
+/// The text is UTF-8 by its type ([`ByteString`]), checked once for the
+/// whole reply, so reading it as `&str` costs nothing.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RawJson(Bytes);
+pub struct RawJson(ByteString);
 
 impl RawJson {
-    /// Wraps bytes the caller knows to be one valid JSON value.
+    /// Wraps text the caller knows to be one valid JSON value.
+    pub fn from_text(text: ByteString) -> Self {
+        Self(text)
+    }
+
+    /// Wraps bytes the caller knows to be one valid JSON value; bytes that
+    /// are not even UTF-8 become `null`.
     pub fn from_validated(bytes: Bytes) -> Self {
-        Self(bytes)
+        Self(ByteString::try_from(bytes).unwrap_or_else(|_| ByteString::from_static("null")))
     }
 
     /// Parses and validates `text` as JSON, keeping the text as written.
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_str(text)?;
-        Ok(Self(Bytes::copy_from_slice(raw.get().as_bytes())))
+        Ok(Self(ByteString::from(raw.get())))
     }
 
     /// Serializes a value to JSON text.
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        Ok(Self(Bytes::from(serde_json::to_vec(value)?)))
+        Ok(Self(ByteString::from(serde_json::to_string(value)?)))
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        // Only ever built from `&str` slices of valid JSON text.
-        std::str::from_utf8(&self.0).unwrap_or("null")
+        &self.0
     }
 
     /// The JSON bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// The shared buffer slice.
     pub fn bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// As a borrowed raw value (for embedding into outgoing messages).
@@ -98,7 +107,7 @@ impl RawJson {
 
     /// Parses into a `serde_json::Value` (for display; not for hot paths).
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.0).unwrap_or(serde_json::Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -389,31 +398,46 @@ pub fn parse_messages(body: &[u8], max_messages: usize) -> Result<Vec<Envelope<'
 pub fn parse_incoming<'a>(
     body: &'a [u8],
     max_messages: usize,
+    shapes: Option<&mut DataShapes>,
+) -> Result<Vec<Incoming<'a>>, MessageError> {
+    check_list_start(body)?;
+    let text = Scanner::from_slice(body).map_err(malformed)?.text();
+    parse_incoming_text(text, max_messages, shapes)
+}
+
+/// [`parse_incoming`] of a body already known to be UTF-8.
+pub fn parse_incoming_text<'a>(
+    body: &'a str,
+    max_messages: usize,
     mut shapes: Option<&mut DataShapes>,
 ) -> Result<Vec<Incoming<'a>>, MessageError> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        None => Err(MessageError::Empty),
-        Some(b'[' | b'{') => {
-            let mut scanner = Scanner::from_slice(body).map_err(malformed)?;
-            // About one message per 100 bytes, so a big reply is not
-            // copied as the list grows.
-            let mut out = Vec::with_capacity((body.len() / 100).clamp(1, max_messages.max(1)));
-            if scanner.peek() == Some(b'[') {
-                scanner.begin_array().map_err(malformed)?;
-                let mut first = true;
-                while scanner.next_element(&mut first).map_err(malformed)? {
-                    if out.len() >= max_messages {
-                        return Err(MessageError::TooManyMessages(max_messages));
-                    }
-                    out.push(incoming(&mut scanner, shapes.as_deref_mut())?);
-                }
-            } else {
-                out.push(incoming(&mut scanner, shapes)?);
+    check_list_start(body.as_bytes())?;
+    let mut scanner = Scanner::new(body);
+    // About one message per 100 bytes, so a big reply is not copied as
+    // the list grows.
+    let mut out = Vec::with_capacity((body.len() / 100).clamp(1, max_messages.max(1)));
+    if scanner.peek() == Some(b'[') {
+        scanner.begin_array().map_err(malformed)?;
+        let mut first = true;
+        while scanner.next_element(&mut first).map_err(malformed)? {
+            if out.len() >= max_messages {
+                return Err(MessageError::TooManyMessages(max_messages));
             }
-            scanner.end().map_err(malformed)?;
-            Ok(out)
+            out.push(incoming(&mut scanner, shapes.as_deref_mut())?);
         }
+    } else {
+        out.push(incoming(&mut scanner, shapes)?);
+    }
+    scanner.end().map_err(malformed)?;
+    Ok(out)
+}
+
+/// An empty body, or one that does not start like a JSON list or object,
+/// is refused with words for what it is.
+fn check_list_start(body: &[u8]) -> Result<(), MessageError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => Err(MessageError::Empty),
+        Some(b'[' | b'{') => Ok(()),
         Some(_) => Err(MessageError::Malformed(describe_non_json(body))),
     }
 }

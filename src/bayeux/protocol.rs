@@ -46,14 +46,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use super::channel::{self, ChannelError, ChannelPattern};
 use super::data_shapes::DataShapes;
 use super::ext::Extension;
 use super::message::{
     Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
-    LONG_POLLING, MessageBatch, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta,
-    parse_incoming,
+    LONG_POLLING, MessageBatch, MessageError, RawJson, RawStr, Reconnect, WireMessage,
+    encode_batch, meta, parse_incoming, parse_incoming_text,
 };
 use super::reply_ends::connect_reply_at_an_end;
 
@@ -752,22 +753,25 @@ impl Protocol {
             body,
             connect_answered_early,
         } = reply;
-        let messages = match parse_incoming(
-            &body,
+        // Checked as UTF-8 once, here: every payload is then a slice of it.
+        let text = match ByteString::try_from(body.clone()) {
+            Ok(text) => text,
+            Err(_) => {
+                let error = parse_incoming(&body, 1, None)
+                    .err()
+                    .unwrap_or_else(|| MessageError::Malformed("invalid UTF-8".into()));
+                self.reply_refused(lane, flight, connect_answered_early, &error, now);
+                return;
+            }
+        };
+        let messages = match parse_incoming_text(
+            &text,
             self.config.max_messages_per_reply,
             Some(&mut self.data_shapes),
         ) {
             Ok(messages) => messages,
             Err(error) => {
-                let reason = error.to_string();
-                if connect_answered_early {
-                    // The next connect has left already; this failure
-                    // still counts, and no connect leaves early again
-                    // until a reply reads whole.
-                    self.early_connect_suspended = true;
-                    self.connect_failed(None, &reason, now);
-                }
-                self.flight_failed(lane, flight, &reason, now);
+                self.reply_refused(lane, flight, connect_answered_early, &error, now);
                 return;
             }
         };
@@ -780,11 +784,11 @@ impl Protocol {
         for message in messages {
             match message {
                 Incoming::Data { channel, data, .. } if data_fast_path => {
-                    self.handle_data(&channel, data, &body, &mut batch);
+                    self.handle_data(&channel, data, &text, &mut batch);
                 }
                 other => {
                     let envelope = other.into_envelope();
-                    self.handle_envelope(&envelope, &body, &mut batch, now, received_ms);
+                    self.handle_envelope(&envelope, &text, &mut batch, now, received_ms);
                 }
             }
         }
@@ -800,6 +804,26 @@ impl Protocol {
                 self.request_failed(pending, &id, "the server's reply did not answer it", now);
             }
         }
+    }
+
+    /// A reply that cannot be read is refused as a whole: its requests
+    /// failed. When its connect answer was taken early, the next connect
+    /// has left already; the failure still counts, and no connect leaves
+    /// early again until a reply reads whole.
+    fn reply_refused(
+        &mut self,
+        lane: Lane,
+        flight: InFlight,
+        connect_answered_early: bool,
+        error: &MessageError,
+        now: Instant,
+    ) {
+        let reason = error.to_string();
+        if connect_answered_early {
+            self.early_connect_suspended = true;
+            self.connect_failed(None, &reason, now);
+        }
+        self.flight_failed(lane, flight, &reason, now);
     }
 
     /// Reports that the request `token` failed (network error, HTTP error,
@@ -853,7 +877,7 @@ impl Protocol {
     fn handle_envelope(
         &mut self,
         envelope: &Envelope<'_>,
-        body: &Bytes,
+        body: &ByteString,
         batch: &mut Vec<DataMessage>,
         now: Instant,
         received_ms: u64,
@@ -908,7 +932,7 @@ impl Protocol {
         &mut self,
         channel: &str,
         data: RawStr<'_>,
-        body: &Bytes,
+        body: &ByteString,
         batch: &mut Vec<DataMessage>,
     ) {
         if self.client_id.is_some()
@@ -1217,15 +1241,15 @@ fn flush_batch(events: &mut VecDeque<Event>, batch: &mut Vec<DataMessage>, recei
     }
 }
 
-/// The raw value as a slice of the reply buffer (no copy).
-fn raw_slice(body: &Bytes, raw: RawStr<'_>) -> RawJson {
-    let text = raw.get().as_bytes();
+/// The raw value as a slice of the reply text (no copy).
+fn raw_slice(body: &ByteString, raw: RawStr<'_>) -> RawJson {
+    let text = raw.get();
     let start = text.as_ptr() as usize;
     let base = body.as_ptr() as usize;
     if start >= base && start + text.len() <= base + body.len() {
-        RawJson::from_validated(body.slice_ref(text))
+        RawJson::from_text(body.slice_ref(text))
     } else {
-        RawJson::from_validated(Bytes::copy_from_slice(text))
+        RawJson::from_text(ByteString::from(text))
     }
 }
 

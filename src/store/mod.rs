@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::bayeux::channel::ChannelPattern;
+use bytestring::ByteString;
+
 use crate::bayeux::{MessageBatch, RawJson};
 use crate::json::shape::learning_due;
 use extract::Layout;
@@ -276,9 +278,8 @@ impl Store {
             if let Some(stats) = self.channels.get_mut(&*channel)
                 && let Some(message) = batch.messages.get(stats.last_index)
             {
-                stats.last_message = Some(RawJson::from_validated(bytes::Bytes::copy_from_slice(
-                    message.data.as_bytes(),
-                )));
+                stats.last_message =
+                    Some(RawJson::from_text(ByteString::from(message.data.as_str())));
             }
         }
     }
@@ -327,14 +328,15 @@ impl Store {
         // layout when the message fits it, else walked (and learned).
         pending.clear();
         let bytes = data.as_bytes();
-        let fitted = stats.layout.as_ref().and_then(|known| {
-            extract::extract_with_layout(&known.layout, bytes, |position, value| {
-                match known.series.get(position) {
-                    Some(Some(index)) => pending.push((*index, value)),
-                    _ => *refused_series += 1,
-                }
-            })
-        });
+        let fitted =
+            stats.layout.as_ref().and_then(|known| {
+                extract::extract_with_layout(&known.layout, data.as_str(), |position, value| {
+                    match known.series.get(position) {
+                        Some(Some(index)) => pending.push((*index, value)),
+                        _ => *refused_series += 1,
+                    }
+                })
+            });
         let result = match fitted {
             Some(found) => Ok(found),
             None => {
