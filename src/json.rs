@@ -604,8 +604,11 @@ fn digit_run(bytes: &[u8], at: usize, most: usize) -> Option<(usize, u64)> {
         }
         None => (0, 0),
     };
+    if total > most {
+        return None;
+    }
     while let Some(&b @ b'0'..=b'9') = bytes.get(at + total) {
-        if total == most {
+        if total >= most {
             return None;
         }
         value = value * 10 + u64::from(b - b'0');
@@ -798,6 +801,8 @@ pub(crate) mod tests {
             "12345678.12345678",
             "1234567812345678",
             "99999999999999999999.5",
+            "466666666466.66666666666666666666",
+            "1234567.123456789",
         ] {
             let mut s = Scanner::new(text);
             let ours = s.number().expect("valid");
