@@ -32,6 +32,9 @@ enum Fault {
     OverSize,
     DeepNesting,
     AdviceNone,
+    /// A broken data message, then a well-formed connect answer at the
+    /// end: the answer alone would let the next connect leave at once.
+    BrokenDataGoodAnswer,
 }
 
 struct MiniBayeux {
@@ -109,6 +112,17 @@ impl MiniBayeux {
                     deep.extend(std::iter::repeat_n(b']', depth));
                     deep.extend_from_slice(b"}]");
                     return Reply::Http(200, deep);
+                }
+                Fault::BrokenDataGoodAnswer => {
+                    let id = messages
+                        .iter()
+                        .find(|m| m["channel"] == "/meta/connect")
+                        .map(|m| m["id"].to_string())
+                        .unwrap_or_default();
+                    let body = format!(
+                        r#"[{{"channel":"/feed/a","data":{{"seq":1,}}}},{{"channel":"/meta/connect","id":{id},"successful":true,"clientId":"c1"}}]"#
+                    );
+                    return Reply::Http(200, body.into_bytes());
                 }
                 Fault::AdviceNone => {}
             }
@@ -307,6 +321,17 @@ fn ok_status_with_non_json() {
 #[test]
 fn object_instead_of_array_without_channel() {
     run_fault(Fault::ObjectNotArray, WINDOW, "without a channel");
+}
+
+/// The next connect may leave on the connect answer before the data is
+/// read; the broken reply must still count as a failure and back off.
+#[test]
+fn broken_data_behind_a_good_connect_answer() {
+    run_fault(
+        Fault::BrokenDataGoodAnswer,
+        WINDOW,
+        "not a valid Bayeux message list",
+    );
 }
 
 #[test]
