@@ -183,6 +183,43 @@ fn refused_requests_keep_their_connection() {
 }
 
 #[test]
+fn idle_and_slow_header_connections_are_closed() {
+    let server = server::start(ServerConfig {
+        idle_timeout: Duration::from_millis(500),
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+    let closed_within = |stream: &mut std::net::TcpStream, limit: Duration| {
+        stream.set_read_timeout(Some(limit)).expect("timeout");
+        let mut byte = [0u8; 1];
+        // Closed: a read returns 0 bytes (or the peer reset it) in time.
+        matches!(std::io::Read::read(stream, &mut byte), Ok(0))
+            || matches!(std::io::Read::read(stream, &mut byte), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+    };
+    // Opened and never used.
+    let mut idle = std::net::TcpStream::connect(server.local_addr()).expect("connect");
+    assert!(closed_within(&mut idle, Duration::from_secs(5)));
+    // Headers that never end.
+    let mut slow = std::net::TcpStream::connect(server.local_addr()).expect("connect");
+    std::io::Write::write_all(&mut slow, b"POST /cometd HTTP/1.1\r\nHost: x\r\n").expect("write");
+    assert!(closed_within(&mut slow, Duration::from_secs(5)));
+    // Kept alive after a reply, then idle: the reply, then the close.
+    let mut kept = std::net::TcpStream::connect(server.local_addr()).expect("connect");
+    std::io::Write::write_all(&mut kept, b"GET /cometd HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    kept.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut everything = Vec::new();
+    let ended = std::io::Read::read_to_end(&mut kept, &mut everything);
+    assert!(ended.is_ok(), "still open: {ended:?}");
+    assert!(everything.starts_with(b"HTTP/1.1 405"), "{everything:?}");
+    // New connections are still taken.
+    let mut c = RawConnection::open(server.local_addr());
+    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    assert_eq!(r.status, 200);
+}
+
+#[test]
 fn bad_input_gets_clear_errors() {
     let server = server::start(ServerConfig {
         max_body_bytes: 64 * 1024,

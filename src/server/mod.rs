@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use thiserror::Error;
 
 use crate::bayeux::RawJson;
@@ -66,6 +66,11 @@ pub struct ServerConfig {
     pub max_queue: usize,
     /// Bytes of data in one reply at most (the rest follows at once).
     pub max_reply_bytes: usize,
+    /// A connection is closed when a request's headers have not all come
+    /// this long after it was opened or its previous reply was sent: idle
+    /// keep-alive connections and slow-header clients hold nothing for
+    /// ever. (A held long poll is not idle: its reply is pending.)
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +85,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             max_queue: 100_000,
             max_reply_bytes: engine::DEFAULT_MAX_REPLY_BYTES,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -100,6 +106,7 @@ struct ServerSettings {
     path: String,
     connect_timeout: Duration,
     max_body_bytes: usize,
+    idle_timeout: Duration,
 }
 
 /// A running server; dropping it shuts it down.
@@ -147,6 +154,7 @@ pub fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
         path: config.path.clone(),
         connect_timeout: config.connect_timeout,
         max_body_bytes: config.max_body_bytes,
+        idle_timeout: config.idle_timeout,
     });
     runtime.spawn(accept_loop(listener, engine.clone(), settings));
     let sweeper = engine.clone();
@@ -187,10 +195,13 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let (engine, settings) = (engine.clone(), settings.clone());
         tokio::spawn(async move {
+            let idle_timeout = settings.idle_timeout;
             let service =
                 service_fn(move |request| http::handle(engine.clone(), settings.clone(), request));
             let _ = http1::Builder::new()
                 .keep_alive(true)
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
