@@ -313,7 +313,7 @@ impl<'a> Scanner<'a> {
     pub fn number(&mut self) -> Result<f64, ScanError> {
         self.skip_ws();
         let start = self.pos;
-        if let Some((value, len)) = short_number(&self.bytes[start..]) {
+        if let Some((value, len)) = short_number(self.bytes.get(start..).unwrap_or_default()) {
             self.pos += len;
             return Ok(value);
         }
@@ -324,6 +324,16 @@ impl<'a> Scanner<'a> {
         // The grammar checked above is a subset of what `f64::from_str`
         // takes, so this cannot fail; NaN would only mean a bug here.
         Ok(self.text[start..self.pos].parse().unwrap_or(f64::NAN))
+    }
+
+    /// Moves past the number at the cursor, checking its grammar.
+    #[inline]
+    pub(crate) fn skip_number(&mut self) -> Result<(), ScanError> {
+        if let Some(len) = plain_number_len(self.bytes.get(self.pos..).unwrap_or_default()) {
+            self.pos += len;
+            return Ok(());
+        }
+        self.number_parts::<false>().map(|_| ())
     }
 
     /// Checks the number grammar; with `VALUE`, also collects what the
@@ -480,7 +490,7 @@ impl<'a> Scanner<'a> {
                 Ok(())
             }
             Some(b'"') => self.string_raw().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => self.number_parts::<false>().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.skip_number(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
@@ -615,6 +625,48 @@ fn digit_run(bytes: &[u8], at: usize, most: usize) -> Option<(usize, u64)> {
         total += 1;
     }
     (total > 0 && total <= most).then_some((total, value))
+}
+
+/// The length of the number `-?(0|[1-9][0-9]*)(.[0-9]+)?` at the start
+/// of `bytes`, when no exponent follows; `None` for anything else (which
+/// the general path then reads or reports). Digits are counted eight at a
+/// time.
+#[inline(always)]
+fn plain_number_len(bytes: &[u8]) -> Option<usize> {
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let int_digits = digit_count(bytes, at);
+    if int_digits == 0 || (int_digits > 1 && bytes[at] == b'0') {
+        return None;
+    }
+    at += int_digits;
+    if bytes.get(at) == Some(&b'.') {
+        let fraction_digits = digit_count(bytes, at + 1);
+        if fraction_digits == 0 {
+            return None;
+        }
+        at += 1 + fraction_digits;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        return None;
+    }
+    Some(at)
+}
+
+/// How many ASCII digits start at `at`.
+#[inline(always)]
+fn digit_count(bytes: &[u8], at: usize) -> usize {
+    let mut count = 0;
+    while let Some(chunk) = bytes.get(at + count..).and_then(|r| r.first_chunk::<8>()) {
+        let run = leading_digits(u64::from_le_bytes(*chunk));
+        count += run;
+        if run < 8 {
+            return count;
+        }
+    }
+    while let Some(b'0'..=b'9') = bytes.get(at + count) {
+        count += 1;
+    }
+    count
 }
 
 /// What the fast number conversion needs: `±mantissa × 10^exponent`.
