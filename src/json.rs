@@ -313,10 +313,6 @@ impl<'a> Scanner<'a> {
     pub fn number(&mut self) -> Result<f64, ScanError> {
         self.skip_ws();
         let start = self.pos;
-        if let Some((value, len)) = short_number(self.bytes.get(start..).unwrap_or_default()) {
-            self.pos += len;
-            return Ok(value);
-        }
         let parts = self.number_parts::<true>()?;
         if let Some(value) = parts.fast_value() {
             return Ok(value);
@@ -324,16 +320,6 @@ impl<'a> Scanner<'a> {
         // The grammar checked above is a subset of what `f64::from_str`
         // takes, so this cannot fail; NaN would only mean a bug here.
         Ok(self.text[start..self.pos].parse().unwrap_or(f64::NAN))
-    }
-
-    /// Moves past the number at the cursor, checking its grammar.
-    #[inline]
-    pub(crate) fn skip_number(&mut self) -> Result<(), ScanError> {
-        if let Some(len) = plain_number_len(self.bytes.get(self.pos..).unwrap_or_default()) {
-            self.pos += len;
-            return Ok(());
-        }
-        self.number_parts::<false>().map(|_| ())
     }
 
     /// Checks the number grammar; with `VALUE`, also collects what the
@@ -490,7 +476,7 @@ impl<'a> Scanner<'a> {
                 Ok(())
             }
             Some(b'"') => self.string_raw().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => self.skip_number(),
+            Some(b'-' | b'0'..=b'9') => self.number_parts::<false>().map(|_| ()),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
@@ -560,122 +546,6 @@ fn digits_value(word: u64, count: usize) -> u64 {
     (w * 10_000 + (w >> 32)) & 0xFFFF_FFFF
 }
 
-/// Most digits of a number [`short_number`] takes: their value then stays
-/// below 2^53, so it and its power of ten are exact as `f64`.
-const SHORT_NUMBER_DIGITS: usize = 15;
-
-/// The usual number, `-?digits(.digits)?` with at most
-/// [`SHORT_NUMBER_DIGITS`] digits and no exponent, at the start of
-/// `bytes`: its value and length in bytes. `None` for anything else
-/// (longer numbers, exponents, and every error), which the general path
-/// then reads or reports.
-///
-/// Each run of digits is taken eight bytes at a time. The value is exact
-/// by Clinger's fast path: an exact integer divided by an exact power of
-/// ten, rounded once.
-#[inline(always)]
-fn short_number(bytes: &[u8]) -> Option<(f64, usize)> {
-    let negative = bytes.first() == Some(&b'-');
-    let mut at = usize::from(negative);
-    let (int_digits, mut mantissa) = digit_run(bytes, at, SHORT_NUMBER_DIGITS)?;
-    if int_digits > 1 && bytes[at] == b'0' {
-        return None; // a leading zero: not JSON, reported by the general path
-    }
-    at += int_digits;
-    let mut fraction_digits = 0;
-    if bytes.get(at) == Some(&b'.') {
-        let (digits, value) = digit_run(bytes, at + 1, SHORT_NUMBER_DIGITS - int_digits)?;
-        // Below 10^15 in all: no overflow.
-        mantissa =
-            mantissa * POW10_U64[digits.min(8)] * POW10_U64[digits.saturating_sub(8)] + value;
-        fraction_digits = digits;
-        at += 1 + digits;
-    }
-    if matches!(bytes.get(at), Some(b'e' | b'E')) {
-        return None;
-    }
-    // Below 2^53, so exact through `i64` (one instruction, where `u64`
-    // takes several); an integer needs no division.
-    let whole = mantissa as i64 as f64;
-    let magnitude = if fraction_digits == 0 {
-        whole
-    } else {
-        whole / POW10[fraction_digits]
-    };
-    Some((if negative { -magnitude } else { magnitude }, at))
-}
-
-/// The run of one or more ASCII digits at `at`, if it has at most `most`
-/// (at most 15) digits: its length and value. The first eight are taken
-/// as one word when eight bytes are left, the rest one at a time.
-#[inline(always)]
-fn digit_run(bytes: &[u8], at: usize, most: usize) -> Option<(usize, u64)> {
-    let (mut total, mut value) = match bytes.get(at..).and_then(|r| r.first_chunk::<8>()) {
-        Some(chunk) => {
-            let word = u64::from_le_bytes(*chunk);
-            let count = leading_digits(word);
-            if count < 8 {
-                return (count > 0 && count <= most).then(|| (count, digits_value(word, count)));
-            }
-            (8, digits_value(word, 8))
-        }
-        None => (0, 0),
-    };
-    if total > most {
-        return None;
-    }
-    while let Some(&b @ b'0'..=b'9') = bytes.get(at + total) {
-        if total >= most {
-            return None;
-        }
-        value = value * 10 + u64::from(b - b'0');
-        total += 1;
-    }
-    (total > 0 && total <= most).then_some((total, value))
-}
-
-/// The length of the number `-?(0|[1-9][0-9]*)(.[0-9]+)?` at the start
-/// of `bytes`, when no exponent follows; `None` for anything else (which
-/// the general path then reads or reports). Digits are counted eight at a
-/// time.
-#[inline(always)]
-fn plain_number_len(bytes: &[u8]) -> Option<usize> {
-    let mut at = usize::from(bytes.first() == Some(&b'-'));
-    let int_digits = digit_count(bytes, at);
-    if int_digits == 0 || (int_digits > 1 && bytes[at] == b'0') {
-        return None;
-    }
-    at += int_digits;
-    if bytes.get(at) == Some(&b'.') {
-        let fraction_digits = digit_count(bytes, at + 1);
-        if fraction_digits == 0 {
-            return None;
-        }
-        at += 1 + fraction_digits;
-    }
-    if matches!(bytes.get(at), Some(b'e' | b'E')) {
-        return None;
-    }
-    Some(at)
-}
-
-/// How many ASCII digits start at `at`.
-#[inline(always)]
-fn digit_count(bytes: &[u8], at: usize) -> usize {
-    let mut count = 0;
-    while let Some(chunk) = bytes.get(at + count..).and_then(|r| r.first_chunk::<8>()) {
-        let run = leading_digits(u64::from_le_bytes(*chunk));
-        count += run;
-        if run < 8 {
-            return count;
-        }
-    }
-    while let Some(b'0'..=b'9') = bytes.get(at + count) {
-        count += 1;
-    }
-    count
-}
-
 /// What the fast number conversion needs: `±mantissa × 10^exponent`.
 #[derive(Debug, Default, Clone, Copy)]
 struct NumberParts {
@@ -693,7 +563,9 @@ impl NumberParts {
         if self.inexact || !(-22..=22).contains(&self.exponent) {
             return None;
         }
-        let m = self.mantissa as f64;
+        // Below 2^53: exact through `i64`, one instruction where `u64`
+        // takes several.
+        let m = self.mantissa as i64 as f64;
         let power = POW10[self.exponent.unsigned_abs() as usize];
         let v = if self.exponent < 0 {
             m / power
@@ -1025,8 +897,8 @@ pub(crate) mod tests {
             }
         }
 
-        /// Plain decimals of every length around the short path's limits
-        /// (15 digits, runs of 8), followed by text or by nothing.
+        /// Plain decimals of every length around the fast path's limits
+        /// (runs of eight digits, 2^53), followed by text or by nothing.
         #[test]
         fn short_and_long_decimals_match_the_standard_parser(
             negative in any::<bool>(),

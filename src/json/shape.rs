@@ -246,7 +246,7 @@ fn read_leaf<'a>(scanner: &mut Scanner<'a>, kind: LeafKind) -> Result<Leaf<'a>, 
 fn check_leaf(scanner: &mut Scanner<'_>, kind: LeafKind) -> Result<(), ScanError> {
     let next = scanner.bytes.get(scanner.pos).copied();
     match (kind, next) {
-        (LeafKind::Number, Some(b'-' | b'0'..=b'9')) => scanner.skip_number(),
+        (LeafKind::Number, Some(b'-' | b'0'..=b'9')) => scanner.number_parts::<false>().map(|_| ()),
         (LeafKind::String, Some(b'"')) => scanner.string_at_quote().map(|_| ()),
         (LeafKind::Bool, Some(b't')) => scanner.literal(b"true"),
         (LeafKind::Bool, Some(b'f')) => scanner.literal(b"false"),
