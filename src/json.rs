@@ -33,6 +33,15 @@ pub struct ScanError {
     pub reason: &'static str,
 }
 
+impl From<std::str::Utf8Error> for ScanError {
+    fn from(error: std::str::Utf8Error) -> Self {
+        Self {
+            at: error.valid_up_to(),
+            reason: "invalid UTF-8",
+        }
+    }
+}
+
 /// A cursor over JSON text.
 #[derive(Debug, Clone)]
 pub struct Scanner<'a> {
@@ -72,13 +81,7 @@ impl<'a> Scanner<'a> {
 
     /// A scanner over bytes, which must be UTF-8.
     pub fn from_slice(bytes: &'a [u8]) -> Result<Self, ScanError> {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(Self::new(text)),
-            Err(e) => Err(ScanError {
-                at: e.valid_up_to(),
-                reason: "invalid UTF-8",
-            }),
-        }
+        Ok(Self::new(std::str::from_utf8(bytes)?))
     }
 
     /// The whole text.

@@ -177,7 +177,7 @@ fn refused_requests_keep_their_connection() {
     assert_eq!(r.status, 404);
     let r = c.post_slowly("/elsewhere", b"[1]", Duration::from_millis(200));
     assert_eq!(r.status, 404);
-    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let r = c.handshake("1");
     assert_eq!(r.status, 200);
     assert_eq!(r.json()[0]["successful"], true);
 }
@@ -191,10 +191,12 @@ fn idle_and_slow_header_connections_are_closed() {
     .expect("server");
     let closed_within = |stream: &mut std::net::TcpStream, limit: Duration| {
         stream.set_read_timeout(Some(limit)).expect("timeout");
-        let mut byte = [0u8; 1];
         // Closed: a read returns 0 bytes (or the peer reset it) in time.
-        matches!(std::io::Read::read(stream, &mut byte), Ok(0))
-            || matches!(std::io::Read::read(stream, &mut byte), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        match std::io::Read::read(stream, &mut [0u8; 1]) {
+            Ok(0) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+            Ok(_) => false,
+        }
     };
     // Opened and never used.
     let mut idle = std::net::TcpStream::connect(server.local_addr()).expect("connect");
@@ -215,7 +217,7 @@ fn idle_and_slow_header_connections_are_closed() {
     assert!(everything.starts_with(b"HTTP/1.1 405"), "{everything:?}");
     // New connections are still taken.
     let mut c = RawConnection::open(server.local_addr());
-    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let r = c.handshake("1");
     assert_eq!(r.status, 200);
 }
 
@@ -242,7 +244,7 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(reply["error"], "402::Unknown client");
     assert_eq!(reply["advice"]["reconnect"], "handshake");
     assert_eq!(reply["id"], "1");
-    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "2"}]));
+    let r = c.handshake("2");
     assert!(
         r.header("set-cookie")
             .is_some_and(|v| v.starts_with("BAYEUX_BROWSER="))
@@ -277,7 +279,7 @@ fn bad_input_gets_clear_errors() {
 fn a_second_connect_answers_the_first_at_once() {
     let server = quiet_server();
     let mut a = RawConnection::open(server.local_addr());
-    let hs = a.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let hs = a.handshake("1");
     let client_id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
     let connect = |id: &str| {
         serde_json::to_vec(&json!([{"channel": "/meta/connect", "clientId": client_id, "id": id, "connectionType": "long-polling"}]))
@@ -311,7 +313,7 @@ fn holds_1000_concurrent_long_polls_and_stays_responsive() {
                 let mut connections = Vec::new();
                 for _ in 0..total / threads {
                     let mut c = RawConnection::open(addr);
-                    let hs = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+                    let hs = c.handshake("1");
                     let id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
                     let first = c.bayeux(json!([
                         {"channel": "/meta/subscribe", "clientId": id, "subscription": "/load/**", "id": "2"},
@@ -336,7 +338,7 @@ fn holds_1000_concurrent_long_polls_and_stays_responsive() {
     // Still responsive while 1 000 connects are held.
     let probe = Instant::now();
     let mut fresh = RawConnection::open(addr);
-    let r = fresh.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let r = fresh.handshake("1");
     assert_eq!(r.json()[0]["successful"], true);
     let handshake_latency = probe.elapsed();
     assert!(
@@ -363,7 +365,7 @@ fn holds_1000_concurrent_long_polls_and_stays_responsive() {
 fn shutdown_answers_pending_connects() {
     let server = quiet_server();
     let mut c = RawConnection::open(server.local_addr());
-    let hs = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}]));
+    let hs = c.handshake("1");
     let id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
     let body = serde_json::to_vec(&json!([{"channel": "/meta/connect", "clientId": id, "id": "2", "connectionType": "long-polling"}])).expect("json");
     c.send("POST", "/cometd", &body);

@@ -405,6 +405,14 @@ pub fn parse_incoming<'a>(
     parse_incoming_text(text, max_messages, shapes)
 }
 
+/// The reply body as text, checked once: refused with the same words as
+/// [`parse_incoming`] when it is empty, does not start like JSON, or is
+/// not UTF-8.
+pub fn reply_text(body: Bytes) -> Result<ByteString, MessageError> {
+    check_list_start(&body)?;
+    ByteString::try_from(body).map_err(|e| malformed(e.into()))
+}
+
 /// [`parse_incoming`] of a body already known to be UTF-8.
 pub fn parse_incoming_text<'a>(
     body: &'a str,

@@ -54,7 +54,7 @@ use super::ext::Extension;
 use super::message::{
     Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
     LONG_POLLING, MessageBatch, MessageError, RawJson, RawStr, Reconnect, WireMessage,
-    encode_batch, meta, parse_incoming, parse_incoming_text,
+    encode_batch, meta, parse_incoming_text, reply_text,
 };
 use super::reply_ends::connect_reply_at_an_end;
 
@@ -754,12 +754,9 @@ impl Protocol {
             connect_answered_early,
         } = reply;
         // Checked as UTF-8 once, here: every payload is then a slice of it.
-        let text = match ByteString::try_from(body.clone()) {
+        let text = match reply_text(body) {
             Ok(text) => text,
-            Err(_) => {
-                let error = parse_incoming(&body, 1, None)
-                    .err()
-                    .unwrap_or_else(|| MessageError::Malformed("invalid UTF-8".into()));
+            Err(error) => {
                 self.reply_refused(lane, flight, connect_answered_early, &error, now);
                 return;
             }

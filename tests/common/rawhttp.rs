@@ -122,4 +122,12 @@ impl RawConnection {
         let body = serde_json::to_vec(&messages).expect("json");
         self.post("/cometd", &body)
     }
+
+    /// A long-polling handshake with message id `id`.
+    pub fn handshake(&mut self, id: &str) -> RawResponse {
+        self.bayeux(
+            serde_json::json!([{"channel": "/meta/handshake", "version": "1.0",
+            "supportedConnectionTypes": ["long-polling"], "id": id}]),
+        )
+    }
 }

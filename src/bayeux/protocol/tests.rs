@@ -912,6 +912,16 @@ fn begin_reply(s: &mut Script, token: u64, body: &str) -> (StartedReply, Option<
     (reply, early)
 }
 
+/// Sends the due connect and answers it, successfully and with nothing
+/// else, in two steps; true when the next connect left in between.
+fn plain_answer_leaves_early(s: &mut Script) -> bool {
+    let (t, id) = s.pending_connect();
+    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
+    let (reply, early) = begin_reply(s, t, &body);
+    s.p.finish_response(reply, s.now, 0);
+    early.is_some()
+}
+
 #[test]
 fn next_connect_leaves_before_the_data_is_read_when_the_answer_allows() {
     let mut s = Script::new();
@@ -978,11 +988,7 @@ fn no_early_connect_when_the_answer_asks_to_wait_or_fails_or_is_inside() {
         json!([{"channel":"/meta/connect","id":id,"successful":true,"advice":{"interval":500}}]),
     );
     s.advance(Duration::from_millis(500));
-    let (t, id) = s.pending_connect();
-    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
-    let (reply, early) = begin_reply(&mut s, t, &body);
-    assert!(early.is_none());
-    s.p.finish_response(reply, s.now, 0);
+    assert!(!plain_answer_leaves_early(&mut s));
 }
 
 #[test]
@@ -1018,11 +1024,7 @@ fn a_broken_reply_after_an_early_connect_still_fails_and_backs_off() {
         json!([{"channel":"/meta/connect","id":id3,"successful":true}]),
     );
     assert_eq!(s.p.state(), State::Connected);
-    let (t4, id4) = s.pending_connect();
-    let body = json!([{"channel":"/meta/connect","id":id4,"successful":true}]).to_string();
-    let (reply, early) = begin_reply(&mut s, t4, &body);
-    assert!(early.is_some());
-    s.p.finish_response(reply, s.now, 0);
+    assert!(plain_answer_leaves_early(&mut s));
 }
 
 #[test]
@@ -1030,18 +1032,10 @@ fn no_early_connect_with_the_ack_extension_or_when_turned_off() {
     let mut s = Script::new();
     s.p.add_extension(Box::new(AckExtension::new()));
     s.connect();
-    let (t, id) = s.pending_connect();
-    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
-    let (reply, early) = begin_reply(&mut s, t, &body);
-    assert!(early.is_none());
-    s.p.finish_response(reply, s.now, 0);
+    assert!(!plain_answer_leaves_early(&mut s));
 
     let mut s = Script::new();
     s.p.config.early_connect = false;
     s.connect();
-    let (t, id) = s.pending_connect();
-    let body = json!([{"channel":"/meta/connect","id":id,"successful":true}]).to_string();
-    let (reply, early) = begin_reply(&mut s, t, &body);
-    assert!(early.is_none());
-    s.p.finish_response(reply, s.now, 0);
+    assert!(!plain_answer_leaves_early(&mut s));
 }
