@@ -15,9 +15,9 @@ pub mod series;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::bayeux::channel::ChannelPattern;
 use bytestring::ByteString;
 
+use crate::bayeux::channel::ChannelPattern;
 use crate::bayeux::{MessageBatch, RawJson};
 use crate::json::shape::learning_due;
 use extract::Layout;
