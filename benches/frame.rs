@@ -52,7 +52,9 @@ fn store() -> Store {
             messages: vec![DataMessage {
                 channel: channel.clone(),
                 data: RawJson::parse(&text).expect("json"),
+                leaves: None,
             }],
+            leaves: Default::default(),
         });
     }
     store

@@ -46,7 +46,9 @@ fn main() {
             messages: vec![DataMessage {
                 channel: channel.clone(),
                 data: RawJson::parse(&text).expect("json"),
+                leaves: None,
             }],
+            leaves: Default::default(),
         };
         store.ingest(&batch);
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use thiserror::Error;
 
-use super::data_shapes::DataShapes;
+use super::data_shapes::{DataShapes, LeafRef, LeafTable};
 use crate::json::{ScanError, Scanner};
 
 /// The Bayeux protocol version spoken.
@@ -356,6 +356,9 @@ pub enum Incoming<'a> {
         data: RawStr<'a>,
         /// The message id, as written.
         id: Option<RawStr<'a>>,
+        /// Where its payload's leaves were read to, when they were
+        /// ([`DataShapes::keep_leaves`]).
+        leaves: Option<LeafRef>,
     },
     /// Any other message, fully parsed.
     Other(Box<Envelope<'a>>),
@@ -365,7 +368,9 @@ impl<'a> Incoming<'a> {
     /// As a full envelope.
     pub fn into_envelope(self) -> Envelope<'a> {
         match self {
-            Incoming::Data { channel, data, id } => Envelope {
+            Incoming::Data {
+                channel, data, id, ..
+            } => Envelope {
                 channel: Some(channel),
                 data: Some(data),
                 id,
@@ -472,6 +477,7 @@ fn incoming<'a>(
     let start = scanner.pos();
     let mut channel = None;
     let mut data = None;
+    let mut leaves = None;
     let mut id = None;
     let mut other_fields = false;
     scanner.begin_object().map_err(malformed)?;
@@ -487,8 +493,9 @@ fn incoming<'a>(
             }
             "data" if data.is_none() => {
                 if let (Some(shapes), Some(channel)) = (shapes.as_deref_mut(), &channel) {
-                    let raw = shapes.data_value(channel, scanner, 2).map_err(malformed)?;
+                    let (raw, read) = shapes.data_value(channel, scanner, 2).map_err(malformed)?;
                     data = Some(RawStr(raw));
+                    leaves = read;
                     continue;
                 }
                 Some(&mut data)
@@ -503,7 +510,12 @@ fn incoming<'a>(
         }
     }
     if !other_fields && let (Some(channel), Some(data)) = (channel.take(), data) {
-        return Ok(Incoming::Data { channel, data, id });
+        return Ok(Incoming::Data {
+            channel,
+            data,
+            id,
+            leaves,
+        });
     }
     // Meta messages, and anything unusual: serde's full envelope, from
     // this message's text alone.
@@ -530,9 +542,9 @@ fn usual_data_message<'a>(
     if !s.eat(br#","data":"#) {
         return None;
     }
-    let data = match shapes {
+    let (data, leaves) = match shapes {
         Some(shapes) => shapes.data_value(&channel, &mut s, 2).ok()?,
-        None => s.value_raw(2).ok()?,
+        None => (s.value_raw(2).ok()?, None),
     };
     let id = if s.eat(br#","id":"#) {
         Some(RawStr(s.value_raw(2).ok()?))
@@ -547,6 +559,7 @@ fn usual_data_message<'a>(
         channel,
         data: RawStr(data),
         id,
+        leaves,
     })
 }
 
@@ -689,6 +702,20 @@ pub struct DataMessage {
     pub channel: ChannelName,
     /// The payload, as the server sent it.
     pub data: RawJson,
+    /// Where the payload's leaves are in its batch's [`LeafTable`], when
+    /// they were read while the reply was checked.
+    pub leaves: Option<LeafRef>,
+}
+
+impl DataMessage {
+    /// A message without leaves read.
+    pub fn new(channel: ChannelName, data: RawJson) -> Self {
+        Self {
+            channel,
+            data,
+            leaves: None,
+        }
+    }
 }
 
 /// The data messages of one reply, with the wall-clock time it arrived.
@@ -698,6 +725,20 @@ pub struct MessageBatch {
     pub received_ms: u64,
     /// The messages in the order the server sent them.
     pub messages: Vec<DataMessage>,
+    /// The leaves read from the reply's payloads (shared by the batches
+    /// of one reply), where [`DataMessage::leaves`] points.
+    pub leaves: Arc<LeafTable>,
+}
+
+impl MessageBatch {
+    /// A batch without leaves read.
+    pub fn new(received_ms: u64, messages: Vec<DataMessage>) -> Self {
+        Self {
+            received_ms,
+            messages,
+            leaves: Arc::default(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -715,7 +756,9 @@ mod tests {
             let described: Vec<String> = list
                 .into_iter()
                 .map(|m| match m {
-                    Incoming::Data { channel, data, id } => {
+                    Incoming::Data {
+                        channel, data, id, ..
+                    } => {
                         format!("{channel} {} {:?}", data.get(), id.map(|i| i.get()))
                     }
                     Incoming::Other(e) => format!("other {:?}", e.channel),

@@ -49,7 +49,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::channel::{self, ChannelError, ChannelPattern};
-use super::data_shapes::DataShapes;
+use super::data_shapes::{DataShapes, LeafRef, LeafTable};
 use super::ext::Extension;
 use super::message::{
     Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
@@ -79,6 +79,11 @@ pub struct ProtocolConfig {
     /// Let the next connect leave once a long-poll reply's own connect
     /// answer allows it, before the rest of the reply is checked.
     pub early_connect: bool,
+    /// Read the leaves of payloads that fit their channel's data shape
+    /// while the reply is checked, and hand them on with the batch
+    /// ([`MessageBatch::leaves`]), so the store need not read the text
+    /// again. Off for consumers that only pass the text on.
+    pub read_leaves: bool,
 }
 
 impl Default for ProtocolConfig {
@@ -91,6 +96,7 @@ impl Default for ProtocolConfig {
             max_messages_per_reply: 200_000,
             max_interned_channels: 10_000,
             early_connect: true,
+            read_leaves: true,
         }
     }
 }
@@ -761,11 +767,16 @@ impl Protocol {
                 return;
             }
         };
-        let messages = match parse_incoming_text(
+        if self.config.read_leaves {
+            self.data_shapes.keep_leaves();
+        }
+        let parsed = parse_incoming_text(
             &text,
             self.config.max_messages_per_reply,
             Some(&mut self.data_shapes),
-        ) {
+        );
+        let leaves = Arc::new(self.data_shapes.take_leaves());
+        let messages = match parsed {
             Ok(messages) => messages,
             Err(error) => {
                 self.reply_refused(lane, flight, connect_answered_early, &error, now);
@@ -777,19 +788,28 @@ impl Protocol {
         }
         // Data messages skip the full envelope unless an extension reads them.
         let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
-        let mut batch = Vec::with_capacity(messages.len());
+        let mut batch = BatchBuilder {
+            messages: Vec::with_capacity(messages.len()),
+            leaves,
+            received_ms,
+        };
         for message in messages {
             match message {
-                Incoming::Data { channel, data, .. } if data_fast_path => {
-                    self.handle_data(&channel, data, &text, &mut batch);
+                Incoming::Data {
+                    channel,
+                    data,
+                    leaves,
+                    ..
+                } if data_fast_path => {
+                    self.handle_data(&channel, data, leaves, &text, &mut batch);
                 }
                 other => {
                     let envelope = other.into_envelope();
-                    self.handle_envelope(&envelope, &text, &mut batch, now, received_ms);
+                    self.handle_envelope(&envelope, &text, &mut batch, now);
                 }
             }
         }
-        flush_batch(&mut self.events, &mut batch, received_ms);
+        batch.flush(&mut self.events);
         // Requests of this flight that got no reply.
         let unanswered: Vec<String> = flight
             .ids
@@ -875,9 +895,8 @@ impl Protocol {
         &mut self,
         envelope: &Envelope<'_>,
         body: &ByteString,
-        batch: &mut Vec<DataMessage>,
+        batch: &mut BatchBuilder,
         now: Instant,
-        received_ms: u64,
     ) {
         let Some(channel) = envelope.channel.as_deref() else {
             self.error("the server sent a message without a channel; skipped".into());
@@ -893,12 +912,12 @@ impl Protocol {
             }
         }
         if channel::is_meta(channel) {
-            flush_batch(&mut self.events, batch, received_ms);
+            batch.flush(&mut self.events);
             self.handle_meta(channel, envelope, now);
             return;
         }
         if let Some(data) = envelope.data {
-            self.handle_data(channel, data, body, batch);
+            self.handle_data(channel, data, None, body, batch);
             return;
         }
         // A publish reply: no data, an id we sent, a success flag.
@@ -906,7 +925,7 @@ impl Protocol {
         if let Some(Pending::Publish(..)) = self.pending.get(id.as_ref())
             && let Some(Pending::Publish(publish_id, channel)) = self.pending.remove(id.as_ref())
         {
-            flush_batch(&mut self.events, batch, received_ms);
+            batch.flush(&mut self.events);
             let result = if envelope.successful == Some(false) {
                 Err(error_text(envelope))
             } else {
@@ -929,15 +948,17 @@ impl Protocol {
         &mut self,
         channel: &str,
         data: RawStr<'_>,
+        leaves: Option<LeafRef>,
         body: &ByteString,
-        batch: &mut Vec<DataMessage>,
+        batch: &mut BatchBuilder,
     ) {
         if self.client_id.is_some()
             && let Some(channel) = self.route(channel)
         {
-            batch.push(DataMessage {
+            batch.messages.push(DataMessage {
                 channel,
                 data: raw_slice(body, data),
+                leaves,
             });
         }
     }
@@ -1229,12 +1250,23 @@ struct Route {
     generation: u64,
 }
 
-fn flush_batch(events: &mut VecDeque<Event>, batch: &mut Vec<DataMessage>, received_ms: u64) {
-    if !batch.is_empty() {
-        events.push_back(Event::Messages(MessageBatch {
-            received_ms,
-            messages: std::mem::take(batch),
-        }));
+/// The data messages of a reply being handled, sent on as a batch
+/// before any other event so the order stays the server's.
+struct BatchBuilder {
+    messages: Vec<DataMessage>,
+    leaves: Arc<LeafTable>,
+    received_ms: u64,
+}
+
+impl BatchBuilder {
+    fn flush(&mut self, events: &mut VecDeque<Event>) {
+        if !self.messages.is_empty() {
+            events.push_back(Event::Messages(MessageBatch {
+                received_ms: self.received_ms,
+                messages: std::mem::take(&mut self.messages),
+                leaves: self.leaves.clone(),
+            }));
+        }
     }
 }
 

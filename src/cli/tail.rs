@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use cometwatch::bayeux::protocol::Event;
+use cometwatch::bayeux::protocol::{Event, ProtocolConfig};
 use cometwatch::bayeux::session::unix_millis;
 use cometwatch::bayeux::transport::parse_header;
 use cometwatch::bayeux::{Client, ClientConfig, MessageBatch, State, TransportConfig};
@@ -116,6 +116,11 @@ pub fn run(args: TailArgs) -> Result<()> {
     };
     let client_config = ClientConfig {
         urls,
+        protocol: ProtocolConfig {
+            // Payloads are only written out, unless a store reads them.
+            read_leaves: config.is_some(),
+            ..ProtocolConfig::default()
+        },
         ack,
         subscriptions: channels,
         handshake_ext,
@@ -379,8 +384,10 @@ mod tests {
                 .map(|i| DataMessage {
                     channel: Arc::from("/q/\"x\""),
                     data: RawJson::parse(&format!("{{\"i\": {i}}}")).expect("json"),
+                    leaves: None,
                 })
                 .collect(),
+            leaves: Default::default(),
         };
         let mut out = Vec::new();
         let mut output = Output::new(None, false, Some(2));

@@ -53,6 +53,18 @@ pub enum Leaf<'a> {
     Null,
 }
 
+impl Leaf<'_> {
+    /// The leaf as a number: numbers as they are, booleans as 1 and 0,
+    /// strings and `null` as NaN.
+    pub fn as_number(self) -> f64 {
+        match self {
+            Leaf::Number(value) => value,
+            Leaf::Bool(truth) => f64::from(u8::from(truth)),
+            Leaf::String(..) | Leaf::Null => f64::NAN,
+        }
+    }
+}
+
 /// The layout of one JSON value: the text around its scalar leaves, and
 /// each leaf's kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,6 +83,11 @@ impl Shape {
     /// Number of leaves.
     pub fn leaves(&self) -> usize {
         self.leaves.len()
+    }
+
+    /// The kind of each leaf, in order.
+    pub fn leaf_kinds(&self) -> impl Iterator<Item = LeafKind> + '_ {
+        self.leaves.iter().map(|(_, kind)| *kind)
     }
 
     /// Bytes of memory it holds.
@@ -93,6 +110,19 @@ impl Shape {
     /// (it is then valid JSON), `None` when it does not.
     pub fn check(&self, text: &str, start: usize) -> Option<usize> {
         self.fit::<false, _>(text, start, |_, _| {})
+    }
+
+    /// Checks the value that starts at byte `start` of `text` against this
+    /// shape like [`Self::check`], and appends each leaf's value to
+    /// `values` ([`Leaf::as_number`]): where the value ends when it fits.
+    /// On a misfit `values` is left as it was.
+    pub fn read_values(&self, text: &str, start: usize, values: &mut Vec<f64>) -> Option<usize> {
+        let before = values.len();
+        let end = self.fit::<true, _>(text, start, |_, leaf| values.push(leaf.as_number()));
+        if end.is_none() {
+            values.truncate(before);
+        }
+        end
     }
 
     /// The shape of `text`, one valid JSON value; `None` past the limits.
@@ -145,6 +175,16 @@ impl<'a> Scanner<'a> {
         self.skip_ws();
         let start = self.pos;
         let end = shape.check(self.text, start)?;
+        self.pos = end;
+        Some(&self.text[start..end])
+    }
+
+    /// [`Self::value_fitting`], appending the leaves' values to `values`
+    /// as [`Shape::read_values`] does.
+    pub fn value_fitting_read(&mut self, shape: &Shape, values: &mut Vec<f64>) -> Option<&'a str> {
+        self.skip_ws();
+        let start = self.pos;
+        let end = shape.read_values(self.text, start, values)?;
         self.pos = end;
         Some(&self.text[start..end])
     }

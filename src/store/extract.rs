@@ -73,6 +73,49 @@ impl Layout {
     pub fn samples(&self) -> usize {
         self.roles.iter().filter(|r| **r == Role::Sample).count()
     }
+
+    /// Whether [`extract_from_leaves`] can read the leaf values of a
+    /// value that fitted `shape`: it is this layout's shape, and the
+    /// timestamp (if any) is a number, not a string.
+    pub fn reads_leaves_of(&self, shape: &Shape) -> bool {
+        self.shape == *shape
+            && !self
+                .shape
+                .leaf_kinds()
+                .zip(&self.roles)
+                .any(|(kind, role)| *role == Role::Timestamp && kind == LeafKind::String)
+    }
+}
+
+/// Reads the samples of a value from its leaf values, read already
+/// through this layout's shape ([`Layout::reads_leaves_of`], and
+/// [`Shape::read_values`]): the same samples, in the same positions, as
+/// [`extract_with_layout`] gives for its text. `None` when `values` does
+/// not hold one value per leaf, or a sample is not finite (the text must
+/// then be walked with [`extract`]).
+pub fn extract_from_leaves(
+    layout: &Layout,
+    values: &[f64],
+    mut sink: impl FnMut(usize, f64),
+) -> Option<Extracted> {
+    if values.len() != layout.roles.len() {
+        return None;
+    }
+    let mut found = Extracted::default();
+    let mut position = 0;
+    for (role, &value) in layout.roles.iter().zip(values) {
+        match role {
+            Role::Sample if value.is_finite() => {
+                sink(position, value);
+                position += 1;
+            }
+            Role::Sample => return None,
+            Role::Timestamp => found.timestamp = number_timestamp(value),
+            Role::Skip => {}
+        }
+    }
+    found.leaves = position;
+    Some(found)
 }
 
 /// Walks `data` and feeds its numeric leaves to `sink`. `ts_field` names

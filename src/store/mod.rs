@@ -13,13 +13,13 @@ pub mod pattern;
 pub mod series;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use bytestring::ByteString;
 
 use crate::bayeux::channel::ChannelPattern;
 use crate::bayeux::{MessageBatch, RawJson};
-use crate::json::shape::learning_due;
+use crate::json::shape::{Shape, learning_due};
 use extract::Layout;
 
 pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
@@ -87,6 +87,10 @@ pub struct ChannelStats {
 struct ChannelLayout {
     layout: Layout,
     series: Vec<Option<usize>>,
+    /// The protocol's data shape last compared with `layout`, and whether
+    /// its leaf values can be read instead of the text. Weak: the shape
+    /// stays the protocol's, and the address cannot be reused meanwhile.
+    leaves_of: Option<(Weak<Shape>, bool)>,
 }
 
 /// Bytes all channels' layouts may hold together (beyond, new channels'
@@ -94,6 +98,27 @@ struct ChannelLayout {
 const MAX_LAYOUT_BYTES: usize = 16 * 1024 * 1024;
 
 impl ChannelLayout {
+    fn new(layout: Layout, series: Vec<Option<usize>>) -> Self {
+        Self {
+            layout,
+            series,
+            leaves_of: None,
+        }
+    }
+
+    /// Whether the leaf values of a payload that fitted `shape` can be
+    /// read through this layout (compared once per shape).
+    fn reads_leaves_of(&mut self, shape: &Arc<Shape>) -> bool {
+        match &self.leaves_of {
+            Some((known, same)) if std::ptr::eq(known.as_ptr(), Arc::as_ptr(shape)) => *same,
+            _ => {
+                let same = self.layout.reads_leaves_of(shape);
+                self.leaves_of = Some((Arc::downgrade(shape), same));
+                same
+            }
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         self.layout.heap_bytes() + self.series.capacity() * std::mem::size_of::<Option<usize>>()
     }
@@ -264,9 +289,11 @@ impl Store {
         self.batches += 1;
         let received_secs = batch.received_ms as f64 / 1000.0;
         for (index, message) in batch.messages.iter().enumerate() {
+            let leaves = message.leaves.and_then(|at| batch.leaves.get(at));
             self.ingest_one(
                 &message.channel,
                 &message.data,
+                leaves,
                 index,
                 batch.received_ms,
                 received_secs,
@@ -288,6 +315,7 @@ impl Store {
         &mut self,
         channel: &Arc<str>,
         data: &RawJson,
+        leaves: Option<(&Arc<Shape>, &[f64])>,
         index_in_batch: usize,
         received_ms: u64,
         received_secs: f64,
@@ -312,7 +340,14 @@ impl Store {
         let Some(stats) = channels.get_mut(&**channel) else {
             // A new channel: tracked (unless refused), then taken in.
             if self.add_channel(channel) {
-                self.ingest_one(channel, data, index_in_batch, received_ms, received_secs);
+                self.ingest_one(
+                    channel,
+                    data,
+                    leaves,
+                    index_in_batch,
+                    received_ms,
+                    received_secs,
+                );
             }
             return;
         };
@@ -325,18 +360,24 @@ impl Store {
         }
         stats.last_index = index_in_batch;
         // The data into (series index, value) pairs: through the channel's
-        // layout when the message fits it, else walked (and learned).
+        // layout when the message fits it (from the leaf values the
+        // protocol read when they are of that layout, else from the text),
+        // else walked (and learned).
         pending.clear();
         let bytes = data.as_bytes();
-        let fitted =
-            stats.layout.as_ref().and_then(|known| {
-                extract::extract_with_layout(&known.layout, data.as_str(), |position, value| {
-                    match known.series.get(position) {
-                        Some(Some(index)) => pending.push((*index, value)),
-                        _ => *refused_series += 1,
-                    }
-                })
-            });
+        let fitted = stats.layout.as_mut().and_then(|known| {
+            let read = leaves
+                .filter(|(shape, _)| known.reads_leaves_of(shape))
+                .map(|(_, values)| values);
+            let sink = |position: usize, value: f64| match known.series.get(position) {
+                Some(Some(index)) => pending.push((*index, value)),
+                _ => *refused_series += 1,
+            };
+            match read {
+                Some(values) => extract::extract_from_leaves(&known.layout, values, sink),
+                None => extract::extract_with_layout(&known.layout, data.as_str(), sink),
+            }
+        });
         let result = match fitted {
             Some(found) => Ok(found),
             None => {
@@ -380,10 +421,8 @@ impl Store {
                 if learn {
                     extract::extract_and_learn(bytes, &config.timestamp_field, path, &mut sink).map(
                         |(found, layout)| {
-                            let learned = layout.map(|layout| ChannelLayout {
-                                layout,
-                                series: learned.clone(),
-                            });
+                            let learned =
+                                layout.map(|layout| ChannelLayout::new(layout, learned.clone()));
                             stats.keep_layout(learned, layout_bytes);
                             found
                         },
@@ -541,8 +580,79 @@ mod tests {
                 .map(|(c, d)| DataMessage {
                     channel: Arc::from(*c),
                     data: RawJson::parse(d).expect("json"),
+                    leaves: None,
                 })
                 .collect(),
+            leaves: Default::default(),
+        }
+    }
+
+    /// The batch `batch` gives, with the leaves read as the protocol reads
+    /// them while checking a reply.
+    fn batch_with_leaves(
+        shapes: &mut crate::bayeux::data_shapes::DataShapes,
+        received_ms: u64,
+        messages: &[(&str, &str)],
+    ) -> MessageBatch {
+        let mut plain = batch(received_ms, messages);
+        shapes.keep_leaves();
+        for (message, (channel, text)) in plain.messages.iter_mut().zip(messages) {
+            let mut scanner = crate::json::Scanner::new(text);
+            let (_, leaves) = shapes.data_value(channel, &mut scanner, 1).expect("valid");
+            message.leaves = leaves;
+        }
+        plain.leaves = Arc::new(shapes.take_leaves());
+        plain
+    }
+
+    #[test]
+    fn leaves_read_by_the_protocol_give_the_same_samples_as_the_text() {
+        let payloads = [
+            r#"{"last":101.5,"ok":true,"s":"a","ts":1795384000000}"#,
+            r#"{"last":101.75,"ok":false,"s":"b","ts":1795384001000}"#,
+            r#"{"last":1e400,"ok":false,"s":"b","ts":1795384001500}"#,
+            r#"{"last":-2,"ok":true,"s":"c","ts":1795384002000}"#,
+            r#"{"last":[1,2],"ok":true,"s":"c","ts":1795384003000}"#,
+            r#"{"last":3,"ok":true,"s":"c","ts":"2026-11-22T10:00:00Z"}"#,
+            r#"{"last":4,"ok":true,"s":"c","ts":"2026-11-22T10:00:01Z"}"#,
+            r#"{"last":5,"ok":true,"s":"c","ts":1795384004000}"#,
+        ];
+        let mut by_text = Store::new(StoreConfig::default(), Vec::new());
+        let mut by_leaves = Store::new(StoreConfig::default(), Vec::new());
+        let mut shapes = crate::bayeux::data_shapes::DataShapes::new();
+        let mut read_from_leaves = 0;
+        for round in 0..40u64 {
+            let messages: Vec<(&str, &str)> = payloads
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| round < 20 || i % 2 == (round % 2) as usize)
+                .map(|(_, p)| ("/q", *p))
+                .chain([("/r", r#"{"v":1,"w":true}"#)])
+                .collect();
+            let received = 1_795_384_010_000 + round;
+            let with_leaves = batch_with_leaves(&mut shapes, received, &messages);
+            read_from_leaves += with_leaves
+                .messages
+                .iter()
+                .filter(|m| m.leaves.is_some())
+                .count();
+            by_text.ingest(&batch(received, &messages));
+            by_leaves.ingest(&with_leaves);
+        }
+        assert!(read_from_leaves > 100, "{read_from_leaves}");
+        let names: Vec<&str> = by_text.series_names().collect();
+        assert_eq!(names, by_leaves.series_names().collect::<Vec<_>>());
+        assert_eq!(names.len(), 6, "{names:?}");
+        // The steady channel was read from its leaves.
+        let steady = by_leaves.channels.get("/r").and_then(|c| c.layout.as_ref());
+        assert!(matches!(
+            steady.and_then(|l| l.leaves_of.as_ref()),
+            Some((_, true))
+        ));
+        for name in names {
+            let a = by_text.series(name).expect("series").parts();
+            let b = by_leaves.series(name).expect("series").parts();
+            assert_eq!(a, b, "{name}");
         }
     }
 

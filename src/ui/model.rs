@@ -307,12 +307,15 @@ mod tests {
                     DataMessage {
                         channel: Arc::from("/a/b"),
                         data: RawJson::parse(r#"{"v":1}"#).expect("json"),
+                        leaves: None,
                     },
                     DataMessage {
                         channel: Arc::from("/a/c"),
                         data: RawJson::parse(r#"{"v":2}"#).expect("json"),
+                        leaves: None,
                     },
                 ],
+                leaves: Default::default(),
             }),
             now,
         );
@@ -340,7 +343,9 @@ mod tests {
                 messages: vec![DataMessage {
                     channel: Arc::from("/alerts/critical"),
                     data: RawJson::parse(r#"{"title":"CPU hot","message":"95 %"}"#).expect("json"),
+                    leaves: None,
                 }],
+                leaves: Default::default(),
             }),
             now,
         );

@@ -229,6 +229,7 @@ mod tests {
                 last + 0.1
             ))
             .expect("json"),
+            leaves: None,
         };
         store.ingest(&MessageBatch {
             received_ms: 1,
@@ -236,6 +237,7 @@ mod tests {
                 quote("ACME", 100.0, 1_795_000_000_000),
                 quote("HOOLI", 50.0, 1_795_000_000_000),
             ],
+            leaves: Default::default(),
         });
         store.ingest(&MessageBatch {
             received_ms: 2,
@@ -243,6 +245,7 @@ mod tests {
                 quote("ACME", 102.0, 1_795_000_001_000),
                 quote("HOOLI", 49.0, 1_795_000_001_000),
             ],
+            leaves: Default::default(),
         });
         let mut board = QuoteBoard::default();
         let rows = board.rows(&store);
