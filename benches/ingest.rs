@@ -8,7 +8,9 @@
 //!   the parse floor.
 //!
 //! and, last, the whole ingest path: reply bytes → events → store samples
-//! (extraction of every number, ring buffers, channel statistics). The
+//! (extraction of every number, ring buffers, channel statistics), with
+//! the protocol reading the leaves of payloads that fit their shape while
+//! it checks the reply, as the dashboard runs it. The
 //! store keeps 100 000 points per series there, so its ring buffers are
 //! full after the warm-up and the figure is the steady state of a
 //! dashboard that has been running, not the first fill of fresh memory.
@@ -64,9 +66,12 @@ fn quotes() -> &'static [u8] {
 }
 
 /// A protocol that is connected, subscribed to `/quotes/**`, with the
-/// handshake answered.
-fn connected_protocol(now: Instant) -> Protocol {
-    let mut p = Protocol::new(ProtocolConfig::default());
+/// handshake answered; `read_leaves` as [`ProtocolConfig::read_leaves`].
+fn connected_protocol(now: Instant, read_leaves: bool) -> Protocol {
+    let mut p = Protocol::new(ProtocolConfig {
+        read_leaves,
+        ..ProtocolConfig::default()
+    });
     p.subscribe("/quotes/**").expect("valid pattern");
     p.start(now);
     let hs = p.poll_transmit(now).expect("handshake");
@@ -138,28 +143,36 @@ fn ingest(c: &mut Criterion) {
         })
     });
 
-    group.bench_function("protocol_events", |b| {
-        b.iter_custom(|iters| {
-            let now = Instant::now();
-            let mut p = connected_protocol(now);
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let (token, id) = next_connect(&mut p, now);
-                let body = Bytes::from(reply(&id));
-                let started = Instant::now();
-                p.handle_response(token, body, now, 0);
-                let mut delivered = 0;
-                while let Some(event) = p.poll_event() {
-                    if let Event::Messages(batch) = event {
-                        delivered += batch.messages.len();
+    // The protocol alone: checking only (as `cometwatch tail` runs it),
+    // and reading the leaves of fitting payloads too (as the dashboard
+    // runs it, for the store).
+    for (name, read_leaves) in [
+        ("protocol_events", false),
+        ("protocol_events_reading_leaves", true),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let now = Instant::now();
+                let mut p = connected_protocol(now, read_leaves);
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (token, id) = next_connect(&mut p, now);
+                    let body = Bytes::from(reply(&id));
+                    let started = Instant::now();
+                    p.handle_response(token, body, now, 0);
+                    let mut delivered = 0;
+                    while let Some(event) = p.poll_event() {
+                        if let Event::Messages(batch) = event {
+                            delivered += batch.messages.len();
+                        }
                     }
+                    total += started.elapsed();
+                    assert_eq!(delivered, MESSAGES);
                 }
-                total += started.elapsed();
-                assert_eq!(delivered, MESSAGES);
-            }
-            total
-        })
-    });
+                total
+            })
+        });
+    }
     group.bench_function("extract_only", |b| {
         let data = br#"{"symbol":"ACME","last":101.25,"bid":101.2,"ask":101.3,"volume":123456,"ts":1795384143623}"#;
         let mut path = String::new();
@@ -201,7 +214,7 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("protocol_into_store", |b| {
         b.iter_custom(|iters| {
             let now = Instant::now();
-            let mut p = connected_protocol(now);
+            let mut p = connected_protocol(now, true);
             // Full ring buffers within the warm-up: steady state, as in a
             // dashboard that has run a while (not first-fill page faults).
             let config = StoreConfig {

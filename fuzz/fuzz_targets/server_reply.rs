@@ -4,7 +4,8 @@
 //! serde_json, which must agree on what is valid JSON. Split at the first
 //! 0xFE byte, the input is also a value and a second text read through the
 //! first one's shape and layout: what fits must be valid JSON and must read
-//! exactly as the general walk reads it.
+//! exactly as the general walk reads it, and its leaf values read through
+//! the shape must give the store the same samples as its text.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use cometwatch::bayeux::message::parse_messages;
 use cometwatch::bayeux::protocol::{Protocol, ProtocolConfig};
 use cometwatch::json::Scanner;
 use cometwatch::json::shape::Shape;
-use cometwatch::store::extract::{extract, extract_and_learn, extract_with_layout};
+use cometwatch::store::extract::{extract, extract_and_learn, extract_from_leaves, extract_with_layout};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
@@ -95,5 +96,22 @@ fn shapes(first: &[u8], second: &[u8]) {
             assert_eq!(v.to_bits(), w.to_bits());
         }
         assert_eq!(found.timestamp.map(f64::to_bits), walked.timestamp.map(f64::to_bits));
+    }
+    // The same samples from the leaf values the protocol reads.
+    if let Some(shape) = Shape::learn(first_text)
+        && layout.reads_leaves_of(&shape)
+    {
+        let mut values = Vec::new();
+        let fits = shape.read_values(second_text, 0, &mut values) == Some(second_text.len());
+        let mut by_leaves = Vec::new();
+        let from_leaves = fits
+            .then(|| extract_from_leaves(&layout, &values, |i, v| by_leaves.push((i, v.to_bits()))))
+            .flatten();
+        let mut by_text = Vec::new();
+        let from_text = extract_with_layout(&layout, second_text, |i, v| by_text.push((i, v.to_bits())));
+        assert_eq!(from_leaves, from_text);
+        if from_text.is_some() {
+            assert_eq!(by_leaves, by_text);
+        }
     }
 }
