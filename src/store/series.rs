@@ -65,6 +65,9 @@ pub struct Series {
     values: Vec<f64>,
     head: usize,
     len: usize,
+    /// The newest sample's time while `len > 0`, kept apart so a push
+    /// compares with it without finding its slot.
+    newest: f64,
     retention: Retention,
     out_of_order: u64,
 }
@@ -83,6 +86,7 @@ impl Series {
             values: Vec::new(),
             head: 0,
             len: 0,
+            newest: f64::NEG_INFINITY,
             retention: Retention {
                 max_points: retention.max_points.max(1),
                 ..retention
@@ -93,13 +97,14 @@ impl Series {
 
     /// Appends a sample (time in Unix seconds).
     pub fn push(&mut self, time: f64, value: f64) {
-        let time = match self.last() {
-            Some((last, _)) if time < last || time.is_nan() => {
-                self.out_of_order += 1;
-                last
-            }
-            _ => time,
+        // Older than the newest, or NaN: clamped.
+        let time = if self.len > 0 && (time < self.newest || time.is_nan()) {
+            self.out_of_order += 1;
+            self.newest
+        } else {
+            time
         };
+        self.newest = time;
         let slots = self.times.len();
         if self.len < slots {
             // Room inside the ring (after samples aged out).
