@@ -6,17 +6,24 @@
 //! pre-0.38 way: the ratio the issue asks for), and, for reference, every
 //! point with egui_plot 0.38's bands on (its default).
 //!
+//! Then the side of a busy desk: the quote board and the channel tree with
+//! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000
+//! more channels, in the dashboard's layout.
+//!
 //! ```sh
 //! cargo bench --bench frame
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use cometwatch::bayeux::{DataMessage, MessageBatch, RawJson};
 use cometwatch::store::{Retention, Store, StoreConfig};
+use cometwatch::ui::channels::ChannelBrowser;
 use cometwatch::ui::charts::{ChartsView, charts_ui};
 use cometwatch::ui::layout::{Layout, TimeWindow};
+use cometwatch::ui::quotes::QuoteBoard;
 use egui_plot::{Line, Plot, PlotPoints};
 
 const SERIES: usize = 20;
@@ -58,6 +65,56 @@ fn store() -> Store {
         });
     }
     store
+}
+
+const SYMBOLS: usize = 500;
+const QUOTES_PER_SYMBOL: usize = 3_000;
+const OTHER_CHANNELS: usize = 2_000;
+
+/// A store with `SYMBOLS` quote channels holding five minutes of quotes
+/// each, and `OTHER_CHANNELS` metric channels; and the newest time.
+fn busy_store() -> (Store, f64) {
+    let mut store = Store::new(
+        StoreConfig {
+            retention: Retention {
+                max_points: 100_000,
+                max_age_secs: None,
+            },
+            ..StoreConfig::default()
+        },
+        Vec::new(),
+    );
+    let start_ms = 1_795_384_000_000u64;
+    let symbols: Vec<Arc<str>> = (0..SYMBOLS)
+        .map(|s| Arc::from(format!("/quotes/S{s:03}")))
+        .collect();
+    for i in 0..QUOTES_PER_SYMBOL {
+        let t = start_ms + i as u64 * 100;
+        let messages = symbols
+            .iter()
+            .enumerate()
+            .map(|(s, channel)| {
+                let last = 100.0 + s as f64 + ((i as f64) * 0.01 + s as f64).sin();
+                let text = format!(
+                    r#"{{"last":{last:.2},"bid":{:.2},"ask":{:.2},"volume":{},"ts":{t}}}"#,
+                    last - 0.05,
+                    last + 0.05,
+                    1000 + i
+                );
+                DataMessage::new(channel.clone(), RawJson::parse(&text).expect("json"))
+            })
+            .collect();
+        store.ingest(&MessageBatch::new(t, messages));
+    }
+    let end_ms = start_ms + QUOTES_PER_SYMBOL as u64 * 100;
+    let metrics = (0..OTHER_CHANNELS)
+        .map(|c| {
+            let channel: Arc<str> = Arc::from(format!("/metrics/host{:02}/m{c:04}", c % 40));
+            DataMessage::new(channel, RawJson::parse(r#"{"v":1.5}"#).expect("json"))
+        })
+        .collect();
+    store.ingest(&MessageBatch::new(end_ms, metrics));
+    (store, end_ms as f64 / 1000.0)
 }
 
 fn input() -> egui::RawInput {
@@ -138,6 +195,23 @@ fn main() {
     let banded = measure(frames.min(5), naive_plot(true));
     println!(
         "frame/dashboard charts: {ours:.2} ms per frame ({SERIES} series x {POINTS} samples visible, 1600x1000)"
+    );
+    let (busy, busy_now) = busy_store();
+    let mut board = QuoteBoard::default();
+    let mut browser = ChannelBrowser::default();
+    let subscriptions = BTreeMap::new();
+    let now_ms = (busy_now * 1000.0) as u64;
+    let side = measure(frames, |ui| {
+        egui::Panel::left("channels")
+            .default_size(270.0)
+            .show(ui, |ui| {
+                browser.ui(ui, &busy, &subscriptions, None, now_ms);
+            });
+        egui::CentralPanel::default().show(ui, |ui| board.ui(ui, &busy, busy_now));
+    });
+    println!(
+        "frame/quote board and channel tree: {side:.2} ms per frame ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
+        SYMBOLS + OTHER_CHANNELS
     );
     println!(
         "frame/naive egui_plot with every point, bands off: {naive:.2} ms per frame ({:.1}x slower)",
