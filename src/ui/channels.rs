@@ -2,10 +2,14 @@
 //! clear message for an invalid one), the subscriptions with their state
 //! and an unsubscribe button, and a tree of the channels seen with live
 //! msgs/s and last value. A channel can be inspected or charted from here.
+//!
+//! The tree is built once per store generation and flattened into rows
+//! (folders the user closed left out); only the rows in view are drawn,
+//! so thousands of channels cost a frame no more than a few dozen.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use egui::{Color32, RichText};
+use egui::{Color32, RichText, Sense};
 
 use super::model::SubscriptionState;
 use super::status::clip;
@@ -36,6 +40,27 @@ pub struct ChannelBrowser {
     pub focus_requested: bool,
     /// Tree cache and the store generation it was built for.
     tree: Option<(u64, Node)>,
+    /// Folders the user closed, by path (`quotes/`, `metrics/host01/`).
+    closed: BTreeSet<String>,
+    /// The rows of the tree as it is open, made again with the tree or
+    /// when a folder opens or closes.
+    rows: Option<Vec<TreeRow>>,
+}
+
+/// One row of the tree as drawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TreeRow {
+    depth: usize,
+    segment: String,
+    kind: RowKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowKind {
+    /// A channel, by full name.
+    Channel(String),
+    /// A folder, by path, and whether it is open.
+    Folder { path: String, open: bool },
 }
 
 #[derive(Debug, Default)]
@@ -130,22 +155,105 @@ impl ChannelBrowser {
         let generation = store.generation();
         if self.tree.as_ref().is_none_or(|(g, _)| *g != generation) {
             self.tree = Some((generation, build_tree(store)));
+            self.rows = None;
         }
+        let rows = self.rows.get_or_insert_with(|| {
+            let mut rows = Vec::new();
+            if let Some((_, root)) = &self.tree {
+                flatten(root, 0, "", &self.closed, &mut rows);
+            }
+            rows
+        });
+        if rows.is_empty() {
+            ui.weak("no data received yet");
+        }
+        let mut toggled = None;
+        let row_height = ui.spacing().interact_size.y;
         egui::ScrollArea::vertical()
             .id_salt("channel-tree")
             .auto_shrink([false, false])
-            .show(ui, |ui| {
-                if let Some((_, root)) = &self.tree {
-                    if root.children.is_empty() {
-                        ui.weak("no data received yet");
-                    }
-                    for (segment, node) in &root.children {
-                        node_ui(ui, segment, node, store, inspected, now_ms, &mut actions);
-                    }
+            .show_rows(ui, row_height, rows.len(), |ui, range| {
+                for row in rows.get(range).unwrap_or_default() {
+                    ui.horizontal(|ui| {
+                        ui.set_min_height(row_height);
+                        ui.add_space(row.depth as f32 * ui.spacing().indent);
+                        match &row.kind {
+                            RowKind::Channel(channel) => channel_row(
+                                ui,
+                                &row.segment,
+                                channel,
+                                store,
+                                inspected,
+                                now_ms,
+                                &mut actions,
+                            ),
+                            RowKind::Folder { path, open } => {
+                                if folder_row(ui, &row.segment, *open) {
+                                    toggled = Some(path.clone());
+                                }
+                            }
+                        }
+                    });
                 }
             });
+        if let Some(path) = toggled {
+            if !self.closed.remove(&path) {
+                self.closed.insert(path);
+            }
+            self.rows = None;
+        }
         actions
     }
+}
+
+/// The rows of `node`'s children at `depth`, folders under `prefix`;
+/// closed folders' contents left out.
+fn flatten(
+    node: &Node,
+    depth: usize,
+    prefix: &str,
+    closed: &BTreeSet<String>,
+    rows: &mut Vec<TreeRow>,
+) {
+    for (segment, child) in &node.children {
+        if let Some(channel) = &child.channel {
+            rows.push(TreeRow {
+                depth,
+                segment: segment.clone(),
+                kind: RowKind::Channel(channel.clone()),
+            });
+        }
+        if !child.children.is_empty() {
+            let path = format!("{prefix}{segment}/");
+            let open = !closed.contains(&path);
+            rows.push(TreeRow {
+                depth,
+                segment: segment.clone(),
+                kind: RowKind::Folder {
+                    path: path.clone(),
+                    open,
+                },
+            });
+            if open {
+                flatten(child, depth + 1, &path, closed, rows);
+            }
+        }
+    }
+}
+
+/// A folder's row: the open/closed arrow and its name; true when clicked.
+fn folder_row(ui: &mut egui::Ui, segment: &str, open: bool) -> bool {
+    let size = ui.spacing().icon_width;
+    let (_, icon) = ui.allocate_exact_size(egui::vec2(size, size), Sense::click());
+    egui::collapsing_header::paint_default_icon(ui, if open { 1.0 } else { 0.0 }, &icon);
+    let label = ui
+        .add(egui::Label::new(format!("{segment}/")).sense(Sense::click()))
+        .on_hover_text(if open {
+            "click to close"
+        } else {
+            "click to open"
+        });
+    icon.clicked() || label.clicked()
 }
 
 fn build_tree(store: &Store) -> Node {
@@ -158,34 +266,6 @@ fn build_tree(store: &Store) -> Node {
         node.channel = Some(channel.to_owned());
     }
     root
-}
-
-fn node_ui(
-    ui: &mut egui::Ui,
-    segment: &str,
-    node: &Node,
-    store: &Store,
-    inspected: Option<&str>,
-    now_ms: u64,
-    actions: &mut Vec<ChannelAction>,
-) {
-    if let Some(channel) = &node.channel {
-        channel_row(ui, segment, channel, store, inspected, now_ms, actions);
-    }
-    if !node.children.is_empty() {
-        egui::CollapsingHeader::new(format!("{segment}/"))
-            .id_salt((
-                "tree",
-                node.channel.as_deref().unwrap_or(segment),
-                node.children.len(),
-            ))
-            .default_open(true)
-            .show(ui, |ui| {
-                for (child, grandchild) in &node.children {
-                    node_ui(ui, child, grandchild, store, inspected, now_ms, actions);
-                }
-            });
-    }
 }
 
 fn channel_row(
@@ -230,6 +310,45 @@ fn channel_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tree_flattens_into_rows_without_closed_folders() {
+        let mut root = Node::default();
+        for channel in ["/a", "/a/b", "/a/c/d", "/e"] {
+            let mut node = &mut root;
+            for segment in channel.trim_start_matches('/').split('/') {
+                node = node.children.entry(segment.to_owned()).or_default();
+            }
+            node.channel = Some(channel.to_owned());
+        }
+        let describe = |closed: &[&str]| {
+            let closed = closed.iter().map(|c| c.to_string()).collect();
+            let mut rows = Vec::new();
+            flatten(&root, 0, "", &closed, &mut rows);
+            rows.iter()
+                .map(|r| match &r.kind {
+                    RowKind::Channel(c) => format!("{} {c}", r.depth),
+                    RowKind::Folder { path, open } => format!("{} {path} {open}", r.depth),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            describe(&[]),
+            [
+                "0 /a",
+                "0 a/ true",
+                "1 /a/b",
+                "1 a/c/ true",
+                "2 /a/c/d",
+                "0 /e"
+            ]
+        );
+        assert_eq!(
+            describe(&["a/c/"]),
+            ["0 /a", "0 a/ true", "1 /a/b", "1 a/c/ false", "0 /e"]
+        );
+        assert_eq!(describe(&["a/"]), ["0 /a", "0 a/ false", "0 /e"]);
+    }
 
     #[test]
     fn submit_validates_with_readable_errors() {

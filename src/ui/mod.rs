@@ -10,6 +10,7 @@ pub mod layout;
 pub mod model;
 pub mod plotting;
 pub mod quotes;
+pub mod sparkline;
 pub mod status;
 
 use thiserror::Error;

@@ -2,11 +2,17 @@
 //! last, change and change % since the first price seen (green/red),
 //! bid/ask, volume and a sparkline of the last five minutes; sortable by
 //! any column.
+//!
+//! A frame costs the same with five symbols or five thousand: the series
+//! names of each symbol are worked out once per store generation, only the
+//! rows in view are drawn (the board scrolls within a bounded height), and
+//! each sparkline is kept between frames ([`super::sparkline`]).
 
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Sense, Stroke};
 
+use super::sparkline::{SPAN_SECS, Sparkline};
 use crate::store::Store;
 
 /// Which column sorts the board.
@@ -32,7 +38,39 @@ pub struct QuoteBoard {
     opens: HashMap<String, f64>,
     /// Sort column and direction.
     pub sort: (SortColumn, bool),
+    /// The symbols and their series names, and the store generation they
+    /// were worked out for.
+    symbols: Option<(u64, Vec<SymbolSeries>)>,
+    /// Sparklines of the rows drawn so far, per symbol.
+    sparklines: HashMap<String, Sparkline>,
 }
+
+/// A symbol's series names.
+#[derive(Debug)]
+struct SymbolSeries {
+    symbol: String,
+    last: String,
+    bid: String,
+    ask: String,
+    volume: String,
+}
+
+impl SymbolSeries {
+    fn new(symbol: &str) -> Self {
+        let name = |field: &str| format!("/quotes/{symbol}#/{field}");
+        Self {
+            symbol: symbol.to_owned(),
+            last: name("last"),
+            bid: name("bid"),
+            ask: name("ask"),
+            volume: name("volume"),
+        }
+    }
+}
+
+/// Most rows the board shows at once before it scrolls, as a share of the
+/// height it is given.
+const BOARD_HEIGHT_SHARE: f32 = 0.45;
 
 /// One row.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,36 +108,36 @@ impl QuoteRow {
 impl QuoteBoard {
     /// The rows, sorted.
     pub fn rows(&mut self, store: &Store) -> Vec<QuoteRow> {
+        let generation = store.generation();
+        if self.symbols.as_ref().is_none_or(|(g, _)| *g != generation) {
+            let symbols = store
+                .channels()
+                .into_iter()
+                .filter_map(|(channel, _)| channel.strip_prefix("/quotes/"))
+                .filter(|symbol| !symbol.contains('/'))
+                .map(SymbolSeries::new)
+                .collect();
+            self.symbols = Some((generation, symbols));
+        }
         let mut rows = Vec::new();
-        for (channel, _) in store.channels() {
-            let Some(symbol) = channel.strip_prefix("/quotes/") else {
+        for names in self.symbols.iter().flat_map(|(_, symbols)| symbols) {
+            let last_of = |name: &str| store.series(name).and_then(|s| s.last()).map(|(_, v)| v);
+            let Some(last) = last_of(&names.last) else {
                 continue;
             };
-            if symbol.contains('/') {
-                continue;
-            }
-            let last_of = |field: &str| {
+            let open = *self.opens.entry(names.symbol.clone()).or_insert_with(|| {
                 store
-                    .series(&format!("{channel}#/{field}"))
-                    .and_then(|s| s.last())
-                    .map(|(_, v)| v)
-            };
-            let Some(last) = last_of("last") else {
-                continue;
-            };
-            let open = *self.opens.entry(symbol.to_owned()).or_insert_with(|| {
-                store
-                    .series(&format!("{channel}#/last"))
+                    .series(&names.last)
                     .and_then(|s| s.first())
                     .map_or(last, |(_, v)| v)
             });
             rows.push(QuoteRow {
-                symbol: symbol.to_owned(),
+                symbol: names.symbol.clone(),
                 last,
                 open,
-                bid: last_of("bid"),
-                ask: last_of("ask"),
-                volume: last_of("volume"),
+                bid: last_of(&names.bid),
+                ask: last_of(&names.ask),
+                volume: last_of(&names.volume),
             });
         }
         let (column, descending) = self.sort;
@@ -116,7 +154,7 @@ impl QuoteBoard {
         rows
     }
 
-    /// Draws the board.
+    /// Draws the board: the header, then the rows in view.
     pub fn ui(&mut self, ui: &mut egui::Ui, store: &Store, now: f64) {
         let rows = self.rows(store);
         if rows.is_empty() {
@@ -125,36 +163,51 @@ impl QuoteBoard {
         }
         let up = Color32::from_rgb(40, 170, 80);
         let down = Color32::from_rgb(220, 60, 60);
-        egui::Grid::new("quote-board")
-            .striped(true)
-            .min_col_width(60.0)
-            .show(ui, |ui| {
-                for (label, column) in [
-                    ("Symbol", SortColumn::Symbol),
-                    ("Last", SortColumn::Last),
-                    ("Change", SortColumn::Change),
-                    ("Change %", SortColumn::ChangePercent),
-                ] {
-                    self.header(ui, label, column);
-                }
-                ui.strong("Bid");
-                ui.strong("Ask");
-                self.header(ui, "Volume", SortColumn::Volume);
-                ui.strong("5 min");
-                ui.end_row();
-                for row in &rows {
-                    let color = if row.change() >= 0.0 { up } else { down };
-                    ui.strong(&row.symbol);
-                    ui.label(format!("{:.2}", row.last));
-                    ui.label(RichText::new(format!("{:+.2}", row.change())).color(color));
-                    ui.label(RichText::new(format!("{:+.2} %", row.change_percent())).color(color));
-                    ui.label(row.bid.map_or("–".into(), |v| format!("{v:.2}")));
-                    ui.label(row.ask.map_or("–".into(), |v| format!("{v:.2}")));
-                    ui.label(row.volume.map_or("–".into(), |v| format!("{v:.0}")));
-                    let name = format!("/quotes/{}#/last", row.symbol);
-                    sparkline(ui, store, &name, now - 300.0, now, color);
-                    ui.end_row();
-                }
+        let row_height = ui.spacing().interact_size.y;
+        let max_height = (ui.available_height() * BOARD_HEIGHT_SHARE).max(6.0 * row_height);
+        // The header is row 0 of every slice drawn, so it stays in view.
+        egui::ScrollArea::vertical()
+            .id_salt("quote-board-rows")
+            .max_height(max_height)
+            .auto_shrink([false, true])
+            .show_rows(ui, row_height, rows.len() + 1, |ui, range| {
+                egui::Grid::new("quote-board")
+                    .striped(true)
+                    .min_col_width(60.0)
+                    .min_row_height(row_height)
+                    .show(ui, |ui| {
+                        for (label, column) in [
+                            ("Symbol", SortColumn::Symbol),
+                            ("Last", SortColumn::Last),
+                            ("Change", SortColumn::Change),
+                            ("Change %", SortColumn::ChangePercent),
+                        ] {
+                            self.header(ui, label, column);
+                        }
+                        ui.strong("Bid");
+                        ui.strong("Ask");
+                        self.header(ui, "Volume", SortColumn::Volume);
+                        ui.strong("5 min");
+                        ui.end_row();
+                        let shown = range.start.min(rows.len())..range.end.saturating_sub(1);
+                        for row in rows.get(shown).unwrap_or_default() {
+                            let color = if row.change() >= 0.0 { up } else { down };
+                            ui.strong(&row.symbol);
+                            ui.label(format!("{:.2}", row.last));
+                            ui.label(RichText::new(format!("{:+.2}", row.change())).color(color));
+                            ui.label(
+                                RichText::new(format!("{:+.2} %", row.change_percent()))
+                                    .color(color),
+                            );
+                            ui.label(row.bid.map_or("–".into(), |v| format!("{v:.2}")));
+                            ui.label(row.ask.map_or("–".into(), |v| format!("{v:.2}")));
+                            ui.label(row.volume.map_or("–".into(), |v| format!("{v:.0}")));
+                            let line = self.sparklines.entry(row.symbol.clone()).or_default();
+                            let name = format!("/quotes/{}#/last", row.symbol);
+                            sparkline(ui, store, &name, line, now, color);
+                            ui.end_row();
+                        }
+                    });
             });
     }
 
@@ -178,37 +231,46 @@ impl QuoteBoard {
     }
 }
 
-/// A small line of a series' last minutes.
-fn sparkline(ui: &mut egui::Ui, store: &Store, name: &str, t0: f64, t1: f64, color: Color32) {
+/// A small line of a series' last minutes, kept up to date in `line`.
+fn sparkline(
+    ui: &mut egui::Ui,
+    store: &Store,
+    name: &str,
+    line: &mut Sparkline,
+    now: f64,
+    color: Color32,
+) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(80.0, 16.0), Sense::hover());
     let Some(series) = store.series(name) else {
         return;
     };
-    // Until five minutes have passed, span what there is.
-    let t0 = series.first().map_or(t0, |(first, _)| t0.max(first));
-    let mut points = Vec::new();
-    super::plotting::reduce_to_columns(&series.parts(), t0, t1, 55, &mut points);
-    if points.len() < 2 {
+    line.update(series, now);
+    if line.len() < 2 {
         return;
     }
-    let (lo, hi) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.y), hi.max(p.y))
+    // Until five minutes have passed, span what there is.
+    let t0 = series
+        .first()
+        .map_or(now - SPAN_SECS, |(first, _)| (now - SPAN_SECS).max(first));
+    let t1 = now.max(t0 + 1e-9);
+    let (lo, hi) = line
+        .points()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
+            (lo.min(v), hi.max(v))
         });
     let span_y = (hi - lo).max(1e-9);
-    let span_x = (t1 - t0).max(1e-9);
-    let line: Vec<egui::Pos2> = points
-        .iter()
-        .map(|p| {
+    let span_x = t1 - t0;
+    let points: Vec<egui::Pos2> = line
+        .points()
+        .map(|(t, v)| {
             egui::pos2(
-                rect.left() + ((p.x - t0) / span_x) as f32 * rect.width(),
-                rect.bottom() - ((p.y - lo) / span_y) as f32 * rect.height(),
+                rect.left() + (((t - t0) / span_x).clamp(0.0, 1.0)) as f32 * rect.width(),
+                rect.bottom() - ((v - lo) / span_y) as f32 * rect.height(),
             )
         })
         .collect();
     ui.painter()
-        .add(egui::Shape::line(line, Stroke::new(1.2, color)));
+        .add(egui::Shape::line(points, Stroke::new(1.2, color)));
 }
 
 #[cfg(test)]
