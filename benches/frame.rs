@@ -127,7 +127,9 @@ fn input() -> egui::RawInput {
     }
 }
 
-/// Runs `frames` frames of `ui`, returns mean ms per frame (run + tessellate).
+/// Runs `frames` frames of `ui`, returns the median ms per frame (run +
+/// tessellate): the median, as the shared machine's hiccups would swing a
+/// mean.
 fn measure(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> f64 {
     let ctx = egui::Context::default();
     // Warm-up frames (fonts, layout).
@@ -135,18 +137,22 @@ fn measure(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> f64 {
         let out = ctx.run_ui(input(), &mut ui);
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
     }
-    let started = Instant::now();
-    for _ in 0..frames {
-        let out = ctx.run_ui(input(), &mut ui);
-        let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
-        std::hint::black_box(primitives.len());
-    }
-    started.elapsed().as_secs_f64() * 1e3 / frames as f64
+    let mut times: Vec<f64> = (0..frames)
+        .map(|_| {
+            let started = Instant::now();
+            let out = ctx.run_ui(input(), &mut ui);
+            let primitives = ctx.tessellate(out.shapes, out.pixels_per_point);
+            std::hint::black_box(primitives.len());
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let frames = if quick { 3 } else { 30 };
+    let frames = if quick { 3 } else { 60 };
     let store = store();
     let mut layout = Layout {
         auto_charts: false,
