@@ -196,3 +196,22 @@ fn a_series_can_be_hidden_from_its_chart_legend() {
     harness.run_steps(2);
     assert!(app(&mut harness).layout.charts[0].hidden.is_empty());
 }
+
+#[test]
+fn a_folder_of_the_channel_tree_closes_and_opens() {
+    let mut harness = harness(Config::default(), None);
+    connected_with_quotes(&mut harness);
+    // ACME is on the quote board and in the tree under `quotes/`.
+    let open = harness.query_all_by_label("ACME").count();
+    assert!(open >= 2, "{open}");
+    harness.get_by_label("quotes/").click();
+    harness.run_steps(3);
+    assert_eq!(
+        harness.query_all_by_label("ACME").count(),
+        open - 1,
+        "the tree's ACME row is hidden"
+    );
+    harness.get_by_label("quotes/").click();
+    harness.run_steps(3);
+    assert_eq!(harness.query_all_by_label("ACME").count(), open);
+}
