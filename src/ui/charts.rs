@@ -269,15 +269,7 @@ fn chart_ui(
             .filter(|n| !spec.hidden.iter().any(|h| h == n))
             .collect();
         let columns = ui.available_width().max(50.0) as usize;
-        let lines: Vec<(String, Vec<PlotPoint>)> = visible
-            .iter()
-            .filter_map(|name| {
-                let series = store.series(name)?;
-                let mut points = Vec::new();
-                reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
-                Some((name.to_string(), points))
-            })
-            .collect();
+        let lines = reduce_lines(store, &visible, x0, x1, columns);
         let thresholds: Vec<(String, f64)> = store
             .alerts()
             .rules()
@@ -341,6 +333,49 @@ fn chart_ui(
         }
     });
     remove
+}
+
+/// Samples a chart must hold before half its series are reduced on a
+/// second thread (below, starting one costs more than it saves).
+const PARALLEL_SAMPLES: usize = 200_000;
+
+/// Each series of `names` reduced to the points of `columns` pixel
+/// columns over `[x0, x1]`, in order. A chart with many samples has half
+/// its series reduced on a second core, when there is one: reading the
+/// samples is nearly all of a dense chart's frame.
+fn reduce_lines(
+    store: &Store,
+    names: &[&str],
+    x0: f64,
+    x1: f64,
+    columns: usize,
+) -> Vec<(String, Vec<PlotPoint>)> {
+    let reduce = |name: &&str| {
+        let series = store.series(name)?;
+        let mut points = Vec::new();
+        reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
+        Some((name.to_string(), points))
+    };
+    let samples: usize = names
+        .iter()
+        .filter_map(|n| store.series(n))
+        .map(|s| s.len())
+        .sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if samples < PARALLEL_SAMPLES || names.len() < 2 || cores < 2 {
+        return names.iter().filter_map(reduce).collect();
+    }
+    let (first, second) = names.split_at(names.len() / 2);
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| second.iter().filter_map(reduce).collect::<Vec<_>>());
+        let mut lines: Vec<_> = first.iter().filter_map(reduce).collect();
+        match helper.join() {
+            Ok(rest) => lines.extend(rest),
+            // The helper could not finish: this thread does its part.
+            Err(_) => lines.extend(second.iter().filter_map(reduce)),
+        }
+        lines
+    })
 }
 
 fn format_value(v: f64) -> String {
