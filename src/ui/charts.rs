@@ -478,6 +478,56 @@ fn add_series_menu(ui: &mut egui::Ui, spec: &mut ChartSpec, store: &Store, view:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bayeux::{DataMessage, MessageBatch, RawJson};
+    use crate::store::StoreConfig;
+
+    #[test]
+    fn lines_reduced_on_two_threads_are_the_lines_reduced_on_one() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        let channel: std::sync::Arc<str> = std::sync::Arc::from("/dense");
+        let messages = 70_000;
+        for batch in 0..messages / 1000 {
+            let at = 1_795_384_000_000 + batch as u64 * 1000;
+            let data = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let text = format!(
+                        r#"{{"a":{},"b":{},"c":{},"ts":{}}}"#,
+                        n % 97,
+                        (n * 7) % 13,
+                        n % 5,
+                        at + i as u64
+                    );
+                    DataMessage::new(channel.clone(), RawJson::parse(&text).expect("json"))
+                })
+                .collect();
+            store.ingest(&MessageBatch::new(at, data));
+        }
+        let names = ["/dense#/a", "/dense#/b", "/dense#/c"];
+        let samples: usize = names
+            .iter()
+            .filter_map(|n| store.series(n))
+            .map(|s| s.len())
+            .sum();
+        assert!(samples >= PARALLEL_SAMPLES, "{samples}");
+        let (x0, x1) = (1_795_384_000.0, 1_795_384_000.0 + messages as f64 / 1000.0);
+        let lines = reduce_lines(&store, &names, x0, x1, 300);
+        let one_by_one: Vec<(String, Vec<PlotPoint>)> = names
+            .iter()
+            .map(|name| {
+                let mut points = Vec::new();
+                let series = store.series(name).expect("series");
+                reduce_to_columns(&series.parts(), x0, x1, 300, &mut points);
+                (name.to_string(), points)
+            })
+            .collect();
+        assert_eq!(lines.len(), 3);
+        for ((a, pa), (b, pb)) in lines.iter().zip(&one_by_one) {
+            assert_eq!(a, b);
+            let xy = |p: &Vec<PlotPoint>| p.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
+            assert_eq!(xy(pa), xy(pb), "{a}");
+        }
+    }
 
     #[test]
     fn labels_are_short_and_distinct() {
