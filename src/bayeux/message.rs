@@ -66,12 +66,6 @@ impl RawJson {
         Self(text)
     }
 
-    /// Wraps bytes the caller knows to be one valid JSON value; bytes that
-    /// are not even UTF-8 become `null`.
-    pub fn from_validated(bytes: Bytes) -> Self {
-        Self(ByteString::try_from(bytes).unwrap_or_else(|_| ByteString::from_static("null")))
-    }
-
     /// Parses and validates `text` as JSON, keeping the text as written.
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
         let raw: &RawValue = serde_json::from_str(text)?;

@@ -767,7 +767,10 @@ impl Protocol {
                 return;
             }
         };
-        if self.config.read_leaves {
+        // Data messages skip the full envelope unless an extension reads
+        // them; only then can their leaves be handed on.
+        let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
+        if self.config.read_leaves && data_fast_path {
             self.data_shapes.keep_leaves();
         }
         let parsed = parse_incoming_text(
@@ -786,8 +789,6 @@ impl Protocol {
         if lane == Lane::LongPoll {
             self.early_connect_suspended = false;
         }
-        // Data messages skip the full envelope unless an extension reads them.
-        let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
         let mut batch = BatchBuilder {
             messages: Vec::with_capacity(messages.len()),
             leaves,
