@@ -172,19 +172,22 @@ impl<'a> Scanner<'a> {
     /// as written, with the cursor moved past it; `None`, with the cursor
     /// on the value's first byte, when it does not fit.
     pub fn value_fitting(&mut self, shape: &Shape) -> Option<&'a str> {
-        self.skip_ws();
-        let start = self.pos;
-        let end = shape.check(self.text, start)?;
-        self.pos = end;
-        Some(&self.text[start..end])
+        self.value_through(|text, start| shape.check(text, start))
     }
 
     /// [`Self::value_fitting`], appending the leaves' values to `values`
     /// as [`Shape::read_values`] does.
     pub fn value_fitting_read(&mut self, shape: &Shape, values: &mut Vec<f64>) -> Option<&'a str> {
+        self.value_through(|text, start| shape.read_values(text, start, values))
+    }
+
+    /// The value at the cursor (after whitespace) that `fit` finds the end
+    /// of, with the cursor moved past it; the cursor on its first byte
+    /// when `fit` gives `None`.
+    fn value_through(&mut self, fit: impl FnOnce(&str, usize) -> Option<usize>) -> Option<&'a str> {
         self.skip_ws();
         let start = self.pos;
-        let end = shape.read_values(self.text, start, values)?;
+        let end = fit(self.text, start)?;
         self.pos = end;
         Some(&self.text[start..end])
     }

@@ -361,8 +361,7 @@ fn reduce_lines(
         .filter_map(|n| store.series(n))
         .map(|s| s.len())
         .sum();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if samples < PARALLEL_SAMPLES || names.len() < 2 || cores < 2 {
+    if samples < PARALLEL_SAMPLES || names.len() < 2 || cores() < 2 {
         return names.iter().filter_map(reduce).collect();
     }
     let (first, second) = names.split_at(names.len() / 2);
@@ -376,6 +375,13 @@ fn reduce_lines(
         }
         lines
     })
+}
+
+/// The cores this process may use, asked once: the answer reads the
+/// system's CPU limits, too slow to ask every frame.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn format_value(v: f64) -> String {

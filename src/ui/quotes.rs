@@ -55,9 +55,14 @@ struct SymbolSeries {
     volume: String,
 }
 
+/// The name of a symbol's series of `field`.
+fn quote_series(symbol: &str, field: &str) -> String {
+    format!("/quotes/{symbol}#/{field}")
+}
+
 impl SymbolSeries {
     fn new(symbol: &str) -> Self {
-        let name = |field: &str| format!("/quotes/{symbol}#/{field}");
+        let name = |field: &str| quote_series(symbol, field);
         Self {
             symbol: symbol.to_owned(),
             last: name("last"),
@@ -68,7 +73,7 @@ impl SymbolSeries {
     }
 }
 
-/// Most rows the board shows at once before it scrolls, as a share of the
+/// The most height the board takes before it scrolls, as a share of the
 /// height it is given.
 const BOARD_HEIGHT_SHARE: f32 = 0.45;
 
@@ -203,7 +208,7 @@ impl QuoteBoard {
                             ui.label(row.ask.map_or("–".into(), |v| format!("{v:.2}")));
                             ui.label(row.volume.map_or("–".into(), |v| format!("{v:.0}")));
                             let line = self.sparklines.entry(row.symbol.clone()).or_default();
-                            let name = format!("/quotes/{}#/last", row.symbol);
+                            let name = quote_series(&row.symbol, "last");
                             sparkline(ui, store, &name, line, now, color);
                             ui.end_row();
                         }
