@@ -29,17 +29,23 @@ use egui_plot::{Line, Plot, PlotPoints};
 const SERIES: usize = 20;
 const POINTS: usize = 50_000;
 
-fn store() -> Store {
-    let mut store = Store::new(
+/// An empty store keeping `max_points` per series, whatever their age.
+fn store_keeping(max_points: usize) -> Store {
+    let retention = Retention {
+        max_points,
+        max_age_secs: None,
+    };
+    Store::new(
         StoreConfig {
-            retention: Retention {
-                max_points: 1_000_000,
-                max_age_secs: None,
-            },
+            retention,
             ..StoreConfig::default()
         },
         Vec::new(),
-    );
+    )
+}
+
+fn store() -> Store {
+    let mut store = store_keeping(1_000_000);
     let channel: Arc<str> = Arc::from("/frame/bench");
     let start_ms = 1_795_384_000_000u64;
     for i in 0..POINTS {
@@ -54,15 +60,13 @@ fn store() -> Store {
             text.push_str(&format!("\"s{s:02}\":{v:.3}"));
         }
         text.push('}');
-        store.ingest(&MessageBatch {
-            received_ms: start_ms + i as u64 * 20,
-            messages: vec![DataMessage {
-                channel: channel.clone(),
-                data: RawJson::parse(&text).expect("json"),
-                leaves: None,
-            }],
-            leaves: Default::default(),
-        });
+        store.ingest(&MessageBatch::new(
+            start_ms + i as u64 * 20,
+            vec![DataMessage::new(
+                channel.clone(),
+                RawJson::parse(&text).expect("json"),
+            )],
+        ));
     }
     store
 }
@@ -74,16 +78,7 @@ const OTHER_CHANNELS: usize = 2_000;
 /// A store with `SYMBOLS` quote channels holding five minutes of quotes
 /// each, and `OTHER_CHANNELS` metric channels; and the newest time.
 fn busy_store() -> (Store, f64) {
-    let mut store = Store::new(
-        StoreConfig {
-            retention: Retention {
-                max_points: 100_000,
-                max_age_secs: None,
-            },
-            ..StoreConfig::default()
-        },
-        Vec::new(),
-    );
+    let mut store = store_keeping(100_000);
     let start_ms = 1_795_384_000_000u64;
     let symbols: Vec<Arc<str>> = (0..SYMBOLS)
         .map(|s| Arc::from(format!("/quotes/S{s:03}")))

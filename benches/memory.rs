@@ -41,15 +41,13 @@ fn main() {
             text.push_str(&format!("\"s{s}\":{}", (i * 7 + s) % 1000));
         }
         text.push('}');
-        let batch = MessageBatch {
-            received_ms: start_ms + i as u64,
-            messages: vec![DataMessage {
-                channel: channel.clone(),
-                data: RawJson::parse(&text).expect("json"),
-                leaves: None,
-            }],
-            leaves: Default::default(),
-        };
+        let batch = MessageBatch::new(
+            start_ms + i as u64,
+            vec![DataMessage::new(
+                channel.clone(),
+                RawJson::parse(&text).expect("json"),
+            )],
+        );
         store.ingest(&batch);
     }
     let after = resident_bytes();

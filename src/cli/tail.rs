@@ -378,17 +378,17 @@ mod tests {
 
     #[test]
     fn lines_carry_raw_data_and_stop_at_count() {
-        let batch = MessageBatch {
-            received_ms: 17,
-            messages: (0..3)
-                .map(|i| DataMessage {
-                    channel: Arc::from("/q/\"x\""),
-                    data: RawJson::parse(&format!("{{\"i\": {i}}}")).expect("json"),
-                    leaves: None,
+        let batch = MessageBatch::new(
+            17,
+            (0..3)
+                .map(|i| {
+                    DataMessage::new(
+                        Arc::from("/q/\"x\""),
+                        RawJson::parse(&format!("{{\"i\": {i}}}")).expect("json"),
+                    )
                 })
                 .collect(),
-            leaves: Default::default(),
-        };
+        );
         let mut out = Vec::new();
         let mut output = Output::new(None, false, Some(2));
         let more = write_batch(&mut out, &mut output, &batch).expect("io");

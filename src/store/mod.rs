@@ -573,18 +573,13 @@ mod tests {
     use crate::bayeux::DataMessage;
 
     fn batch(received_ms: u64, messages: &[(&str, &str)]) -> MessageBatch {
-        MessageBatch {
+        MessageBatch::new(
             received_ms,
-            messages: messages
+            messages
                 .iter()
-                .map(|(c, d)| DataMessage {
-                    channel: Arc::from(*c),
-                    data: RawJson::parse(d).expect("json"),
-                    leaves: None,
-                })
+                .map(|(c, d)| DataMessage::new(Arc::from(*c), RawJson::parse(d).expect("json")))
                 .collect(),
-            leaves: Default::default(),
-        }
+        )
     }
 
     /// The batch `batch` gives, with the leaves read as the protocol reads

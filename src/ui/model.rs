@@ -301,22 +301,19 @@ mod tests {
             SubscriptionState::Refused("denied".into())
         );
         m.apply(
-            Event::Messages(MessageBatch {
-                received_ms: 5,
-                messages: vec![
-                    DataMessage {
-                        channel: Arc::from("/a/b"),
-                        data: RawJson::parse(r#"{"v":1}"#).expect("json"),
-                        leaves: None,
-                    },
-                    DataMessage {
-                        channel: Arc::from("/a/c"),
-                        data: RawJson::parse(r#"{"v":2}"#).expect("json"),
-                        leaves: None,
-                    },
+            Event::Messages(MessageBatch::new(
+                5,
+                vec![
+                    DataMessage::new(
+                        Arc::from("/a/b"),
+                        RawJson::parse(r#"{"v":1}"#).expect("json"),
+                    ),
+                    DataMessage::new(
+                        Arc::from("/a/c"),
+                        RawJson::parse(r#"{"v":2}"#).expect("json"),
+                    ),
                 ],
-                leaves: Default::default(),
-            }),
+            )),
             now,
         );
         assert_eq!(m.inspector.len(), 1);
@@ -338,15 +335,13 @@ mod tests {
         let mut m = model();
         let now = Instant::now();
         m.apply(
-            Event::Messages(MessageBatch {
-                received_ms: 5,
-                messages: vec![DataMessage {
-                    channel: Arc::from("/alerts/critical"),
-                    data: RawJson::parse(r#"{"title":"CPU hot","message":"95 %"}"#).expect("json"),
-                    leaves: None,
-                }],
-                leaves: Default::default(),
-            }),
+            Event::Messages(MessageBatch::new(
+                5,
+                vec![DataMessage::new(
+                    Arc::from("/alerts/critical"),
+                    RawJson::parse(r#"{"title":"CPU hot","message":"95 %"}"#).expect("json"),
+                )],
+            )),
             now,
         );
         m.collect_alerts(now);

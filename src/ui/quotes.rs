@@ -288,32 +288,29 @@ mod tests {
     #[test]
     fn rows_carry_change_since_open_and_sort() {
         let mut store = Store::new(StoreConfig::default(), Vec::new());
-        let quote = |symbol: &str, last: f64, t: u64| DataMessage {
-            channel: Arc::from(format!("/quotes/{symbol}")),
-            data: RawJson::parse(&format!(
+        let quote = |symbol: &str, last: f64, t: u64| {
+            let text = format!(
                 r#"{{"symbol":"{symbol}","last":{last},"bid":{},"ask":{},"volume":10,"ts":{t}}}"#,
                 last - 0.1,
                 last + 0.1
-            ))
-            .expect("json"),
-            leaves: None,
+            );
+            let data = RawJson::parse(&text).expect("json");
+            DataMessage::new(Arc::from(format!("/quotes/{symbol}")), data)
         };
-        store.ingest(&MessageBatch {
-            received_ms: 1,
-            messages: vec![
+        store.ingest(&MessageBatch::new(
+            1,
+            vec![
                 quote("ACME", 100.0, 1_795_000_000_000),
                 quote("HOOLI", 50.0, 1_795_000_000_000),
             ],
-            leaves: Default::default(),
-        });
-        store.ingest(&MessageBatch {
-            received_ms: 2,
-            messages: vec![
+        ));
+        store.ingest(&MessageBatch::new(
+            2,
+            vec![
                 quote("ACME", 102.0, 1_795_000_001_000),
                 quote("HOOLI", 49.0, 1_795_000_001_000),
             ],
-            leaves: Default::default(),
-        });
+        ));
         let mut board = QuoteBoard::default();
         let rows = board.rows(&store);
         assert_eq!(rows[0].symbol, "ACME");
