@@ -2,9 +2,9 @@
 //! GPU): 20 series × 50 000 samples all in the visible window, drawn by
 //! the dashboard's own chart code (each series reduced to a min/max pair
 //! per pixel column before egui_plot sees it), beside handing egui_plot
-//! every point with its own min/max band reduction turned off (the naive,
-//! pre-0.38 way: the ratio the issue asks for), and, for reference, every
-//! point with egui_plot 0.38's bands on (its default).
+//! every point with its own min/max band reduction turned off (the naive
+//! way, the main comparison), and, for reference, every point with
+//! egui_plot's bands on (its default).
 //!
 //! Then the side of a busy desk: the quote board and the channel tree with
 //! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000

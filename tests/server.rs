@@ -172,7 +172,7 @@ fn refused_requests_keep_their_connection() {
     let server = server::start(ServerConfig::quiet()).expect("server");
     let mut c = RawConnection::open(server.local_addr());
     // The refusal waits for the body, so the connection carries the next
-    // request (before, it could be closed with the body unread).
+    // request instead of being closed with the body unread.
     let r = c.post_slowly("/elsewhere", b"[]", Duration::from_millis(200));
     assert_eq!(r.status, 404);
     let r = c.post_slowly("/elsewhere", b"[1]", Duration::from_millis(200));

@@ -6,8 +6,8 @@
 //! holding the series' newest sample never changes again: samples arrive
 //! in time order (the store clamps late ones to its newest time). A frame
 //! therefore reads only the samples of the newest column and drops the
-//! columns that left the span, whatever the rate of the series; before,
-//! every frame walked the whole five minutes of every row.
+//! columns that left the span, whatever the rate of the series, rather
+//! than the whole five minutes of every row.
 
 use std::collections::VecDeque;
 
