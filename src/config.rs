@@ -11,6 +11,21 @@
 //! recover = 104.0        # optional hysteresis threshold
 //! for_secs = 0           # optional pending duration
 //! severity = "warning"
+//!
+//! # Production servers (all optional)
+//! replay = "resume"                 # new | all | resume | a replay id
+//! replay_state = "/var/lib/cw/replay.json"
+//! follow_advised_hosts = false
+//! max_network_delay_secs = 10
+//!
+//! [auth]
+//! token_command = "cat /run/secrets/token"   # stdout: the bearer token
+//!
+//! [headers]
+//! X-Api-Key = "${API_KEY}"
+//!
+//! [handshake_ext]                   # `ext` of the handshake only
+//! [ext]                             # `ext` of every message (Faye auth)
 //! ```
 //!
 //! Strings may name environment variables as `${VAR}` (for credentials).
@@ -23,6 +38,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::bayeux::ChannelPattern;
+use crate::bayeux::replay::ReplayStart;
 use crate::store::alerts::{AlertRule, Condition, Severity};
 use crate::store::{Retention, SeriesPattern, StoreConfig};
 
@@ -94,10 +110,24 @@ struct RawConfig {
     #[serde(default)]
     handshake_ext: Option<toml::Table>,
     #[serde(default)]
+    ext: Option<toml::Table>,
+    auth: Option<RawAuth>,
+    replay: Option<String>,
+    replay_state: Option<PathBuf>,
+    #[serde(default)]
+    follow_advised_hosts: bool,
+    max_network_delay_secs: Option<f64>,
+    #[serde(default)]
     ack: bool,
     ca_cert: Option<PathBuf>,
     store: Option<RawStore>,
     fps: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    token_command: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +172,18 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     /// Fields for the handshake's `ext` (authentication).
     pub handshake_ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Fields for the `ext` of every message (Faye-style authentication).
+    pub ext: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A command printing a bearer token (`[auth] token_command`).
+    pub token_command: Option<String>,
+    /// Salesforce replay: where to start.
+    pub replay: Option<ReplayStart>,
+    /// Where replay positions are kept for `replay = "resume"`.
+    pub replay_state: Option<PathBuf>,
+    /// Use advised servers on other origins (with the credentials).
+    pub follow_advised_hosts: bool,
+    /// Network delay allowed on top of the connect timeout.
+    pub max_network_delay: Option<std::time::Duration>,
     /// Ask for acknowledged delivery.
     pub ack: bool,
     /// CA certificates to trust.
@@ -329,16 +371,42 @@ impl Config {
                 store.alert_channels = channels;
             }
         }
-        let handshake_ext = match raw.handshake_ext {
+        let as_json_object = |table: Option<toml::Table>, key: &str| match table {
             Some(table) => match serde_json::to_value(table) {
-                Ok(serde_json::Value::Object(map)) => Some(map),
-                _ => {
-                    return Err(invalid(
-                        at("handshake_ext", 0),
-                        "handshake_ext must be a table".into(),
-                    ));
-                }
+                Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+                _ => Err(invalid(at(key, 0), format!("{key} must be a table"))),
             },
+            None => Ok(None),
+        };
+        let handshake_ext = as_json_object(raw.handshake_ext, "handshake_ext")?;
+        let ext = as_json_object(raw.ext, "[ext]")?;
+        let replay = match &raw.replay {
+            Some(text) => Some(
+                text.parse::<ReplayStart>()
+                    .map_err(|e| invalid(at("replay", 0), e.to_string()))?,
+            ),
+            None => None,
+        };
+        let token_command = raw.auth.and_then(|a| a.token_command);
+        if token_command
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            return Err(invalid(
+                at("token_command", 0),
+                "token_command is empty".into(),
+            ));
+        }
+        let max_network_delay = match raw.max_network_delay_secs {
+            Some(secs) if secs > 0.0 && secs <= 3600.0 => {
+                Some(std::time::Duration::from_secs_f64(secs))
+            }
+            Some(_) => {
+                return Err(invalid(
+                    at("max_network_delay_secs", 0),
+                    "max_network_delay_secs must be more than 0 and at most 3600".into(),
+                ));
+            }
             None => None,
         };
         Ok(Self {
@@ -347,6 +415,12 @@ impl Config {
             alerts,
             headers: raw.headers.into_iter().collect(),
             handshake_ext,
+            ext,
+            token_command,
+            replay,
+            replay_state: raw.replay_state,
+            follow_advised_hosts: raw.follow_advised_hosts,
+            max_network_delay,
             ack: raw.ack,
             ca_cert: raw.ca_cert,
             store,
@@ -477,6 +551,40 @@ severity = "warning"
         assert_eq!(config.alerts[0].condition, Condition::Above(105.0));
         assert_eq!(config.alerts[0].recover, Some(104.0));
         assert_eq!(config.alerts[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn production_settings_parse() {
+        let config = parse(
+            r#"
+url = "https://example.org/cometd/60.0"
+replay = "resume"
+replay_state = "/tmp/replay.json"
+follow_advised_hosts = true
+max_network_delay_secs = 5
+
+[auth]
+token_command = "cat /run/token"
+
+[ext]
+authToken = "${TOKEN}"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(config.replay, Some(ReplayStart::Resume));
+        assert_eq!(config.token_command.as_deref(), Some("cat /run/token"));
+        assert_eq!(
+            config.ext.as_ref().and_then(|e| e.get("authToken")),
+            Some(&serde_json::Value::from("s3cr\"et"))
+        );
+        assert!(config.follow_advised_hosts);
+        assert_eq!(
+            config.max_network_delay,
+            Some(std::time::Duration::from_secs(5))
+        );
+        assert!(error("replay = \"soon\"").contains("invalid replay setting"));
+        assert!(error("[auth]\ntoken_command = \" \"").contains("empty"));
+        assert!(error("max_network_delay_secs = 0").contains("more than 0"));
     }
 
     #[test]

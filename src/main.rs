@@ -2,8 +2,6 @@
 
 mod cli;
 
-use std::path::PathBuf;
-
 use clap::{Args, Parser, Subcommand};
 
 /// Desktop monitoring dashboard and command-line client for Bayeux (Comet)
@@ -14,7 +12,10 @@ use clap::{Args, Parser, Subcommand};
     name = "cometwatch",
     version,
     about,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 done; 2 usage or configuration error; 3 the server refused \
+                  for good (handshake denied, advice none, credentials refused with no token \
+                  command); 4 gave up (token command failing, --give-up-after)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -26,13 +27,9 @@ struct Cli {
 /// Arguments of the dashboard.
 #[derive(Debug, Args)]
 struct GuiArgs {
-    /// The Bayeux endpoint; several servers of one cluster may be given
-    /// (repeat, or separate with commas). Omitted: the embedded demo server.
-    #[arg(long, value_delimiter = ',')]
-    url: Vec<String>,
-    /// Configuration file (servers, subscriptions, alert rules).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
+    /// Server, credentials and replay (no --url: the embedded demo server).
+    #[command(flatten)]
+    connection: cli::connection::ConnectionArgs,
     /// Repaints per second at most while data arrives (default 30).
     #[arg(long, value_name = "N")]
     fps: Option<u32>,
@@ -51,13 +48,14 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::Tail(args)) => cli::tail::run(args),
         Some(Command::Serve(args)) => cli::serve::run(args),
-        None => cli::gui::run(cli.gui.url, cli.gui.config, cli.gui.fps),
+        None => cli::gui::run(cli.gui.connection, cli.gui.fps),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cometwatch: error: {error:#}");
-            std::process::ExitCode::from(2)
+            let code = error.downcast_ref::<cli::Exit>().map_or(2, cli::Exit::code);
+            std::process::ExitCode::from(code)
         }
     }
 }

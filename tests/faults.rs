@@ -35,6 +35,13 @@ enum Fault {
     /// A broken data message, then a well-formed connect answer at the
     /// end: the answer alone would let the next connect leave at once.
     BrokenDataGoodAnswer,
+    /// Every connect: `402::Unknown client`, handshake again at once (a
+    /// CometD node that lost the session).
+    LostSession,
+    /// Every connect fails, advising to retry at once.
+    ConnectRetryAtOnce,
+    /// Every handshake is denied, advising to handshake again at once.
+    HandshakeDeniedAtOnce,
 }
 
 struct MiniBayeux {
@@ -59,6 +66,27 @@ impl MiniBayeux {
         let messages: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
         let fault = self.fault.lock().map(|f| f.clone()).unwrap_or(Fault::None);
         let is_connect = messages.iter().any(|m| m["channel"] == "/meta/connect");
+        let at_once = |m: &Value, error: &str, reconnect: &str| {
+            Reply::Http(
+                200,
+                serde_json::to_vec(&json!([{"channel": m["channel"], "id": m["id"],
+                    "successful": false, "error": error,
+                    "advice": {"reconnect": reconnect, "interval": 0}}]))
+                .unwrap_or_default(),
+            )
+        };
+        if let Some(m) = messages.iter().find(|m| m["channel"] == "/meta/handshake")
+            && matches!(fault, Fault::HandshakeDeniedAtOnce)
+        {
+            return at_once(m, "500::overloaded", "handshake");
+        }
+        if let Some(m) = messages.iter().find(|m| m["channel"] == "/meta/connect") {
+            match fault {
+                Fault::LostSession => return at_once(m, "402::Unknown client", "handshake"),
+                Fault::ConnectRetryAtOnce => return at_once(m, "500::busy", "retry"),
+                _ => {}
+            }
+        }
         if is_connect {
             match fault {
                 Fault::None => {}
@@ -124,7 +152,10 @@ impl MiniBayeux {
                     );
                     return Reply::Http(200, body.into_bytes());
                 }
-                Fault::AdviceNone => {}
+                Fault::AdviceNone
+                | Fault::LostSession
+                | Fault::ConnectRetryAtOnce
+                | Fault::HandshakeDeniedAtOnce => {}
             }
         }
         let mut out = Vec::new();
@@ -348,6 +379,9 @@ fn missing_channel() {
     run_fault(Fault::MissingChannel, WINDOW, "without a channel");
 }
 
+/// The watchdog: a long poll held past the advised timeout plus the
+/// network delay (a proxy swallowing the reply) is abandoned, reported and
+/// retried.
 #[test]
 fn server_never_answers() {
     run_fault(
@@ -440,6 +474,7 @@ fn advised_hosts_are_failed_over_to() {
     let client = Client::connect(ClientConfig {
         urls: vec![primary_server.url()],
         subscriptions: vec!["/feed/*".into()],
+        follow_advised_hosts: true,
         protocol: ProtocolConfig {
             backoff_increment: Duration::from_millis(100),
             ..ProtocolConfig::default()
@@ -469,4 +504,160 @@ fn advised_hosts_are_failed_over_to() {
         backup.seq.load(Ordering::SeqCst) > before,
         "data now comes from the backup"
     );
+}
+
+/// A server failing while advising "at once" in each of three ways: after
+/// the first 10 s the client sends at most one request a second, with the
+/// default backoff, and recovers once the server does.
+fn no_storm(fault: Fault, expect_reason: &str) {
+    let rig = rig();
+    *rig.mini.fault.lock().expect("lock") = fault;
+    let started = Instant::now();
+    let mut reasons = Vec::new();
+    let mut at_10s = None;
+    while started.elapsed() < Duration::from_secs(20) {
+        if at_10s.is_none() && started.elapsed() >= Duration::from_secs(10) {
+            at_10s = Some(rig.server.requests.load(Ordering::SeqCst));
+        }
+        if let Ok(Event::StateChanged {
+            reason: Some(reason),
+            ..
+        }) = rig.client.events().recv_timeout(Duration::from_millis(50))
+        {
+            reasons.push(reason);
+        }
+    }
+    let requests = rig.server.requests.load(Ordering::SeqCst) - at_10s.expect("measured");
+    eprintln!("{expect_reason}: {requests} requests from 10 s to 20 s");
+    assert!(requests <= 10, "{requests} requests in 10 s");
+    assert!(
+        reasons.iter().any(|r| r.contains(expect_reason)),
+        "{reasons:#?}"
+    );
+    *rig.mini.fault.lock().expect("lock") = Fault::None;
+    wait_data(&rig.client, Duration::from_secs(40));
+}
+
+#[test]
+fn no_storm_when_every_connect_finds_the_session_lost() {
+    no_storm(Fault::LostSession, "Unknown client");
+}
+
+#[test]
+fn no_storm_when_every_connect_fails_advising_retry_at_once() {
+    no_storm(Fault::ConnectRetryAtOnce, "busy");
+}
+
+#[test]
+fn no_storm_when_every_handshake_is_denied_advising_handshake_at_once() {
+    no_storm(Fault::HandshakeDeniedAtOnce, "overloaded");
+}
+
+/// The connection breaks after the server took the publish: the client
+/// reports the publish as failed and never sends it twice.
+#[test]
+fn a_publish_is_never_sent_twice() {
+    let publishes = Arc::new(AtomicU64::new(0));
+    let mini = MiniBayeux::new(Vec::new());
+    let (handler, seen) = (mini.clone(), publishes.clone());
+    let server = ScriptedServer::start_raw(move |body| {
+        let messages: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+        if messages.iter().any(|m| m["channel"] == "/feed/out") {
+            seen.fetch_add(1, Ordering::SeqCst);
+            return Reply::Close;
+        }
+        handler.reply(body)
+    });
+    let client = Client::connect(ClientConfig {
+        urls: vec![server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        ..ClientConfig::default()
+    })
+    .expect("client");
+    wait_data(&client, Duration::from_secs(10));
+    client
+        .publish(
+            "/feed/out",
+            cometwatch::bayeux::RawJson::parse("{\"x\":1}").expect("json"),
+        )
+        .expect("valid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no publish outcome");
+        if let Ok(Event::Published { result, .. }) =
+            client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert!(result.is_err(), "the server never confirmed it");
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(publishes.load(Ordering::SeqCst), 1, "sent exactly once");
+}
+
+/// A primary naming a backup on another origin in its `hosts` advice,
+/// then failing; the backup records the Authorization headers it gets.
+fn advised_backup(follow: bool) -> (bool, Vec<String>) {
+    let backup = MiniBayeux::new(Vec::new());
+    let authorizations = Arc::new(Mutex::new(Vec::new()));
+    let (backup_handler, seen) = (backup.clone(), authorizations.clone());
+    let backup_server = ScriptedServer::start_with_headers(move |body, headers| {
+        if let Ok(mut seen) = seen.lock() {
+            for (name, value) in headers {
+                if name == "authorization" {
+                    seen.push(value.clone());
+                }
+            }
+        }
+        backup_handler.reply(body)
+    });
+    let primary = MiniBayeux::new(vec![backup_server.addr.to_string()]);
+    let handler = primary.clone();
+    let primary_server = ScriptedServer::start_raw(move |body| handler.reply(body));
+    let client = Client::connect(ClientConfig {
+        urls: vec![primary_server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        follow_advised_hosts: follow,
+        protocol: ProtocolConfig {
+            backoff_increment: Duration::from_millis(100),
+            ..ProtocolConfig::default()
+        },
+        transport: TransportConfig {
+            headers: vec![("Authorization".into(), "Bearer s3cret".into())],
+            ..TransportConfig::default()
+        },
+        ..ClientConfig::default()
+    })
+    .expect("client");
+    wait_data(&client, Duration::from_secs(10));
+    *primary.fault.lock().expect("lock") = Fault::EmptyServerError;
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let mut moved = false;
+    while Instant::now() < deadline && !moved {
+        if let Ok(Event::ServerChanged { url }) =
+            client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert_eq!(url, backup_server.url());
+            moved = true;
+        }
+    }
+    if moved {
+        wait_data(&client, Duration::from_secs(20));
+    }
+    let seen = authorizations.lock().map(|s| s.clone()).unwrap_or_default();
+    (moved, seen)
+}
+
+#[test]
+fn credentials_never_go_to_an_advised_host_on_another_origin() {
+    let (moved, seen) = advised_backup(false);
+    assert!(!moved, "the backup on another origin is not used");
+    assert!(seen.is_empty(), "{seen:?}");
+}
+
+#[test]
+fn advised_hosts_on_other_origins_are_followed_when_asked() {
+    let (moved, seen) = advised_backup(true);
+    assert!(moved);
+    assert!(seen.iter().all(|v| v == "Bearer s3cret") && !seen.is_empty());
 }

@@ -1,8 +1,11 @@
 //! Protocol extensions: hooks that see outgoing and incoming messages.
 //!
-//! Two are shipped: [`AckExtension`] (CometD's message acknowledgement, so
-//! that no message is lost across failed connects) and [`AuthExtension`]
-//! (user-configured JSON put into the `ext` of the handshake).
+//! Shipped: [`AckExtension`] (CometD's message acknowledgement, so that no
+//! message is lost across failed connects), [`AuthExtension`]
+//! (user-configured JSON put into the `ext` of the handshake, or of every
+//! message as Faye's authentication extensions expect) and
+//! [`ReplayExtension`](super::replay::ReplayExtension) (Salesforce's
+//! replay of retained events).
 
 use serde_json::{Map, Value};
 
@@ -37,6 +40,15 @@ pub trait Extension: Send {
     /// [`Protocol::begin_response`]: super::protocol::Protocol::begin_response
     fn reads_connect_replies(&self) -> bool {
         true
+    }
+
+    /// Called when the server refused the subscription to `pattern` with
+    /// `error`. An extension that can change the request so that it may
+    /// succeed (e.g. ask for another replay position) does so and returns
+    /// what it changed and what that means, in words; the subscribe is
+    /// then sent again. `None` (the default) lets the refusal stand.
+    fn subscribe_refused(&mut self, _pattern: &str, _error: &str) -> Option<String> {
+        None
     }
 }
 
@@ -109,10 +121,11 @@ impl Extension for AckExtension {
 }
 
 /// Puts user-configured fields into the `ext` of every handshake, e.g.
-/// `{"auth": {"token": "..."}}`.
+/// `{"auth": {"token": "..."}}`, or of every message.
 #[derive(Clone, Default)]
 pub struct AuthExtension {
     fields: Map<String, Value>,
+    every_message: bool,
 }
 
 impl std::fmt::Debug for AuthExtension {
@@ -127,7 +140,19 @@ impl std::fmt::Debug for AuthExtension {
 impl AuthExtension {
     /// An extension adding `fields` to the handshake's `ext`.
     pub fn new(fields: Map<String, Value>) -> Self {
-        Self { fields }
+        Self {
+            fields,
+            every_message: false,
+        }
+    }
+
+    /// An extension adding `fields` to the `ext` of every message sent
+    /// (Faye's authentication extensions check each message).
+    pub fn every_message(fields: Map<String, Value>) -> Self {
+        Self {
+            fields,
+            every_message: true,
+        }
     }
 }
 
@@ -145,7 +170,7 @@ impl Extension for AuthExtension {
     }
 
     fn outgoing(&mut self, message: &mut WireMessage) {
-        if message.channel == meta::HANDSHAKE {
+        if self.every_message || message.channel == meta::HANDSHAKE {
             let ext = message.ext_mut();
             for (key, value) in &self.fields {
                 ext.insert(key.clone(), value.clone());
@@ -252,5 +277,21 @@ mod tests {
         auth.outgoing(&mut connect);
         assert!(connect.ext.is_none());
         assert!(!format!("{auth:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn ext_for_every_message_goes_everywhere() {
+        let mut fields = Map::new();
+        fields.insert("authToken".into(), Value::from("t"));
+        let mut auth = AuthExtension::every_message(fields);
+        for channel in [meta::HANDSHAKE, meta::CONNECT, meta::SUBSCRIBE, "/chat/a"] {
+            let mut message = WireMessage::new(channel);
+            auth.outgoing(&mut message);
+            assert_eq!(
+                message.ext.as_ref().and_then(|e| e.get("authToken")),
+                Some(&Value::from("t")),
+                "{channel}"
+            );
+        }
     }
 }

@@ -179,6 +179,15 @@ pub struct Advice {
     /// Other servers of the same cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<String>>,
+    /// Milliseconds the server keeps a session without a connect: the
+    /// client must connect again within it.
+    #[serde(
+        default,
+        rename = "maxInterval",
+        deserialize_with = "lenient_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_interval: Option<u64>,
     /// Set when the server sees several clients from one browser.
     #[serde(
         default,
@@ -224,6 +233,13 @@ impl Advice {
         self.timeout.map(Duration::from_millis)
     }
 
+    /// `maxInterval` as a duration, if given and not zero.
+    pub fn max_interval(&self) -> Option<Duration> {
+        self.max_interval
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+    }
+
     /// Newer advice replaces the fields it sets.
     pub fn merge_from(&mut self, newer: &Advice) {
         if newer.reconnect.is_some() && newer.reconnect != Some(Reconnect::Unknown) {
@@ -240,6 +256,9 @@ impl Advice {
         }
         if newer.multiple_clients.is_some() {
             self.multiple_clients = newer.multiple_clients;
+        }
+        if newer.max_interval.is_some() {
+            self.max_interval = newer.max_interval;
         }
     }
 }

@@ -22,13 +22,29 @@
 //! - exactly one `/meta/connect` outstanding, matched by message id; late or
 //!   foreign connect replies are ignored;
 //! - the first connect after a handshake carries `advice: {timeout: 0}`;
-//! - failures without fresh advice back off linearly up to a cap, reset by
-//!   a successful connect;
+//! - a new advice replaces the one in force; the fields it leaves out take
+//!   the client's defaults (reconnect `retry`, interval 0, the default
+//!   connect timeout);
+//! - consecutive failures back off linearly up to a cap, whatever the
+//!   advice says: an advised interval is added to the backoff, never used
+//!   instead of it, and a re-handshake loop (handshake ok, connect failing)
+//!   counts as consecutive failures. The backoff resets only once a held
+//!   long poll was answered normally (the second successful connect in a
+//!   row), not on a successful handshake;
+//! - with `maxInterval` advised, a connect leaves within it;
+//! - a server that rejects the credentials (HTTP 401/403, a `401::` or
+//!   `403::` error other than `403::Unknown client`, or Salesforce's
+//!   `ext.sfdc.failureReason`) ends the session, unless the application
+//!   renews credentials ([`ProtocolConfig::renew_credentials`]): then the
+//!   protocol waits for [`Protocol::renew_credentials`] and handshakes anew
+//!   after the backoff, even when the rejection advised `none`;
 //! - messages requested while not connected are queued and sent as one
 //!   batch once connected;
 //! - after a re-handshake every subscription is restored and a
 //!   [`Event::Resubscribed`] warns that a gap may have occurred;
-//! - data messages may ride on any reply but the handshake's;
+//! - data messages may ride on any reply but the handshake's, and are
+//!   delivered whether or not the client subscribed to their channel (a
+//!   server may subscribe a client itself);
 //! - a long-poll reply can be taken in two steps
 //!   ([`Protocol::begin_response`], then [`Protocol::finish_response`]):
 //!   when its connect answer, read alone from either end of the reply,
@@ -70,7 +86,7 @@ pub struct ProtocolConfig {
     pub max_backoff: Duration,
     /// Added to the connect timeout to get the request timeout.
     pub max_network_delay: Duration,
-    /// Connect timeout assumed before the server advised one.
+    /// Connect timeout assumed when the advice in force names none.
     pub default_connect_timeout: Duration,
     /// Replies with more messages than this are refused.
     pub max_messages_per_reply: usize,
@@ -84,6 +100,10 @@ pub struct ProtocolConfig {
     /// ([`MessageBatch::leaves`]), so the store need not read the text
     /// again. Off for consumers that only pass the text on.
     pub read_leaves: bool,
+    /// The application can renew rejected credentials (a token command):
+    /// a rejection then waits for [`Protocol::renew_credentials`] instead
+    /// of following the advice.
+    pub renew_credentials: bool,
 }
 
 impl Default for ProtocolConfig {
@@ -92,11 +112,12 @@ impl Default for ProtocolConfig {
             backoff_increment: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             max_network_delay: Duration::from_secs(10),
-            default_connect_timeout: Duration::from_secs(30),
+            default_connect_timeout: Duration::from_secs(60),
             max_messages_per_reply: 200_000,
             max_interned_channels: 10_000,
             early_connect: true,
             read_leaves: true,
+            renew_credentials: false,
         }
     }
 }
@@ -158,6 +179,10 @@ pub struct Transmit {
     pub body: Vec<u8>,
     /// Give up waiting for the reply after this long.
     pub timeout: Duration,
+    /// True when sending the request twice cannot duplicate anything (no
+    /// publish in it): a transport may re-send it after a failure that
+    /// happened before any of the reply arrived.
+    pub repeatable: bool,
 }
 
 /// Something that happened, for the application.
@@ -191,6 +216,30 @@ pub enum Event {
         /// The pattern.
         pattern: String,
     },
+    /// The server refused to remove a subscription (or the request
+    /// failed); it may still send messages on it.
+    UnsubscribeFailed {
+        /// The pattern.
+        pattern: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The server refused a subscription and an extension changed the
+    /// request and sent it again (e.g. a replay id the server no longer
+    /// retains, replaced by "all retained events").
+    SubscribeRetried {
+        /// The pattern.
+        pattern: String,
+        /// What was changed and what it means, in words.
+        reason: String,
+    },
+    /// The server rejected the credentials; the session waits for
+    /// [`Protocol::renew_credentials`] (only with
+    /// [`ProtocolConfig::renew_credentials`]).
+    CredentialsRejected {
+        /// The server's reason.
+        reason: String,
+    },
     /// After a re-handshake, these subscriptions were sent again; messages
     /// published in between may have been missed.
     Resubscribed {
@@ -210,6 +259,12 @@ pub enum Event {
     ServerChanged {
         /// The server now used.
         url: String,
+    },
+    /// The session stopped trying (a token command kept failing); the
+    /// session thread ends after this event.
+    GaveUp {
+        /// Why, in words.
+        reason: String,
     },
     /// Something went wrong that the session recovers from by itself.
     Error {
@@ -297,16 +352,17 @@ pub struct Protocol {
     next_publish: u64,
     events: VecDeque<Event>,
     extensions: Vec<Box<dyn Extension>>,
-    /// Per channel name seen: its interned name and whether its messages
-    /// are delivered, valid while `routes_generation` is unchanged.
-    routes: HashMap<Box<str>, Route, foldhash::fast::RandomState>,
-    routes_generation: u64,
+    /// Per channel name seen: its interned name.
+    routes: HashMap<Box<str>, ChannelName, foldhash::fast::RandomState>,
     /// Shapes of recent channels' data, for checking replies quickly.
     data_shapes: DataShapes,
     reconnects: u64,
     /// Set when a reply whose connect answer was taken early turned out
     /// broken; cleared by the next long-poll reply that reads whole.
     early_connect_suspended: bool,
+    /// The credentials were rejected; no handshake leaves until
+    /// [`Protocol::renew_credentials`].
+    awaiting_credentials: bool,
 }
 
 impl std::fmt::Debug for Protocol {
@@ -345,10 +401,10 @@ impl Protocol {
             events: VecDeque::new(),
             extensions: Vec::new(),
             routes: HashMap::default(),
-            routes_generation: 0,
             data_shapes: DataShapes::new(),
             reconnects: 0,
             early_connect_suspended: false,
+            awaiting_credentials: false,
         }
     }
 
@@ -372,7 +428,7 @@ impl Protocol {
         &self.advice
     }
 
-    /// The backoff that the next failure would wait (without advice).
+    /// The backoff that the last failure added to the advised interval.
     pub fn backoff(&self) -> Duration {
         self.backoff
     }
@@ -399,6 +455,7 @@ impl Protocol {
     pub fn start(&mut self, now: Instant) {
         if matches!(self.state, State::Disconnected | State::Terminated) {
             self.disconnect_requested = false;
+            self.awaiting_credentials = false;
             self.backoff = Duration::ZERO;
             self.next_handshake_at = Some(now);
             self.set_state(State::Handshaking, None, None);
@@ -417,7 +474,6 @@ impl Protocol {
             pattern,
             status: SubStatus::Pending,
         });
-        self.routes_generation += 1;
         // Before the handshake, the subscription goes out with the others
         // once it succeeds.
         if self.client_id.is_some() {
@@ -434,7 +490,6 @@ impl Protocol {
         if self.subscriptions.len() == before {
             return Ok(());
         }
-        self.routes_generation += 1;
         let text = pattern.as_str().to_owned();
         self.queue
             .retain(|q| !matches!(q, Queued::Subscribe(p) if *p == text));
@@ -504,6 +559,52 @@ impl Protocol {
         );
     }
 
+    /// True while the session waits for [`Self::renew_credentials`].
+    pub fn awaits_credentials(&self) -> bool {
+        self.awaiting_credentials
+    }
+
+    /// The application has new credentials: the handshake leaves after
+    /// the backoff the rejection added.
+    pub fn renew_credentials(&mut self, now: Instant) {
+        if !self.awaiting_credentials {
+            return;
+        }
+        self.awaiting_credentials = false;
+        let delay = self.backoff;
+        self.next_handshake_at = Some(now + delay);
+        let state = self.handshaking_state();
+        self.set_state(
+            state,
+            Some(delay),
+            Some("new credentials; handshaking".into()),
+        );
+    }
+
+    /// The server rejected the credentials outside a Bayeux reply (HTTP
+    /// 401 or 403): see [`ProtocolConfig::renew_credentials`].
+    pub fn reject_credentials(&mut self, reason: &str, now: Instant) {
+        if matches!(
+            self.state,
+            State::Disconnected | State::Disconnecting | State::Terminated
+        ) {
+            return;
+        }
+        self.credentials_rejected(reason, now);
+    }
+
+    /// Stops the session for good with `reason` (a failure no retry can
+    /// fix, such as a redirect to another origin).
+    pub fn fail_for_good(&mut self, reason: &str) {
+        if !matches!(self.state, State::Disconnected | State::Terminated) {
+            self.abandon_pending(reason);
+            self.long_poll = None;
+            self.normal = None;
+            self.connect_id = None;
+            self.terminate(reason);
+        }
+    }
+
     /// Asks to leave: a `/meta/disconnect` is sent when possible.
     pub fn disconnect(&mut self) {
         match self.state {
@@ -554,7 +655,12 @@ impl Protocol {
             self.disconnect_requested = false;
             let mut message = self.meta_message(meta::DISCONNECT, Pending::Disconnect);
             self.run_outgoing(&mut message);
-            return Some(self.transmit(Lane::Normal, vec![message], self.config.max_network_delay));
+            return Some(self.transmit(
+                Lane::Normal,
+                vec![message],
+                self.config.max_network_delay,
+                true,
+            ));
         }
         if self.client_id.is_none() {
             let due = self.next_handshake_at.is_some_and(|at| at <= now);
@@ -568,6 +674,8 @@ impl Protocol {
             return None;
         }
         let queued: Vec<Queued> = self.queue.drain(..).collect();
+        // A publish sent twice is published twice: never re-sent.
+        let repeatable = !queued.iter().any(|q| matches!(q, Queued::Publish { .. }));
         let mut messages = Vec::with_capacity(queued.len());
         for item in queued {
             let message = match item {
@@ -594,7 +702,12 @@ impl Protocol {
         for message in &mut messages {
             self.run_outgoing(message);
         }
-        Some(self.transmit(Lane::Normal, messages, self.config.max_network_delay))
+        Some(self.transmit(
+            Lane::Normal,
+            messages,
+            self.config.max_network_delay,
+            repeatable,
+        ))
     }
 
     fn poll_connect(&mut self, now: Instant) -> Option<Transmit> {
@@ -629,7 +742,7 @@ impl Protocol {
         self.connect_id = message.id.clone();
         self.run_outgoing(&mut message);
         let timeout = advised_timeout + self.config.max_network_delay;
-        Some(self.transmit(Lane::LongPoll, vec![message], timeout))
+        Some(self.transmit(Lane::LongPoll, vec![message], timeout, true))
     }
 
     fn handshake_transmit(&mut self) -> Transmit {
@@ -639,7 +752,12 @@ impl Protocol {
         message.supported_connection_types = Some(vec![LONG_POLLING.to_owned()]);
         message.client_id = None;
         self.run_outgoing(&mut message);
-        self.transmit(Lane::Normal, vec![message], self.config.max_network_delay)
+        self.transmit(
+            Lane::Normal,
+            vec![message],
+            self.config.max_network_delay,
+            true,
+        )
     }
 
     fn meta_message(&mut self, channel: &str, pending: Pending) -> WireMessage {
@@ -658,7 +776,13 @@ impl Protocol {
         }
     }
 
-    fn transmit(&mut self, lane: Lane, messages: Vec<WireMessage>, timeout: Duration) -> Transmit {
+    fn transmit(
+        &mut self,
+        lane: Lane,
+        messages: Vec<WireMessage>,
+        timeout: Duration,
+        repeatable: bool,
+    ) -> Transmit {
         let token = self.next_token;
         self.next_token += 1;
         let ids = messages.iter().filter_map(|m| m.id.clone()).collect();
@@ -672,6 +796,7 @@ impl Protocol {
             lane,
             body: encode_batch(&messages),
             timeout,
+            repeatable,
         }
     }
 
@@ -881,7 +1006,10 @@ impl Protocol {
                 self.error(format!("subscribe request failed: {reason}; will retry"));
             }
             Pending::Unsubscribe(pattern) => {
-                self.events.push_back(Event::Unsubscribed { pattern });
+                self.events.push_back(Event::UnsubscribeFailed {
+                    pattern,
+                    reason: reason.to_owned(),
+                });
             }
             Pending::Publish(id, channel) => self.events.push_back(Event::Published {
                 id,
@@ -937,14 +1065,11 @@ impl Protocol {
                 channel,
                 result,
             });
-            if let Some(advice) = &envelope.advice {
-                self.advice.merge_from(advice);
-            }
+            self.take_advice(envelope.advice.as_ref());
         }
     }
 
-    /// A data message: delivered when the session is up and the channel
-    /// is wanted.
+    /// A data message: delivered while the session is up.
     fn handle_data(
         &mut self,
         channel: &str,
@@ -953,9 +1078,8 @@ impl Protocol {
         body: &ByteString,
         batch: &mut BatchBuilder,
     ) {
-        if self.client_id.is_some()
-            && let Some(channel) = self.route(channel)
-        {
+        if self.client_id.is_some() {
+            let channel = self.route(channel);
             batch.messages.push(DataMessage {
                 channel,
                 data: raw_slice(body, data),
@@ -987,6 +1111,9 @@ impl Protocol {
             Pending::Handshake => {
                 if successful {
                     self.handshake_succeeded(envelope, now);
+                } else if self.rejects_credentials(envelope) {
+                    self.take_advice(envelope.advice.as_ref());
+                    self.credentials_rejected(&error_text(envelope), now);
                 } else {
                     self.handshake_failed(envelope.advice.as_ref(), &error_text(envelope), now);
                 }
@@ -998,6 +1125,9 @@ impl Protocol {
                 self.connect_id = None;
                 if successful {
                     self.connect_succeeded(envelope.advice.as_ref(), now);
+                } else if self.rejects_credentials(envelope) {
+                    self.take_advice(envelope.advice.as_ref());
+                    self.credentials_rejected(&error_text(envelope), now);
                 } else {
                     self.connect_failed(envelope.advice.as_ref(), &error_text(envelope), now);
                 }
@@ -1012,13 +1142,21 @@ impl Protocol {
                         sub.status = SubStatus::Active;
                         self.events.push_back(Event::Subscribed { pattern });
                     }
+                } else if self.rejects_credentials(envelope) {
+                    // Restored after the new handshake.
+                    self.take_advice(envelope.advice.as_ref());
+                    self.credentials_rejected(&error_text(envelope), now);
                 } else if wants_handshake(envelope) {
                     // The server forgot us; the subscription is restored
                     // after the re-handshake.
                     self.forget_session(envelope.advice.as_ref(), &error_text(envelope), now);
+                } else if let Some(reason) = self.subscribe_changed_by_extension(&pattern, envelope)
+                {
+                    self.queue.push_front(Queued::Subscribe(pattern.clone()));
+                    self.events
+                        .push_back(Event::SubscribeRetried { pattern, reason });
                 } else {
                     self.subscriptions.retain(|s| s.pattern.as_str() != pattern);
-                    self.routes_generation += 1;
                     self.events.push_back(Event::SubscribeFailed {
                         pattern,
                         reason: error_text(envelope),
@@ -1026,7 +1164,14 @@ impl Protocol {
                 }
             }
             Pending::Unsubscribe(pattern) => {
-                self.events.push_back(Event::Unsubscribed { pattern });
+                if successful {
+                    self.events.push_back(Event::Unsubscribed { pattern });
+                } else {
+                    self.events.push_back(Event::UnsubscribeFailed {
+                        pattern,
+                        reason: error_text(envelope),
+                    });
+                }
             }
             Pending::Disconnect => self.finish_disconnect(),
             Pending::Publish(..) => {}
@@ -1038,9 +1183,21 @@ impl Protocol {
             self.handshake_failed(None, "the handshake reply has no clientId", now);
             return;
         };
-        if let Some(advice) = &envelope.advice {
-            self.advice.merge_from(advice);
+        if let Some(offered) = &envelope.supported_connection_types
+            && !offered.iter().any(|t| t.as_ref() == LONG_POLLING)
+        {
+            let offered: Vec<&str> = offered.iter().map(|t| t.as_ref()).collect();
+            let offered = if offered.is_empty() {
+                "nothing".to_owned()
+            } else {
+                offered.join(", ")
+            };
+            self.terminate(&format!(
+                "the server does not offer long-polling, the only connection type cometwatch speaks (it offers: {offered})"
+            ));
+            return;
         }
+        self.take_advice(envelope.advice.as_ref());
         self.client_id = Some(client_id.to_owned());
         self.next_connect_timeout = Some(0);
         self.next_connect_at = Some(now);
@@ -1066,33 +1223,38 @@ impl Protocol {
     }
 
     fn handshake_failed(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
-        if let Some(advice) = advice {
-            self.advice.merge_from(advice);
-        }
+        self.take_advice(advice);
         if advice.and_then(|a| a.reconnect) == Some(Reconnect::None) {
             self.terminate(reason);
             return;
         }
-        let delay = self.failure_delay(advice);
+        let delay = self.failure_delay();
         self.next_handshake_at = Some(now + delay);
-        let state = if self.handshaken_before || self.state == State::Rehandshaking {
-            State::Rehandshaking
-        } else {
-            State::Handshaking
-        };
+        let state = self.handshaking_state();
         self.set_state(state, Some(delay), Some(reason.to_owned()));
     }
 
-    fn connect_succeeded(&mut self, advice: Option<&Advice>, now: Instant) {
-        if let Some(advice) = advice {
-            self.advice.merge_from(advice);
+    /// `Rehandshaking` once a session existed, else `Handshaking`.
+    fn handshaking_state(&self) -> State {
+        if self.handshaken_before || self.state == State::Rehandshaking {
+            State::Rehandshaking
+        } else {
+            State::Handshaking
         }
+    }
+
+    fn connect_succeeded(&mut self, advice: Option<&Advice>, now: Instant) {
+        self.take_advice(advice);
         if self.advice.reconnect == Some(Reconnect::None) {
             self.terminate("the server asked the client not to reconnect");
             return;
         }
-        self.backoff = Duration::ZERO;
-        let interval = self.advice.interval().unwrap_or(Duration::ZERO);
+        // The first connect after a handshake is answered at once; only a
+        // second success in a row shows that the session holds.
+        if self.state == State::Connected {
+            self.backoff = Duration::ZERO;
+        }
+        let interval = self.within_max_interval(self.advice.interval().unwrap_or(Duration::ZERO));
         self.next_connect_at = Some(now + interval);
         if self.state != State::Connected {
             self.set_state(State::Connected, None, None);
@@ -1100,9 +1262,7 @@ impl Protocol {
     }
 
     fn connect_failed(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
-        if let Some(advice) = advice {
-            self.advice.merge_from(advice);
-        }
+        self.take_advice(advice);
         // Fresh advice in this reply decides; otherwise the advice in force.
         let reconnect = advice
             .and_then(|a| a.reconnect)
@@ -1110,9 +1270,14 @@ impl Protocol {
             .unwrap_or(Reconnect::Retry);
         match reconnect {
             Reconnect::None => self.terminate(reason),
-            Reconnect::Handshake => self.forget_session(advice, reason, now),
+            Reconnect::Handshake => self.forget_session(None, reason, now),
             Reconnect::Retry | Reconnect::Unknown => {
-                let delay = self.failure_delay(advice);
+                let delay = self.failure_delay();
+                // Retrying with the same client id is only worth it while
+                // the server still keeps the session.
+                let delay = self
+                    .within_max_interval(delay)
+                    .max(self.config.backoff_increment);
                 self.next_connect_at = Some(now + delay);
                 self.set_state(State::Unconnected, Some(delay), Some(reason.to_owned()));
             }
@@ -1121,33 +1286,106 @@ impl Protocol {
 
     /// The server forgot this client: drop the id and handshake again.
     fn forget_session(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
-        if let Some(advice) = advice {
-            self.advice.merge_from(advice);
-        }
+        self.take_advice(advice);
+        self.drop_session();
+        let delay = self.failure_delay();
+        self.next_handshake_at = Some(now + delay);
+        self.set_state(State::Rehandshaking, Some(delay), Some(reason.to_owned()));
+    }
+
+    /// Forgets the client id and every request of the session.
+    fn drop_session(&mut self) {
         self.client_id = None;
         self.connect_id = None;
         self.next_connect_at = None;
         // Replies of the old session will never be matched.
         self.abandon_pending("the session was lost before the server confirmed it");
-        let delay = match advice.and_then(|a| a.interval()) {
-            Some(interval) => interval,
-            None => self.failure_delay(None),
-        };
-        self.next_handshake_at = Some(now + delay);
-        self.set_state(State::Rehandshaking, Some(delay), Some(reason.to_owned()));
     }
 
-    /// Delay before the next attempt after a failure: the advised interval
-    /// when the failure carried advice, else the growing backoff.
-    fn failure_delay(&mut self, advice: Option<&Advice>) -> Duration {
-        match advice.and_then(|a| a.interval()) {
-            Some(interval) if advice.and_then(|a| a.reconnect).is_some() => interval,
-            _ => {
-                self.backoff =
-                    (self.backoff + self.config.backoff_increment).min(self.config.max_backoff);
-                self.advice.interval().unwrap_or(Duration::ZERO) + self.backoff
-            }
+    /// The server rejected the credentials: without a way to renew them
+    /// the session ends; otherwise it waits for new ones, backing off.
+    fn credentials_rejected(&mut self, reason: &str, _now: Instant) {
+        if !self.config.renew_credentials {
+            self.terminate(reason);
+            return;
         }
+        let state = self.handshaking_state();
+        self.drop_session();
+        self.next_handshake_at = None;
+        self.failure_delay();
+        self.awaiting_credentials = true;
+        self.set_state(state, None, Some(reason.to_owned()));
+        self.events.push_back(Event::CredentialsRejected {
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// True when the reply says the credentials are not valid: `401::` or
+    /// `403::` errors (but `403::Unknown client`, a timed-out session), or
+    /// Salesforce's `ext.sfdc.failureReason` starting with `401`.
+    /// Only asked when the application can renew credentials: otherwise
+    /// such replies are failures like any other, acted on by advice.
+    fn rejects_credentials(&self, envelope: &Envelope<'_>) -> bool {
+        if !self.config.renew_credentials {
+            return false;
+        }
+        let error = envelope.error.as_deref().unwrap_or("").trim_start();
+        let coded = (error.starts_with("401::") || error.starts_with("403::"))
+            && !error[5..].trim().eq_ignore_ascii_case("unknown client");
+        coded
+            || envelope.ext.is_some_and(|raw| {
+                serde_json::from_str::<SfdcExt>(raw.get()).is_ok_and(|ext| {
+                    ext.sfdc
+                        .and_then(|s| s.failure_reason)
+                        .is_some_and(|r| r.trim_start().starts_with("401"))
+                })
+            })
+    }
+
+    /// Asks the extensions whether a refused subscribe can be sent again
+    /// changed; the first that can says why.
+    fn subscribe_changed_by_extension(
+        &mut self,
+        pattern: &str,
+        envelope: &Envelope<'_>,
+    ) -> Option<String> {
+        let error = envelope.error.as_deref().unwrap_or("");
+        self.extensions
+            .iter_mut()
+            .find_map(|extension| extension.subscribe_refused(pattern, error))
+    }
+
+    /// A new advice replaces the one in force; fields it leaves out take
+    /// the client's defaults (see [`Advice`]'s accessors and
+    /// [`ProtocolConfig::default_connect_timeout`]).
+    fn take_advice(&mut self, advice: Option<&Advice>) {
+        if let Some(advice) = advice {
+            let mut fresh = advice.clone();
+            if fresh.reconnect == Some(Reconnect::Unknown) {
+                fresh.reconnect = None;
+            }
+            self.advice = fresh;
+        }
+    }
+
+    /// `delay`, shortened so that the next connect leaves within the
+    /// advised `maxInterval` (with a margin for the network).
+    fn within_max_interval(&self, delay: Duration) -> Duration {
+        match self.advice.max_interval() {
+            Some(max) => {
+                let margin = (max / 4).min(self.config.max_network_delay);
+                delay.min(max.saturating_sub(margin))
+            }
+            None => delay,
+        }
+    }
+
+    /// Delay before the next attempt after a failure: the backoff, which
+    /// grows with each failure in a row up to the cap, plus the interval
+    /// the advice in force asks for.
+    fn failure_delay(&mut self) -> Duration {
+        self.backoff = (self.backoff + self.config.backoff_increment).min(self.config.max_backoff);
+        self.advice.interval().unwrap_or(Duration::ZERO) + self.backoff
     }
 
     /// Forgets requests whose replies can no longer come; publishes among
@@ -1212,27 +1450,16 @@ impl Protocol {
         self.events.push_back(Event::Error { message });
     }
 
-    /// The interned name of `channel` when its messages are delivered
-    /// (a service channel, or one a subscription matches).
-    fn route(&mut self, channel: &str) -> Option<ChannelName> {
-        let generation = self.routes_generation;
-        let subscriptions = &self.subscriptions;
-        let delivered = || channel::is_service(channel) || any_matches(subscriptions, channel);
-        if let Some(route) = self.routes.get_mut(channel) {
-            if route.generation != generation {
-                route.delivered = delivered();
-                route.generation = generation;
-            }
-            return route.delivered.then(|| route.name.clone());
+    /// The interned name of `channel`. Data on any channel is delivered:
+    /// besides the client's own subscriptions, a server may subscribe a
+    /// client to channels itself.
+    fn route(&mut self, channel: &str) -> ChannelName {
+        if let Some(name) = self.routes.get(channel) {
+            return name.clone();
         }
-        let route = Route {
-            name: Arc::from(channel),
-            delivered: delivered(),
-            generation,
-        };
-        let name = route.delivered.then(|| route.name.clone());
+        let name: ChannelName = Arc::from(channel);
         if self.routes.len() < self.config.max_interned_channels {
-            self.routes.insert(channel.into(), route);
+            self.routes.insert(channel.into(), name.clone());
         }
         name
     }
@@ -1241,14 +1468,6 @@ impl Protocol {
 /// True when one of `subscriptions` matches `channel`.
 fn any_matches(subscriptions: &[Subscription], channel: &str) -> bool {
     subscriptions.iter().any(|s| s.pattern.matches(channel))
-}
-
-/// What [`Protocol::route`] remembers of a channel name.
-#[derive(Debug)]
-struct Route {
-    name: ChannelName,
-    delivered: bool,
-    generation: u64,
 }
 
 /// The data messages of a reply being handled, sent on as a batch
@@ -1281,6 +1500,18 @@ fn raw_slice(body: &ByteString, raw: RawStr<'_>) -> RawJson {
     } else {
         RawJson::from_text(ByteString::from(text))
     }
+}
+
+/// The part of a reply's `ext` Salesforce uses to say why it refused.
+#[derive(serde::Deserialize)]
+struct SfdcExt {
+    sfdc: Option<SfdcFailure>,
+}
+
+#[derive(serde::Deserialize)]
+struct SfdcFailure {
+    #[serde(rename = "failureReason")]
+    failure_reason: Option<String>,
 }
 
 fn wants_handshake(envelope: &Envelope<'_>) -> bool {

@@ -9,7 +9,15 @@
 //!
 //! A session may know several servers of one cluster: when the current one
 //! fails twice in a row, it moves on to the next, handshakes there and
-//! re-subscribes. Servers named in a `hosts` advice join the rotation.
+//! re-subscribes. Servers named in a `hosts` advice join the rotation when
+//! they are on an origin the user gave (credentials go nowhere else), or
+//! with [`ClientConfig::follow_advised_hosts`]; never from https down to
+//! http, and never with certificate checks off.
+//!
+//! With a [`TokenCommand`], the thread runs it before the first handshake
+//! and again whenever the server rejects the credentials, on a thread of
+//! its own so that the session stays responsive; a failing command is
+//! retried with a growing delay.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -24,7 +32,11 @@ use super::channel::ChannelError;
 use super::ext::{AckExtension, AuthExtension};
 use super::message::RawJson;
 use super::protocol::{Event, Lane, Protocol, ProtocolConfig, State};
-use super::transport::{HttpTransport, SharedTransport, TransportConfig, TransportError};
+use super::replay::{ReplayExtension, ReplayOptions};
+use super::token::{TokenCommand, TokenError};
+use super::transport::{
+    HttpTransport, Origin, Request, SharedTransport, TransportConfig, TransportError,
+};
 
 /// Events buffered between the session thread and a slow consumer.
 const EVENT_CAPACITY: usize = 1024;
@@ -32,6 +44,8 @@ const EVENT_CAPACITY: usize = 1024;
 const FAILURES_BEFORE_FAILOVER: u32 = 2;
 /// Most servers kept in the rotation (configured plus advised).
 const MAX_SERVERS: usize = 16;
+/// Longest wait between two runs of a failing token command.
+const MAX_TOKEN_RETRY: Duration = Duration::from_secs(30);
 
 /// Why a client could not be created.
 #[derive(Debug, Error)]
@@ -62,6 +76,20 @@ pub struct ClientConfig {
     pub ack: bool,
     /// Fields put into the `ext` of every handshake (authentication).
     pub handshake_ext: Option<Map<String, Value>>,
+    /// Fields put into the `ext` of every message (Faye-style
+    /// authentication).
+    pub ext: Option<Map<String, Value>>,
+    /// A command printing a bearer token, run at start and whenever the
+    /// server rejects the credentials.
+    pub token_command: Option<TokenCommand>,
+    /// Stop (with [`Event::GaveUp`]) once the token command has failed for
+    /// this long without a success; `None`: keep trying.
+    pub token_give_up_after: Option<Duration>,
+    /// Salesforce's replay extension: where to start.
+    pub replay: Option<ReplayOptions>,
+    /// Use servers of a `hosts` advice on other origins than `urls` (with
+    /// the same credentials).
+    pub follow_advised_hosts: bool,
     /// Patterns to subscribe to from the start.
     pub subscriptions: Vec<String>,
     /// Called after events were sent, e.g. to wake a GUI.
@@ -76,6 +104,10 @@ impl std::fmt::Debug for ClientConfig {
             .field("transport", &self.transport)
             .field("ack", &self.ack)
             .field("handshake_ext", &self.handshake_ext.as_ref().map(|_| "…"))
+            .field("ext", &self.ext.as_ref().map(|_| "…"))
+            .field("token_command", &self.token_command)
+            .field("replay", &self.replay)
+            .field("follow_advised_hosts", &self.follow_advised_hosts)
             .field("subscriptions", &self.subscriptions)
             .finish_non_exhaustive()
     }
@@ -155,12 +187,23 @@ impl Client {
     }
 
     fn start(config: ClientConfig, servers: Vec<SharedTransport>) -> Result<Self, ClientError> {
-        let mut protocol = Protocol::new(config.protocol.clone());
+        let mut protocol_config = config.protocol.clone();
+        protocol_config.renew_credentials |= config.token_command.is_some();
+        let mut protocol = Protocol::new(protocol_config);
         if config.ack {
             protocol.add_extension(Box::new(AckExtension::new()));
         }
         if let Some(fields) = &config.handshake_ext {
             protocol.add_extension(Box::new(AuthExtension::new(fields.clone())));
+        }
+        if let Some(fields) = &config.ext {
+            protocol.add_extension(Box::new(AuthExtension::every_message(fields.clone())));
+        }
+        if let Some(replay) = &config.replay {
+            protocol.add_extension(Box::new(ReplayExtension::new(
+                replay.start,
+                replay.stored.clone(),
+            )));
         }
         for pattern in &config.subscriptions {
             protocol.subscribe(pattern)?;
@@ -173,12 +216,24 @@ impl Client {
             .map(|t| t.url().to_owned())
             .unwrap_or_default();
         let waker = config.waker.clone();
-        let transport_config = config.transport.clone();
+        let hosts = AdvisedHosts {
+            transport: config.transport.clone(),
+            origins: config.urls.iter().filter_map(|u| Origin::of(u)).collect(),
+            follow_other_origins: config.follow_advised_hosts,
+            known: None,
+        };
+        let token = config.token_command.clone().map(|command| TokenRunner {
+            command,
+            give_up_after: config.token_give_up_after,
+            running: None,
+            retry_at: None,
+            failures: 0,
+            failing_since: None,
+        });
         let thread = std::thread::Builder::new()
             .name("bayeux-session".into())
             .spawn(move || {
-                let session =
-                    SessionThread::new(protocol, servers, transport_config, event_tx, waker);
+                let session = SessionThread::new(protocol, servers, hosts, token, event_tx, waker);
                 session.run(command_rx);
                 let _ = done_tx.send(());
             })
@@ -261,9 +316,58 @@ impl Drop for Client {
 /// Longest wait for the `/meta/disconnect` reply.
 const DISCONNECT_WAIT: Duration = Duration::from_secs(2);
 
+/// A request for a lane worker: token, body, timeout, repeatable.
+type LaneRequest = (u64, Vec<u8>, Duration, bool);
+
 struct Lanes {
-    long_poll: Sender<(u64, Vec<u8>, Duration)>,
-    normal: Sender<(u64, Vec<u8>, Duration)>,
+    long_poll: Sender<LaneRequest>,
+    normal: Sender<LaneRequest>,
+}
+
+/// What the session knows to decide on servers of a `hosts` advice.
+struct AdvisedHosts {
+    transport: TransportConfig,
+    /// The origins of the URLs the user gave.
+    origins: Vec<Origin>,
+    follow_other_origins: bool,
+    /// The last `hosts` list acted on.
+    known: Option<Vec<String>>,
+}
+
+/// Runs the token command and keeps its retry schedule.
+struct TokenRunner {
+    command: TokenCommand,
+    give_up_after: Option<Duration>,
+    /// The run under way.
+    running: Option<Receiver<Result<String, TokenError>>>,
+    /// When a failed command runs again.
+    retry_at: Option<Instant>,
+    failures: u32,
+    failing_since: Option<Instant>,
+}
+
+impl TokenRunner {
+    /// Starts a run unless one is under way.
+    fn start(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        self.retry_at = None;
+        let (tx, rx) = bounded(1);
+        let command = self.command.clone();
+        let spawned = std::thread::Builder::new()
+            .name("token-command".into())
+            .spawn(move || {
+                let _ = tx.send(command.run());
+            });
+        if let Err(error) = spawned {
+            let (tx, rx) = bounded(1);
+            let _ = tx.send(Err(TokenError::Spawn(error.to_string())));
+            self.running = Some(rx);
+            return;
+        }
+        self.running = Some(rx);
+    }
 }
 
 struct SessionThread {
@@ -277,8 +381,10 @@ struct SessionThread {
     servers: Vec<SharedTransport>,
     current: usize,
     failures_in_a_row: u32,
-    transport_config: TransportConfig,
-    known_hosts: Option<Vec<String>>,
+    hosts: AdvisedHosts,
+    token: Option<TokenRunner>,
+    /// The protocol was started (with a token command: once a token came).
+    started: bool,
     /// Set once leaving: requests then wait at most until this instant.
     disconnect_deadline: Option<Instant>,
 }
@@ -287,7 +393,8 @@ impl SessionThread {
     fn new(
         protocol: Protocol,
         servers: Vec<SharedTransport>,
-        transport_config: TransportConfig,
+        hosts: AdvisedHosts,
+        token: Option<TokenRunner>,
         events: Sender<Event>,
         waker: Option<Arc<dyn Fn() + Send + Sync>>,
     ) -> Self {
@@ -304,31 +411,52 @@ impl SessionThread {
             servers,
             current: 0,
             failures_in_a_row: 0,
-            transport_config,
-            known_hosts: None,
+            hosts,
+            token,
+            started: false,
             disconnect_deadline: None,
         }
     }
 
     fn run(mut self, commands: Receiver<Command>) {
-        self.protocol.start(Instant::now());
+        match &mut self.token {
+            Some(token) => token.start(),
+            None => {
+                self.protocol.start(Instant::now());
+                self.started = true;
+            }
+        }
         loop {
             let now = Instant::now();
             self.send_due_requests(now);
-            self.forward_events();
+            if self.forward_events() {
+                return;
+            }
             match self.protocol.state() {
                 State::Terminated => return,
                 State::Disconnected if self.disconnect_deadline.is_some() => return,
                 _ => {}
+            }
+            if !self.started && self.disconnect_deadline.is_some() {
+                return;
             }
             if self.consumer_gone && self.disconnect_deadline.is_none() {
                 self.disconnect_deadline = Some(now + DISCONNECT_WAIT);
                 self.protocol.disconnect();
                 continue;
             }
-            let timer = match (self.protocol.poll_timeout(), self.disconnect_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
+            let token_retry = self.token.as_ref().and_then(|t| t.retry_at);
+            let timer = [
+                self.protocol.poll_timeout(),
+                self.disconnect_deadline,
+                token_retry,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let token_rx = match self.token.as_ref().and_then(|t| t.running.as_ref()) {
+                Some(rx) => rx.clone(),
+                None => never(),
             };
             let timeout = match timer {
                 Some(at) => after(at.saturating_duration_since(now)),
@@ -356,9 +484,23 @@ impl SessionThread {
                         self.handle_outcome(outcome);
                     }
                 },
-                recv(timeout) -> _ => {
-                    if self.disconnect_deadline.is_some_and(|d| d <= Instant::now()) {
+                recv(token_rx) -> result => {
+                    let result = result.unwrap_or_else(|_| {
+                        Err(TokenError::Spawn("the token command's thread stopped".into()))
+                    });
+                    if self.handle_token(result) {
                         return;
+                    }
+                },
+                recv(timeout) -> _ => {
+                    let now = Instant::now();
+                    if self.disconnect_deadline.is_some_and(|d| d <= now) {
+                        return;
+                    }
+                    if let Some(token) = &mut self.token
+                        && token.retry_at.is_some_and(|at| at <= now)
+                    {
+                        token.start();
                     }
                 },
             }
@@ -376,7 +518,10 @@ impl SessionThread {
                 Some(_) => transmit.timeout.min(DISCONNECT_WAIT),
                 None => transmit.timeout,
             };
-            if lane.send((transmit.token, transmit.body, timeout)).is_err() {
+            if lane
+                .send((transmit.token, transmit.body, timeout, transmit.repeatable))
+                .is_err()
+            {
                 self.protocol
                     .handle_failure(transmit.token, "the transport worker stopped", now);
             }
@@ -419,10 +564,74 @@ impl SessionThread {
             Err(error) => {
                 let reason = error.to_string();
                 self.protocol.handle_failure(outcome.token, &reason, now);
+                if error.is_final() {
+                    self.protocol.fail_for_good(&reason);
+                    return;
+                }
+                if error.rejects_credentials() {
+                    if self.token.is_some() {
+                        self.protocol.reject_credentials(&reason, now);
+                    } else {
+                        self.protocol.fail_for_good(&format!(
+                            "the server refused the credentials ({reason}); give valid ones \
+                             with --header, or a --token-command that prints a fresh token"
+                        ));
+                    }
+                    return;
+                }
                 self.failures_in_a_row += 1;
                 if self.failures_in_a_row >= FAILURES_BEFORE_FAILOVER && self.servers.len() > 1 {
                     self.fail_over(&reason, now);
                 }
+            }
+        }
+    }
+
+    /// Acts on a token command's result. Returns true when the session
+    /// gives up.
+    fn handle_token(&mut self, result: Result<String, TokenError>) -> bool {
+        let now = Instant::now();
+        let Some(token) = &mut self.token else {
+            return false;
+        };
+        token.running = None;
+        match result {
+            Ok(value) => {
+                token.failures = 0;
+                token.failing_since = None;
+                self.hosts.transport.token.set(value);
+                if self.started {
+                    self.protocol.renew_credentials(now);
+                } else {
+                    self.started = true;
+                    self.protocol.start(now);
+                }
+                false
+            }
+            Err(error) => {
+                token.failures += 1;
+                let since = *token.failing_since.get_or_insert(now);
+                let failing_for = now.duration_since(since);
+                if token
+                    .give_up_after
+                    .is_some_and(|limit| failing_for >= limit)
+                {
+                    let reason = format!(
+                        "{error}; it has failed for {} s, giving up",
+                        failing_for.as_secs()
+                    );
+                    self.send_event(Event::GaveUp { reason });
+                    return true;
+                }
+                let delay = (Duration::from_secs(1) * token.failures).min(MAX_TOKEN_RETRY);
+                token.retry_at = Some(now + delay);
+                self.send_event(Event::Error {
+                    message: format!(
+                        "cannot get a token: {error}; running it again in {} s",
+                        delay.as_secs()
+                    ),
+                });
+                false
             }
         }
     }
@@ -443,10 +652,10 @@ impl SessionThread {
     /// Adds the servers of a `hosts` advice to the rotation.
     fn learn_advised_hosts(&mut self) {
         let hosts = self.protocol.advice().hosts.clone();
-        if hosts.is_none() || hosts == self.known_hosts {
+        if hosts.is_none() || hosts == self.hosts.known {
             return;
         }
-        self.known_hosts.clone_from(&hosts);
+        self.hosts.known.clone_from(&hosts);
         let current = self.servers[self.current].url().to_owned();
         for host in hosts.unwrap_or_default() {
             if self.servers.len() >= MAX_SERVERS {
@@ -458,25 +667,39 @@ impl SessionThread {
             if self.servers.iter().any(|s| s.url() == url) {
                 continue;
             }
-            match HttpTransport::new(&url, &self.transport_config) {
+            let transport = match self.hosts.config_for(&current, &url) {
+                Ok(config) => HttpTransport::new(&url, &config).map_err(|e| e.to_string()),
+                Err(why) => Err(why),
+            };
+            match transport {
                 Ok(transport) => self.servers.push(Arc::new(transport)),
-                Err(error) => {
+                Err(why) => {
                     self.send_event(Event::Error {
-                        message: format!("ignoring advised server {host}: {error}"),
+                        message: format!("ignoring advised server {url}: {why}"),
                     });
                 }
             }
         }
     }
 
-    fn forward_events(&mut self) {
+    /// Sends the protocol's events on. Returns true when the session gave
+    /// up.
+    fn forward_events(&mut self) -> bool {
         let mut sent = false;
+        let mut gave_up = false;
         while let Some(event) = self.protocol.poll_event() {
+            if matches!(event, Event::CredentialsRejected { .. })
+                && let Some(token) = &mut self.token
+            {
+                token.start();
+            }
+            gave_up |= matches!(event, Event::GaveUp { .. });
             sent |= self.send_event(event);
         }
         if sent && let Some(waker) = &self.waker {
             waker();
         }
+        gave_up
     }
 
     fn send_event(&mut self, event: Event) -> bool {
@@ -488,6 +711,31 @@ impl SessionThread {
             return false;
         }
         true
+    }
+}
+
+impl AdvisedHosts {
+    /// The transport settings for an advised server at `url`, or why it
+    /// is not used.
+    fn config_for(&self, current: &str, url: &str) -> Result<TransportConfig, String> {
+        let origin = Origin::of(url).ok_or_else(|| "not an http(s) URL".to_owned())?;
+        if self.origins.contains(&origin) {
+            return Ok(self.transport.clone());
+        }
+        if !self.follow_other_origins {
+            return Err(
+                "it is on another origin than the servers given, and credentials go \
+                        only to those (use --follow-advised-hosts to use it)"
+                    .into(),
+            );
+        }
+        if current.starts_with("https://") && origin.scheme != "https" {
+            return Err("it would move the session from https to plain http".into());
+        }
+        Ok(TransportConfig {
+            insecure: false,
+            ..self.transport.clone()
+        })
     }
 }
 
@@ -517,13 +765,17 @@ fn spawn_worker(
     name: &str,
     transport: SharedTransport,
     outcomes: Sender<Outcome>,
-) -> Sender<(u64, Vec<u8>, Duration)> {
-    let (tx, rx) = unbounded::<(u64, Vec<u8>, Duration)>();
+) -> Sender<LaneRequest> {
+    let (tx, rx) = unbounded::<LaneRequest>();
     let spawned = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
-            for (token, body, timeout) in rx {
-                let result = transport.send(&body, timeout);
+            for (token, body, timeout, repeatable) in rx {
+                let result = transport.send(&Request {
+                    body: &body,
+                    timeout,
+                    repeatable,
+                });
                 let outcome = Outcome {
                     token,
                     result,
@@ -554,7 +806,7 @@ struct Refusing;
 
 #[cfg(test)]
 impl super::transport::Transport for Refusing {
-    fn send(&self, _body: &[u8], _timeout: Duration) -> Result<Bytes, TransportError> {
+    fn send(&self, _request: &Request<'_>) -> Result<Bytes, TransportError> {
         std::thread::sleep(Duration::from_millis(5));
         Err(TransportError::Io("refused for the test".into()))
     }

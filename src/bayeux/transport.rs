@@ -6,11 +6,19 @@
 //!   also on 127.0.0.1);
 //! - a bound on the reply size, reported as a clear error;
 //! - HTTPS verified by default (rustls, Mozilla's roots, or a CA file the
-//!   user trusts instead), extra headers such as `Authorization`;
-//! - a request that fails on a reused idle connection is retried once on a
-//!   fresh one before it counts as a failure.
+//!   user trusts instead), extra headers such as `Authorization`, and a
+//!   bearer token a token command renews ([`BearerToken`]);
+//! - a request is sent again only when that cannot duplicate anything: it
+//!   is [`Request::repeatable`] (no publish in it: handshakes, connects,
+//!   subscribes and disconnects may arrive twice harmlessly) and it failed
+//!   with a broken connection before the reply's head was read (a server
+//!   closing a pooled connection under us). A publish is never re-sent: the
+//!   server may have published it before the connection broke;
+//! - a redirect is followed once per request, and only to the same origin
+//!   or its https upgrade, where the credentials may go; any other
+//!   redirect is a [`TransportError::Redirect`], final for the session.
 //!
-//! [`Transport`] leaves room for a WebSocket transport later.
+//! [`Transport`] is the seam for other transports (WebSocket, tests).
 
 use super::resolver::ReusingResolver;
 use std::collections::BTreeMap;
@@ -22,6 +30,8 @@ use ureq::unversioned::transport::DefaultConnector;
 
 use bytes::Bytes;
 use thiserror::Error;
+
+use super::token::BearerToken;
 use ureq::Agent;
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
@@ -87,6 +97,16 @@ pub enum TransportError {
     /// The connection broke.
     #[error("connection error: {0}")]
     Io(String),
+    /// The server redirects where cometwatch does not follow.
+    #[error("the server redirects (HTTP {status}) to {location}: {why}")]
+    Redirect {
+        /// The status code.
+        status: u16,
+        /// Where to.
+        location: String,
+        /// Why it is not followed.
+        why: String,
+    },
 }
 
 fn snippet_suffix(snippet: &str) -> String {
@@ -103,12 +123,39 @@ impl TransportError {
     fn is_stale_connection(&self) -> bool {
         matches!(self, TransportError::Io(_))
     }
+
+    /// True when the server refused the credentials (HTTP 401 or 403).
+    pub fn rejects_credentials(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Status {
+                status: 401 | 403,
+                ..
+            }
+        )
+    }
+
+    /// True for failures no retry can fix.
+    pub fn is_final(&self) -> bool {
+        matches!(self, TransportError::Redirect { .. })
+    }
+}
+
+/// One request to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The JSON array to POST.
+    pub body: &'a [u8],
+    /// Give up waiting for the reply after this long.
+    pub timeout: Duration,
+    /// Sending it twice duplicates nothing (see the module docs).
+    pub repeatable: bool,
 }
 
 /// Something that carries Bayeux batches to a server and back.
 pub trait Transport: Send + Sync {
-    /// Sends `body` and returns the reply body, waiting at most `timeout`.
-    fn send(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError>;
+    /// Sends a request and returns the reply body.
+    fn send(&self, request: &Request<'_>) -> Result<Bytes, TransportError>;
 
     /// The server URL, for display.
     fn url(&self) -> &str;
@@ -129,6 +176,9 @@ pub struct TransportConfig {
     pub ca_cert: Option<PathBuf>,
     /// Skip certificate verification (dangerous; callers must warn).
     pub insecure: bool,
+    /// A bearer token renewed by a token command; when set it is sent as
+    /// `Authorization` instead of any header of that name.
+    pub token: BearerToken,
 }
 
 impl std::fmt::Debug for TransportConfig {
@@ -142,6 +192,7 @@ impl std::fmt::Debug for TransportConfig {
             )
             .field("ca_cert", &self.ca_cert)
             .field("insecure", &self.insecure)
+            .field("token", &self.token)
             .finish()
     }
 }
@@ -216,9 +267,12 @@ impl CookieJar {
 /// Long polling over HTTP(S) with `ureq`.
 pub struct HttpTransport {
     url: String,
+    /// Where requests go: `url`, or where a followed redirect led.
+    target: Mutex<String>,
     host: String,
     agent: Agent,
     headers: Vec<(String, String)>,
+    token: BearerToken,
     max_response_bytes: u64,
     cookies: Mutex<CookieJar>,
 }
@@ -258,9 +312,11 @@ impl HttpTransport {
         );
         Ok(Self {
             url: url.to_owned(),
+            target: Mutex::new(url.to_owned()),
             host,
             agent,
             headers: config.headers.clone(),
+            token: config.token.clone(),
             max_response_bytes: config
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
@@ -268,13 +324,29 @@ impl HttpTransport {
         })
     }
 
-    fn send_once(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError> {
+    /// One attempt. The error says whether the reply's head had been read.
+    fn send_once(&self, url: &str, body: &[u8], timeout: Duration) -> Result<Bytes, Failure> {
+        let before_reply = |error| Failure {
+            error,
+            before_reply: true,
+        };
+        let after_reply = |error| Failure {
+            error,
+            before_reply: false,
+        };
         let mut request = self
             .agent
-            .post(&self.url)
+            .post(url)
             .header("Content-Type", "application/json;charset=UTF-8");
+        let bearer = self.token.header_value();
         for (name, value) in &self.headers {
+            if bearer.is_some() && name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
             request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(bearer) = bearer {
+            request = request.header("Authorization", bearer);
         }
         let cookie = self.cookies.lock().ok().and_then(|jar| jar.header());
         if let Some(cookie) = cookie {
@@ -285,7 +357,7 @@ impl HttpTransport {
             .timeout_global(Some(timeout))
             .build()
             .send(body)
-            .map_err(|e| self.map_error(e, timeout))?;
+            .map_err(|e| before_reply(self.map_error(e, timeout)))?;
         if let Ok(mut jar) = self.cookies.lock() {
             for value in response.headers().get_all("set-cookie") {
                 if let Ok(text) = value.to_str() {
@@ -294,6 +366,20 @@ impl HttpTransport {
             }
         }
         let status = response.status().as_u16();
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .unwrap_or("")
+                .to_owned();
+            return Err(after_reply(TransportError::Redirect {
+                status,
+                location,
+                why: String::new(),
+            }));
+        }
         if !(200..300).contains(&status) {
             let snippet = response
                 .body_mut()
@@ -302,7 +388,7 @@ impl HttpTransport {
                 .read_to_vec()
                 .map(|bytes| summarize_body(&bytes))
                 .unwrap_or_default();
-            return Err(TransportError::Status { status, snippet });
+            return Err(after_reply(TransportError::Status { status, snippet }));
         }
         // One buffer of the announced size (within the limit), so a big
         // reply is not copied as a growing buffer doubles.
@@ -321,8 +407,27 @@ impl HttpTransport {
             .limit(self.max_response_bytes)
             .reader()
             .read_to_end(&mut bytes)
-            .map_err(|e| self.map_error(ureq::Error::from(e), timeout))?;
+            .map_err(|e| after_reply(self.map_error(ureq::Error::from(e), timeout)))?;
         Ok(Bytes::from(bytes))
+    }
+
+    /// Where a redirect from `from` to `location` may be followed: the
+    /// same origin, or the https upgrade of the same host.
+    fn redirect_target(from: &str, location: &str) -> Result<String, String> {
+        let target = resolve_location(from, location)
+            .ok_or_else(|| "the redirect names no usable URL".to_owned())?;
+        let (Some(old), Some(new)) = (Origin::of(from), Origin::of(&target)) else {
+            return Err("the redirect names no usable URL".into());
+        };
+        let upgrade = old.scheme == "http" && new.scheme == "https" && old.host == new.host;
+        if old == new || upgrade {
+            Ok(target)
+        } else {
+            Err(format!(
+                "another origin than {from}; credentials go only to the server given, \
+                 so cometwatch does not follow it (use --url {target} if you trust it)"
+            ))
+        }
     }
 
     fn map_error(&self, error: ureq::Error, timeout: Duration) -> TransportError {
@@ -356,11 +461,63 @@ impl HttpTransport {
     }
 }
 
+/// A failed attempt, and whether it failed before the reply's head.
+struct Failure {
+    error: TransportError,
+    before_reply: bool,
+}
+
 impl Transport for HttpTransport {
-    fn send(&self, body: &[u8], timeout: Duration) -> Result<Bytes, TransportError> {
-        match self.send_once(body, timeout) {
-            Err(error) if error.is_stale_connection() => self.send_once(body, timeout),
-            other => other,
+    fn send(&self, request: &Request<'_>) -> Result<Bytes, TransportError> {
+        let mut url = self
+            .target
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_else(|_| self.url.clone());
+        let mut resent = false;
+        let mut redirected = false;
+        loop {
+            match self.send_once(&url, request.body, request.timeout) {
+                Ok(body) => return Ok(body),
+                Err(Failure {
+                    error:
+                        TransportError::Redirect {
+                            status, location, ..
+                        },
+                    ..
+                }) => {
+                    if redirected {
+                        return Err(TransportError::Redirect {
+                            status,
+                            location,
+                            why: "a second redirect for one request".into(),
+                        });
+                    }
+                    match Self::redirect_target(&url, &location) {
+                        Ok(target) => {
+                            redirected = true;
+                            url.clone_from(&target);
+                            if let Ok(mut slot) = self.target.lock() {
+                                *slot = target;
+                            }
+                        }
+                        Err(why) => {
+                            return Err(TransportError::Redirect {
+                                status,
+                                location,
+                                why,
+                            });
+                        }
+                    }
+                }
+                Err(Failure {
+                    error,
+                    before_reply: true,
+                }) if request.repeatable && !resent && error.is_stale_connection() => {
+                    resent = true;
+                }
+                Err(failure) => return Err(failure.error),
+            }
         }
     }
 
@@ -421,6 +578,64 @@ fn summarize_body(bytes: &[u8]) -> String {
     } else {
         text
     }
+}
+
+/// The scheme, host and port of a URL: where credentials may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host, lower case.
+    pub host: String,
+    /// The port (the scheme's default when not given).
+    pub port: u16,
+}
+
+impl Origin {
+    /// The origin of an http(s) URL.
+    pub fn of(url: &str) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit('@').next()?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+            _ => (authority, default_port),
+        };
+        if host.is_empty() {
+            return None;
+        }
+        Some(Self {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+/// A redirect's `Location` as a full URL, resolved against `from`.
+fn resolve_location(from: &str, location: &str) -> Option<String> {
+    if location.is_empty() {
+        return None;
+    }
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Some(location.to_owned());
+    }
+    let (scheme, rest) = from.split_once("://")?;
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..path_start];
+    if let Some(path) = location.strip_prefix('/') {
+        return Some(format!("{scheme}://{authority}/{path}"));
+    }
+    let path = &rest[path_start..];
+    let directory = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let directory = if directory.is_empty() { "/" } else { directory };
+    Some(format!("{scheme}://{authority}{directory}{location}"))
 }
 
 fn host_of(url: &str) -> Result<String, TransportError> {
@@ -531,7 +746,13 @@ mod tests {
             &TransportConfig::default(),
         )
         .expect("valid");
-        let err = t.send(b"[]", Duration::from_secs(2)).unwrap_err();
+        let err = t
+            .send(&Request {
+                body: b"[]",
+                timeout: Duration::from_secs(2),
+                repeatable: true,
+            })
+            .unwrap_err();
         assert!(matches!(err, TransportError::Connect { .. }), "{err:?}");
         assert!(err.to_string().contains("127.0.0.1"), "{err}");
     }
@@ -547,6 +768,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn origins_and_redirect_targets() {
+        let origin = Origin::of("http://Example.org/cometd").expect("valid");
+        assert_eq!((origin.host.as_str(), origin.port), ("example.org", 80));
+        assert_eq!(Origin::of("https://a:8443/x").map(|o| o.port), Some(8443));
+        assert_eq!(Origin::of("ftp://a/x"), None);
+        assert_ne!(Origin::of("http://a:1/"), Origin::of("http://a:2/"));
+        let from = "http://a:1/cometd/x";
+        assert_eq!(
+            HttpTransport::redirect_target(from, "/other").as_deref(),
+            Ok("http://a:1/other")
+        );
+        assert_eq!(
+            HttpTransport::redirect_target(from, "y").as_deref(),
+            Ok("http://a:1/cometd/y")
+        );
+        assert_eq!(
+            HttpTransport::redirect_target(from, "https://a/cometd").as_deref(),
+            Ok("https://a/cometd")
+        );
+        let refused = HttpTransport::redirect_target(from, "http://evil:1/").unwrap_err();
+        assert!(refused.contains("another origin"), "{refused}");
+        // Never from https down to http.
+        assert!(HttpTransport::redirect_target("https://a/x", "http://a/x").is_err());
     }
 
     #[test]

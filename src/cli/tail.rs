@@ -6,56 +6,43 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use cometwatch::bayeux::protocol::{Event, ProtocolConfig};
+use cometwatch::bayeux::protocol::Event;
+use cometwatch::bayeux::replay::ReplayRecorder;
 use cometwatch::bayeux::session::unix_millis;
-use cometwatch::bayeux::transport::parse_header;
-use cometwatch::bayeux::{Client, ClientConfig, MessageBatch, State, TransportConfig};
-use cometwatch::config::Config;
+use cometwatch::bayeux::{Client, MessageBatch, State};
 use cometwatch::store::Store;
 use crossbeam_channel::{bounded, select};
+
+use super::Exit;
+use super::connection::ConnectionArgs;
 
 /// Arguments of `cometwatch tail`.
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    /// The Bayeux endpoint, e.g. http://127.0.0.1:8080/cometd; several
-    /// servers of one cluster (repeat, or separate with commas) are used in
-    /// turn when one fails.
-    #[arg(long, value_delimiter = ',')]
-    pub url: Vec<String>,
-    /// Configuration file (servers, subscriptions, alert rules).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Print alert transitions only, no data lines (with --config).
-    #[arg(long)]
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Print alert transitions only, no data lines (needs --config).
+    #[arg(long, requires = "config")]
     pub alerts_only: bool,
     /// Exit after this many data messages.
     #[arg(long)]
     pub count: Option<u64>,
-    /// Ask for acknowledged delivery (CometD ack extension).
-    #[arg(long)]
-    pub ack: bool,
-    /// Extra HTTP header, e.g. "Authorization: Bearer …" (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// Trust the CA certificates in this PEM file instead of the built-in roots.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Do NOT verify the server's certificate (dangerous; prints a warning).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Largest server reply accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = cometwatch::bayeux::transport::DEFAULT_MAX_RESPONSE_BYTES)]
-    pub max_response: u64,
-    /// Channels or patterns to subscribe to (`/a/*` one level, `/a/**` any depth).
+    /// Give up (exit 4) after this many seconds without a working session.
+    #[arg(long, value_name = "SECS")]
+    pub give_up_after: Option<u64>,
+    /// Channels or patterns to subscribe to (`/a/*` one level, `/a/**` any
+    /// depth, `/**` everything).
     #[arg(value_name = "CHANNEL")]
     pub channels: Vec<String>,
 }
+
+/// How long a failing token command is retried before `tail` gives up.
+const TOKEN_GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 
 /// How a tail run ended.
 enum Ending {
@@ -63,41 +50,29 @@ enum Ending {
     Done,
     /// The server refused for good.
     Refused(String),
+    /// Gave up: no working session for too long.
+    GaveUp(String),
 }
 
 /// Runs `cometwatch tail`.
 pub fn run(args: TailArgs) -> Result<()> {
-    let config = match &args.config {
-        Some(path) => Some(Config::load(path)?),
-        None => None,
-    };
-    let mut headers = args
-        .headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut urls = args.url.clone();
+    let config = args.connection.load_config()?;
+    let mut urls = args.connection.urls(config.as_ref());
     let mut channels = args.channels.clone();
-    let mut ack = args.ack;
-    let mut ca_cert = args.ca_cert.clone();
-    let mut handshake_ext = None;
     if let Some(config) = &config {
-        if urls.is_empty() {
-            urls.clone_from(&config.urls);
-        }
         for pattern in &config.subscribe {
             if !channels.contains(pattern) {
                 channels.push(pattern.clone());
             }
         }
-        headers.extend(config.headers.iter().cloned());
-        ack |= config.ack;
-        ca_cert = ca_cert.or_else(|| config.ca_cert.clone());
-        handshake_ext.clone_from(&config.handshake_ext);
     }
     if channels.is_empty() {
-        bail!("no channel to subscribe to: name one or more CHANNELs, or `subscribe` in --config");
+        bail!(
+            "no channel to subscribe to: name one or more CHANNELs (`/**` for all), or `subscribe` in --config"
+        );
     }
+    let mut client_config = args.connection.client_config(config.as_ref())?;
+    let replay = args.connection.replay(config.as_ref())?;
     let _demo = if urls.is_empty() {
         if config.is_none() {
             bail!(
@@ -114,30 +89,24 @@ pub fn run(args: TailArgs) -> Result<()> {
     } else {
         None
     };
-    let client_config = ClientConfig {
-        urls,
-        protocol: ProtocolConfig {
-            // Payloads are only written out, unless a store reads them.
-            read_leaves: config.is_some(),
-            ..ProtocolConfig::default()
-        },
-        ack,
-        subscriptions: channels,
-        handshake_ext,
-        transport: TransportConfig {
-            headers,
-            ca_cert,
-            max_response_bytes: Some(args.max_response),
-            insecure: args.insecure,
-        },
-        ..ClientConfig::default()
-    };
-    if args.insecure {
-        eprintln!(
-            "cometwatch: WARNING: --insecure: the server's certificate is NOT verified; \
-             anyone on the network path can read and change this session"
-        );
+    let mut recorder = None;
+    if let Some(replay) = &replay {
+        let (options, replay_recorder) = replay.for_server(&urls[0])?;
+        if let Some(file) = &replay.state {
+            eprintln!(
+                "cometwatch: replay positions of {} channel(s) read from {}",
+                options.stored.len(),
+                file.path().display()
+            );
+        }
+        client_config.replay = Some(options);
+        recorder = replay_recorder;
     }
+    client_config.urls = urls;
+    client_config.subscriptions = channels;
+    client_config.token_give_up_after = Some(TOKEN_GIVE_UP_AFTER);
+    // Payloads are only written out, unless a store reads them.
+    client_config.protocol.read_leaves = config.is_some();
     let client = Client::connect(client_config).context("cannot start the session")?;
     let (stop_tx, stop_rx) = bounded::<()>(1);
     ctrlc::set_handler(move || {
@@ -149,8 +118,15 @@ pub fn run(args: TailArgs) -> Result<()> {
         .as_ref()
         .map(|c| Store::new(c.store.clone(), c.alerts.clone()));
     let mut output = Output::new(store, args.alerts_only, args.count);
-    let ending = stream(&client, &mut output, &stop_rx);
+    output.recorder = recorder;
+    let give_up_after = args.give_up_after.map(Duration::from_secs);
+    let ending = stream(&client, &mut output, &stop_rx, give_up_after);
     client.disconnect();
+    if let Some(recorder) = &mut output.recorder
+        && let Err(error) = recorder.save()
+    {
+        eprintln!("cometwatch: warning: {error}");
+    }
     if let Some(first) = output.first_at
         && output.written > 1
     {
@@ -163,7 +139,10 @@ pub fn run(args: TailArgs) -> Result<()> {
     }
     match ending {
         Ending::Done => Ok(()),
-        Ending::Refused(reason) => bail!("the server refused the session: {reason}"),
+        Ending::Refused(reason) => {
+            Err(Exit::Refused(format!("the server refused the session: {reason}")).into())
+        }
+        Ending::GaveUp(reason) => Err(Exit::GaveUp(format!("gave up: {reason}")).into()),
     }
 }
 
@@ -183,6 +162,8 @@ struct Output {
     /// Data lines written, and when the first was.
     written: u64,
     first_at: Option<Instant>,
+    /// Keeps the replay ids of the lines written (`--replay resume`).
+    recorder: Option<ReplayRecorder>,
 }
 
 impl Output {
@@ -195,6 +176,7 @@ impl Output {
             channels: HashMap::default(),
             written: 0,
             first_at: None,
+            recorder: None,
         }
     }
 }
@@ -202,13 +184,21 @@ impl Output {
 /// Most channel names kept escaped (the cache is emptied beyond).
 const ESCAPED_CHANNELS: usize = 10_000;
 
-fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiver<()>) -> Ending {
+fn stream(
+    client: &Client,
+    output: &mut Output,
+    stop: &crossbeam_channel::Receiver<()>,
+    give_up_after: Option<Duration>,
+) -> Ending {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     if output.remaining == Some(0) {
         return Ending::Done;
     }
     let ticker = crossbeam_channel::tick(Duration::from_secs(1));
+    let mut url = client.url().to_owned();
+    // Since when no session works (from the start until connected).
+    let mut down_since = Some(Instant::now());
     loop {
         select! {
             recv(stop) -> _ => return Ending::Done,
@@ -218,6 +208,15 @@ fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiv
                     if write_alerts(&mut out, store).is_err() {
                         return Ending::Done;
                     }
+                }
+                save_replay_positions(output);
+                if let (Some(limit), Some(since)) = (give_up_after, down_since)
+                    && since.elapsed() >= limit
+                {
+                    return Ending::GaveUp(format!(
+                        "no working session with {url} for {} s (--give-up-after)",
+                        limit.as_secs()
+                    ));
                 }
             }
             recv(client.events()) -> event => {
@@ -242,15 +241,41 @@ fn stream(client: &Client, output: &mut Output, stop: &crossbeam_channel::Receiv
                             (Ok(true), Ok(())) => {}
                             _ => return Ending::Done,
                         }
+                        save_replay_positions(output);
                     }
                     Event::StateChanged { state: State::Terminated, reason, .. } => {
                         let _ = out.flush();
                         return Ending::Refused(reason.unwrap_or_else(|| "no reason given".into()));
                     }
-                    other => report(client.url(), &other),
+                    Event::GaveUp { reason } => {
+                        let _ = out.flush();
+                        return Ending::GaveUp(reason);
+                    }
+                    other => {
+                        match &other {
+                            Event::StateChanged { state: State::Connected, .. } => {
+                                down_since = None;
+                            }
+                            Event::StateChanged { .. } => {
+                                down_since.get_or_insert_with(Instant::now);
+                            }
+                            Event::ServerChanged { url: now_using } => url.clone_from(now_using),
+                            _ => {}
+                        }
+                        report(&url, &other);
+                    }
                 }
             }
         }
+    }
+}
+
+/// Writes the replay positions of the lines written, at most once a second.
+fn save_replay_positions(output: &mut Output) {
+    if let Some(recorder) = &mut output.recorder
+        && let Err(error) = recorder.save_if_due(Instant::now())
+    {
+        eprintln!("cometwatch: warning: {error}");
     }
 }
 
@@ -303,6 +328,9 @@ fn write_batch(
         line.extend_from_slice(b"}\n");
         out.write_all(line)?;
         output.written += 1;
+        if let Some(recorder) = &mut output.recorder {
+            recorder.record(&message.channel, &message.data);
+        }
         if let Some(left) = &mut output.remaining {
             *left -= 1;
             if *left == 0 {
@@ -328,6 +356,16 @@ fn report(url: &str, event: &Event) {
             "error: the server refused the subscription to {pattern}: {reason}"
         )),
         Event::Unsubscribed { pattern } => Some(format!("unsubscribed from {pattern}")),
+        Event::UnsubscribeFailed { pattern, reason } => Some(format!(
+            "error: the server refused to unsubscribe from {pattern}: {reason}"
+        )),
+        Event::SubscribeRetried { pattern, reason } => {
+            Some(format!("WARNING: subscription to {pattern}: {reason}"))
+        }
+        Event::CredentialsRejected { reason } => Some(format!(
+            "the server rejected the credentials ({reason}); running the token command for a new token"
+        )),
+        Event::GaveUp { reason } => Some(format!("error: {reason}")),
         Event::Resubscribed { patterns } => Some(format!(
             "re-subscribed to {} after a new handshake; messages published meanwhile may be missing",
             patterns.join(", ")
@@ -337,7 +375,9 @@ fn report(url: &str, event: &Event) {
             result: Err(reason),
             ..
         } => Some(format!("error: publish to {channel} failed: {reason}")),
-        Event::ServerChanged { url } => Some(format!("now using {url}")),
+        Event::ServerChanged { url } => Some(format!(
+            "moved to another server of the cluster: now on {url}"
+        )),
         Event::Published { .. } | Event::Messages(_) => None,
         Event::Error { message } => Some(format!("warning: {message}")),
     };

@@ -17,8 +17,8 @@ use super::layout::{Layout, ThemeChoice, TimeWindow};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
 use super::quotes::QuoteBoard;
 use super::status::status_bar_ui;
+use crate::bayeux::replay::ReplaySetup;
 use crate::bayeux::session::unix_millis;
-use crate::bayeux::transport::TransportConfig;
 use crate::bayeux::{Client, ClientConfig};
 use crate::config::Config;
 use crate::server::{self, ServerConfig, ServerHandle};
@@ -36,6 +36,11 @@ pub struct GuiOptions {
     pub config: Config,
     /// Repaints per second at most while data arrives.
     pub fps: u32,
+    /// Session settings (credentials, extensions, timeouts); its servers
+    /// and subscriptions are filled in from `urls` and the layout.
+    pub client: ClientConfig,
+    /// Salesforce replay, when asked for.
+    pub replay: Option<ReplaySetup>,
 }
 
 /// The dashboard.
@@ -91,17 +96,18 @@ impl DashboardApp {
             &urls[0],
             &layout.subscriptions,
         )));
+        let mut replay_recorder = None;
+        let mut replay = None;
+        if let Some(setup) = &options.replay {
+            let (replay_options, recorder) = setup.for_server(&urls[0])?;
+            replay = Some(replay_options);
+            replay_recorder = recorder;
+        }
         let client = Client::connect(ClientConfig {
             urls,
             subscriptions: layout.subscriptions.clone(),
-            ack: config.ack,
-            handshake_ext: config.handshake_ext.clone(),
-            transport: TransportConfig {
-                headers: config.headers.clone(),
-                ca_cert: config.ca_cert.clone(),
-                ..TransportConfig::default()
-            },
-            ..ClientConfig::default()
+            replay,
+            ..options.client
         })?;
         let fps = if options.fps == 0 {
             config.fps.unwrap_or(30)
@@ -111,9 +117,14 @@ impl DashboardApp {
         .clamp(1, 240);
         let frame = Duration::from_secs_f64(1.0 / f64::from(fps));
         let repaint = ctx.clone();
-        let ingest = spawn_ingest(client.events().clone(), model.clone(), move || {
-            repaint.request_repaint_after(frame);
-        })
+        let ingest = spawn_ingest(
+            client.events().clone(),
+            model.clone(),
+            replay_recorder,
+            move || {
+                repaint.request_repaint_after(frame);
+            },
+        )
         .map_err(|e| UiError::Thread(e.to_string()))?;
         Ok(Self {
             model,

@@ -26,6 +26,9 @@ pub enum UiError {
     /// The session could not start (bad URL, CA file, …).
     #[error(transparent)]
     Client(#[from] crate::bayeux::ClientError),
+    /// The replay state file could not be read.
+    #[error(transparent)]
+    Replay(#[from] crate::bayeux::replay::ReplayStateError),
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(String),

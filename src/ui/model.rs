@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select, tick};
 
 use super::status::ConnectionStatus;
+use crate::bayeux::replay::ReplayRecorder;
 use crate::bayeux::session::unix_millis;
 use crate::bayeux::{Event, RawJson};
 use crate::store::alerts::AlertState;
@@ -220,9 +221,13 @@ pub fn lock(model: &SharedModel) -> MutexGuard<'_, Shared> {
 /// Starts the thread that feeds `events` into `model`; `wake` asks the UI
 /// for a repaint (it should cap the rate itself). The thread ends when the
 /// event channel closes.
+///
+/// With a replay `recorder`, the replay ids of the messages taken in are
+/// written to its state file (at most once a second, outside the lock).
 pub fn spawn_ingest(
     events: Receiver<Event>,
     model: SharedModel,
+    mut recorder: Option<ReplayRecorder>,
     wake: impl Fn() + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -245,12 +250,29 @@ pub fn spawn_ingest(
                     }
                 }
                 let now = Instant::now();
+                let mut replay_error = None;
+                if let Some(recorder) = &mut recorder {
+                    for event in &batch {
+                        if let Event::Messages(messages) = event {
+                            recorder.record_batch(messages);
+                        }
+                    }
+                    replay_error = recorder.save_if_due(now).err();
+                }
                 let changed = {
                     let mut shared = lock(&model);
                     let had_toasts = shared.toasts.len();
                     let busy = !batch.is_empty();
                     for event in batch {
                         shared.apply(event, now);
+                    }
+                    if let Some(error) = replay_error {
+                        shared.apply(
+                            Event::Error {
+                                message: error.to_string(),
+                            },
+                            now,
+                        );
                     }
                     shared.store.tick(unix_millis());
                     shared.collect_alerts(now);

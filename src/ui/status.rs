@@ -90,6 +90,24 @@ impl ConnectionStatus {
                 self.last_error = Some((format!("publish to {channel} failed: {reason}"), now));
             }
             Event::Error { message } => self.last_error = Some((message.clone(), now)),
+            Event::UnsubscribeFailed { pattern, reason } => {
+                self.last_error = Some((
+                    format!("unsubscribing from {pattern} failed: {reason}"),
+                    now,
+                ));
+            }
+            Event::SubscribeRetried { reason, .. } => {
+                self.gap_warning = Some(reason.clone());
+            }
+            Event::CredentialsRejected { reason } => {
+                self.last_error = Some((
+                    format!("credentials rejected ({reason}); getting a new token"),
+                    now,
+                ));
+            }
+            Event::GaveUp { reason } => {
+                self.last_error = Some((format!("gave up: {reason}"), now));
+            }
             Event::Subscribed { .. } | Event::Unsubscribed { .. } | Event::Published { .. } => {}
         }
     }

@@ -1,5 +1,6 @@
 //! A tiny HTTP server on 127.0.0.1 whose answers a test scripts: each POST
-//! body is handed to a closure that returns the status and body to send.
+//! body (and, for handlers that want them, its headers) is handed to a
+//! closure that returns the status and body to send.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -43,6 +44,14 @@ impl ScriptedServer {
 
     /// Serves every request with any [`Reply`].
     pub fn start_raw(handler: impl Fn(&[u8]) -> Reply + Send + Sync + 'static) -> Self {
+        Self::start_with_headers(move |body, _headers| handler(body))
+    }
+
+    /// Serves every request with `handler(body, headers)`; header names
+    /// are lower case.
+    pub fn start_with_headers(
+        handler: impl Fn(&[u8], &[(String, String)]) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(AtomicU64::new(0));
@@ -83,7 +92,7 @@ impl Drop for ScriptedServer {
 
 fn serve(
     stream: TcpStream,
-    handler: &(dyn Fn(&[u8]) -> Reply + Send + Sync),
+    handler: &(dyn Fn(&[u8], &[(String, String)]) -> Reply + Send + Sync),
     requests: &AtomicU64,
 ) {
     let Ok(write_half) = stream.try_clone() else {
@@ -93,6 +102,7 @@ fn serve(
     let mut writer = write_half;
     loop {
         let mut content_length = 0usize;
+        let mut headers = Vec::new();
         let mut line = String::new();
         // Request line; EOF ends the connection.
         match reader.read_line(&mut line) {
@@ -108,10 +118,11 @@ fn serve(
             if header.is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                content_length = value.trim().parse().unwrap_or(0);
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             }
         }
         let mut body = vec![0u8; content_length];
@@ -119,7 +130,7 @@ fn serve(
             return;
         }
         requests.fetch_add(1, Ordering::SeqCst);
-        let (status, answer) = match handler(&body) {
+        let (status, answer) = match handler(&body, &headers) {
             Reply::Http(status, answer) => (status, answer),
             Reply::Raw(bytes) => {
                 let _ = writer.write_all(&bytes);

@@ -207,10 +207,13 @@ fn advice_retry_waits_interval() {
     );
     assert_eq!(s.p.state(), State::Unconnected);
     let events = s.events();
-    assert!(events.iter().any(|e| matches!(e,
+    assert!(
+        events.iter().any(|e| matches!(e,
         Event::StateChanged { state: State::Unconnected, retry_in: Some(d), reason: Some(r) }
-            if *d == Duration::from_secs(3) && r.contains("boom"))));
-    s.advance(Duration::from_millis(2999));
+            if *d == Duration::from_secs(4) && r.contains("boom"))),
+        "the interval comes on top of the backoff"
+    );
+    s.advance(Duration::from_millis(3999));
     assert!(s.nothing_due());
     s.advance(Duration::from_millis(1));
     s.pending_connect();
@@ -241,6 +244,7 @@ fn advice_handshake_drops_client_id_and_resubscribes_with_gap_event() {
     );
     assert_eq!(s.p.state(), State::Rehandshaking);
     assert_eq!(s.p.client_id(), None);
+    s.advance(s.p.backoff());
     let (t, hs) = s.send();
     assert_eq!(hs[0]["channel"], "/meta/handshake");
     assert!(hs[0].get("clientId").is_none());
@@ -325,6 +329,12 @@ fn connect_failure_backs_off_and_success_resets() {
         json!([{"channel":"/meta/connect","id":id,"successful":true}]),
     );
     assert_eq!(s.p.state(), State::Connected);
+    // Reset once the next long poll is answered normally too.
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true}]),
+    );
     assert_eq!(s.p.backoff(), Duration::ZERO);
 }
 
@@ -375,7 +385,7 @@ fn data_rides_on_any_reply_before_or_after_the_meta_reply() {
 }
 
 #[test]
-fn data_is_dispatched_by_wildcard_rules() {
+fn data_on_every_channel_is_delivered() {
     let mut s = Script::new();
     s.p.subscribe("/a/*").expect("valid");
     s.p.subscribe("/b/**").expect("valid");
@@ -387,9 +397,19 @@ fn data_is_dispatched_by_wildcard_rules() {
                {"channel":"/b","data":3},{"channel":"/b/1/2/3","data":4},{"channel":"/c/1","data":5},
                {"channel":"/service/x","data":6}]),
     );
+    // Channels no subscription matches too: a server may subscribe a
+    // client itself.
     assert_eq!(
         data_channels(&s.events()),
-        vec!["/a/1", "/b/1/2/3", "/service/x"]
+        vec![
+            "/a",
+            "/a/1",
+            "/a/1/2",
+            "/b",
+            "/b/1/2/3",
+            "/c/1",
+            "/service/x"
+        ]
     );
 }
 
@@ -553,7 +573,7 @@ fn subscribe_transport_failure_is_retried() {
 }
 
 #[test]
-fn unsubscribe_stops_dispatch() {
+fn unsubscribe_is_confirmed() {
     let mut s = Script::new();
     s.p.subscribe("/a").expect("valid");
     s.connect();
@@ -574,7 +594,7 @@ fn unsubscribe_stops_dispatch() {
     assert!(events.contains(&Event::Unsubscribed {
         pattern: "/a".into()
     }));
-    assert!(data_channels(&events).is_empty());
+    assert!(s.p.subscription_patterns().is_empty());
 }
 
 #[test]
@@ -630,7 +650,8 @@ fn newer_advice_replaces_older() {
     );
     assert_eq!(s.p.advice().timeout, Some(5000));
     assert_eq!(s.p.advice().interval, Some(100));
-    assert_eq!(s.p.advice().reconnect, Some(Reconnect::Retry));
+    // The fields it leaves out take the defaults, not the old values.
+    assert_eq!(s.p.advice().reconnect, None);
     s.advance(Duration::from_millis(100));
     let (t, _) = s.send();
     assert_eq!(t.timeout, Duration::from_secs(15));
@@ -1038,4 +1059,338 @@ fn no_early_connect_with_the_ack_extension_or_when_turned_off() {
     s.p.config.early_connect = false;
     s.connect();
     assert!(!plain_answer_leaves_early(&mut s));
+}
+
+/// A script whose protocol renews credentials (a token command exists).
+fn renewing_script() -> Script {
+    let mut s = Script::new();
+    s.p = Protocol::new(ProtocolConfig {
+        renew_credentials: true,
+        ..ProtocolConfig::default()
+    });
+    s.p.start(s.now);
+    s
+}
+
+/// Answers the due handshake successfully.
+fn handshake_ok(s: &mut Script, client: &str) {
+    let (t, hs) = s.send();
+    assert_eq!(hs[0]["channel"], "/meta/handshake");
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":true,"clientId":client}]),
+    );
+}
+
+#[test]
+fn a_lost_session_loop_backs_off_although_the_advice_says_at_once() {
+    // What a CometD node that lost the session answers to every connect.
+    let mut s = Script::new();
+    let mut delays = Vec::new();
+    for round in 0..12 {
+        handshake_ok(&mut s, &format!("c{round}"));
+        let (t, id) = s.pending_connect();
+        s.reply(
+            t,
+            json!([{"channel":"/meta/connect","id":id,"successful":false,"error":"402::Unknown client",
+                    "advice":{"reconnect":"handshake","interval":0}}]),
+        );
+        assert_eq!(s.p.state(), State::Rehandshaking);
+        let wait = s.p.poll_timeout().expect("handshake scheduled") - s.now;
+        delays.push(wait.as_secs());
+        assert!(s.nothing_due());
+        s.advance(wait);
+    }
+    assert_eq!(&delays[..4], &[1, 2, 3, 4]);
+    assert_eq!(delays[11], 12);
+}
+
+#[test]
+fn a_failing_connect_advising_retry_at_once_backs_off() {
+    let mut s = Script::new();
+    s.connect();
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        let (t, id) = s.pending_connect();
+        s.reply(
+            t,
+            json!([{"channel":"/meta/connect","id":id,"successful":false,"error":"500::busy",
+                    "advice":{"reconnect":"retry","interval":0}}]),
+        );
+        let wait = s.p.poll_timeout().expect("retry scheduled") - s.now;
+        delays.push(wait.as_secs());
+        s.advance(wait);
+    }
+    assert_eq!(delays, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn a_denied_handshake_advising_handshake_at_once_backs_off() {
+    let mut s = Script::new();
+    let mut delays = Vec::new();
+    for _ in 0..4 {
+        let (t, hs) = s.send();
+        s.reply(
+            t.token,
+            json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":false,
+                    "error":"500::overloaded","advice":{"reconnect":"handshake","interval":0}}]),
+        );
+        let wait = s.p.poll_timeout().expect("retry scheduled") - s.now;
+        delays.push(wait.as_secs());
+        s.advance(wait);
+    }
+    assert_eq!(delays, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn the_backoff_resets_only_once_a_held_connect_was_answered() {
+    let mut s = Script::new();
+    let (t, _) = s.send();
+    s.p.handle_failure(t.token, "refused", s.now);
+    s.advance(Duration::from_secs(1));
+    handshake_ok(&mut s, "c1");
+    assert_eq!(
+        s.p.backoff(),
+        Duration::from_secs(1),
+        "a handshake resets nothing"
+    );
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true}]),
+    );
+    assert_eq!(s.p.state(), State::Connected);
+    assert_eq!(
+        s.p.backoff(),
+        Duration::from_secs(1),
+        "the first connect is answered at once"
+    );
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true}]),
+    );
+    assert_eq!(s.p.backoff(), Duration::ZERO);
+}
+
+#[test]
+fn a_new_advice_replaces_the_old_one_with_defaults_for_what_it_omits() {
+    let mut s = Script::new();
+    s.connect();
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true,"advice":{"interval":500,"timeout":20000}}]),
+    );
+    s.advance(Duration::from_millis(500));
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true,"advice":{"reconnect":"retry"}}]),
+    );
+    assert_eq!(
+        s.p.advice().interval,
+        None,
+        "the old interval does not stick"
+    );
+    // Connect at once, with the default timeout.
+    let (t, _) = s.send();
+    assert_eq!(
+        t.timeout,
+        ProtocolConfig::default().default_connect_timeout
+            + ProtocolConfig::default().max_network_delay
+    );
+}
+
+#[test]
+fn the_next_connect_leaves_within_the_advised_max_interval() {
+    let mut s = Script::new();
+    s.connect();
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":true,
+                "advice":{"interval":60000,"maxInterval":8000}}]),
+    );
+    let wait = s.p.poll_timeout().expect("connect scheduled") - s.now;
+    assert_eq!(wait, Duration::from_secs(6));
+}
+
+#[test]
+fn a_server_without_long_polling_is_a_final_error_naming_what_it_offers() {
+    let mut s = Script::new();
+    let (t, hs) = s.send();
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":true,"clientId":"c",
+                "supportedConnectionTypes":["websocket","callback-polling"]}]),
+    );
+    assert_eq!(s.p.state(), State::Terminated);
+    let events = s.events();
+    assert!(events.iter().any(|e| matches!(e,
+        Event::StateChanged { state: State::Terminated, reason: Some(r), .. }
+            if r.contains("websocket, callback-polling") && r.contains("long-polling"))));
+}
+
+#[test]
+fn data_on_channels_the_server_subscribed_us_to_is_delivered() {
+    let mut s = Script::new();
+    s.p.subscribe("/mine/**").expect("valid");
+    s.connect();
+    let (t, c) = s.send_on(Lane::LongPoll);
+    let id = c[0]["id"].clone();
+    s.reply(
+        t.token,
+        json!([{"channel":"/server/side","data":1},{"channel":"/meta/connect","id":id,"successful":true}]),
+    );
+    assert_eq!(data_channels(&s.events()), vec!["/server/side"]);
+}
+
+#[test]
+fn a_refused_unsubscribe_is_a_failure() {
+    let mut s = Script::new();
+    s.p.subscribe("/a").expect("valid");
+    s.connect();
+    let (t, sub) = s.send_on(Lane::Normal);
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/subscribe","id":sub[0]["id"],"successful":true,"subscription":"/a"}]),
+    );
+    s.p.unsubscribe("/a").expect("valid");
+    let (t, unsub) = s.send_on(Lane::Normal);
+    assert_eq!(unsub[0]["channel"], "/meta/unsubscribe");
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/unsubscribe","id":unsub[0]["id"],"successful":false,"error":"403::denied"}]),
+    );
+    let events = s.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::UnsubscribeFailed { pattern, .. } if pattern == "/a")),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Unsubscribed { .. }))
+    );
+}
+
+#[test]
+fn publishes_are_never_repeatable_and_the_rest_is() {
+    let mut s = Script::new();
+    let (t, _) = s.send();
+    assert!(t.repeatable, "handshake");
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":"1","successful":true,"clientId":"c"}]),
+    );
+    let (t, _) = s.send_on(Lane::LongPoll);
+    assert!(t.repeatable, "connect");
+    s.p.subscribe("/a").expect("valid");
+    let (t, _) = s.send_on(Lane::Normal);
+    assert!(t.repeatable, "subscribe");
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/subscribe","id":"3","successful":true,"subscription":"/a"}]),
+    );
+    s.p.publish("/a", RawJson::parse("1").expect("json"))
+        .expect("valid");
+    let (t, _) = s.send_on(Lane::Normal);
+    assert!(!t.repeatable, "publish");
+}
+
+#[test]
+fn rejected_credentials_wait_for_new_ones_even_with_advice_none() {
+    let mut s = renewing_script();
+    handshake_ok(&mut s, "c1");
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":false,
+                "error":"401::Authentication invalid","advice":{"reconnect":"none"}}]),
+    );
+    assert_eq!(s.p.state(), State::Rehandshaking);
+    assert!(s.p.awaits_credentials());
+    assert!(s.events().iter().any(|e| matches!(e,
+        Event::CredentialsRejected { reason } if reason.contains("Authentication invalid"))));
+    s.advance(Duration::from_secs(600));
+    assert!(s.nothing_due(), "no handshake without new credentials");
+    s.p.renew_credentials(s.now);
+    assert!(s.nothing_due(), "the backoff still applies");
+    s.advance(Duration::from_secs(1));
+    let (_, hs) = s.send();
+    assert_eq!(hs[0]["channel"], "/meta/handshake");
+}
+
+#[test]
+fn salesforce_handshake_denial_and_403_errors_reject_credentials() {
+    let mut s = renewing_script();
+    let (t, hs) = s.send();
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":false,
+                "error":"403::Handshake denied","advice":{"reconnect":"none"},
+                "ext":{"sfdc":{"failureReason":"401::Authentication invalid"}}}]),
+    );
+    assert!(s.p.awaits_credentials());
+    assert_ne!(s.p.state(), State::Terminated);
+
+    // A timed-out session is not a credentials problem.
+    let mut s = renewing_script();
+    handshake_ok(&mut s, "c1");
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":false,
+                "error":"403::Unknown client","advice":{"reconnect":"handshake"}}]),
+    );
+    assert!(!s.p.awaits_credentials());
+    assert_eq!(s.p.state(), State::Rehandshaking);
+    assert!(s.p.poll_timeout().is_some());
+}
+
+#[test]
+fn rejected_credentials_without_a_way_to_renew_follow_the_advice() {
+    let mut s = Script::new();
+    handshake_ok(&mut s, "c1");
+    let (t, id) = s.pending_connect();
+    s.reply(
+        t,
+        json!([{"channel":"/meta/connect","id":id,"successful":false,
+                "error":"401::Authentication invalid","advice":{"reconnect":"none"}}]),
+    );
+    assert_eq!(s.p.state(), State::Terminated);
+    assert!(!s.p.awaits_credentials());
+}
+
+#[test]
+fn an_expired_replay_id_falls_back_to_all_and_is_sent_again() {
+    use crate::bayeux::replay::{ReplayExtension, ReplayStart};
+    let mut s = Script::new();
+    s.p.add_extension(Box::new(ReplayExtension::new(
+        ReplayStart::After(5),
+        Default::default(),
+    )));
+    s.p.subscribe("/event/A__e").expect("valid");
+    let (t, hs) = s.send();
+    assert_eq!(hs[0]["ext"]["replay"], true);
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/handshake","id":hs[0]["id"],"successful":true,"clientId":"c",
+                "ext":{"replay":true,"payload.format":true}}]),
+    );
+    let (t, sub) = s.send_on(Lane::Normal);
+    assert_eq!(sub[0]["ext"]["replay"], json!({"/event/A__e": 5}));
+    s.reply(
+        t.token,
+        json!([{"channel":"/meta/subscribe","id":sub[0]["id"],"successful":false,
+                "error":"400::The replayId {5} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."}]),
+    );
+    let events = s.events();
+    assert!(events.iter().any(|e| matches!(e,
+        Event::SubscribeRetried { pattern, reason } if pattern == "/event/A__e" && reason.contains("MISSING"))));
+    let (_, sub) = s.send_on(Lane::Normal);
+    assert_eq!(sub[0]["ext"]["replay"], json!({"/event/A__e": -2}));
 }
