@@ -38,7 +38,7 @@ struct GuiArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print the data messages of channels as JSON lines.
-    Tail(cli::tail::TailArgs),
+    Tail(Box<cli::tail::TailArgs>),
     /// Run the embedded Bayeux server with demo feeds.
     Serve(cli::serve::ServeArgs),
 }
@@ -46,7 +46,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Tail(args)) => cli::tail::run(args),
+        Some(Command::Tail(args)) => cli::tail::run(*args),
         Some(Command::Serve(args)) => cli::serve::run(args),
         None => cli::gui::run(cli.gui.connection, cli.gui.fps),
     };

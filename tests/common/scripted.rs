@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
+/// A handler of request bodies and their headers.
+type Handler = dyn Fn(&[u8], &[(String, String)]) -> Reply + Send + Sync;
+
 /// What the handler answers: status code and body bytes.
 pub type Answer = (u16, Vec<u8>);
 
@@ -92,7 +95,7 @@ impl Drop for ScriptedServer {
 
 fn serve(
     stream: TcpStream,
-    handler: &(dyn Fn(&[u8], &[(String, String)]) -> Reply + Send + Sync),
+    handler: &Handler,
     requests: &AtomicU64,
 ) {
     let Ok(write_half) = stream.try_clone() else {
