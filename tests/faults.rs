@@ -82,7 +82,10 @@ impl MiniBayeux {
         }
         if let Some(m) = messages.iter().find(|m| m["channel"] == "/meta/connect") {
             match fault {
-                Fault::LostSession => return at_once(m, "402::Unknown client", "handshake"),
+                // The session is lost, and the new handshake denied.
+                Fault::LostSession | Fault::HandshakeDeniedAtOnce => {
+                    return at_once(m, "402::Unknown client", "handshake");
+                }
                 Fault::ConnectRetryAtOnce => return at_once(m, "500::busy", "retry"),
                 _ => {}
             }
