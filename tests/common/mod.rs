@@ -5,6 +5,7 @@
 pub mod proxy;
 pub mod rawhttp;
 pub mod rss;
+pub mod salesforce;
 pub mod scripted;
 pub mod tail;
 

@@ -93,11 +93,7 @@ impl Drop for ScriptedServer {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    handler: &Handler,
-    requests: &AtomicU64,
-) {
+fn serve(stream: TcpStream, handler: &Handler, requests: &AtomicU64) {
     let Ok(write_half) = stream.try_clone() else {
         return;
     };
