@@ -206,7 +206,7 @@ fn main() {
         egui::Panel::left("channels")
             .default_size(270.0)
             .show(ui, |ui| {
-                browser.ui(ui, &busy, &subscriptions, None, now_ms);
+                browser.ui(ui, &busy, &subscriptions, None, None, now_ms);
             });
         egui::CentralPanel::default().show(ui, |ui| board.ui(ui, &busy, busy_now));
     });

@@ -664,3 +664,78 @@ fn advised_hosts_on_other_origins_are_followed_when_asked() {
     assert!(moved);
     assert!(seen.iter().all(|v| v == "Bearer s3cret") && !seen.is_empty());
 }
+
+/// A client of a server that answers every request with `reply`.
+fn client_of(server: &ScriptedServer) -> Client {
+    Client::connect(ClientConfig {
+        urls: vec![server.url()],
+        subscriptions: vec!["/feed/*".into()],
+        ..ClientConfig::default()
+    })
+    .expect("client")
+}
+
+fn redirect_to(location: &str) -> Reply {
+    Reply::Raw(
+        format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+            .into_bytes(),
+    )
+}
+
+#[test]
+fn a_redirect_to_another_origin_is_a_clear_final_error() {
+    let server = ScriptedServer::start_raw(|_| redirect_to("http://127.0.0.1:9/elsewhere"));
+    let client = client_of(&server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no final state");
+        if let Ok(Event::StateChanged {
+            state: State::Terminated,
+            reason: Some(reason),
+            ..
+        }) = client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert!(
+                reason.contains("another origin") && reason.contains("--url"),
+                "{reason}"
+            );
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1, "never retried");
+}
+
+#[test]
+fn a_redirect_on_the_same_origin_is_followed() {
+    let mini = MiniBayeux::new(Vec::new());
+    let redirected = Arc::new(AtomicU64::new(0));
+    let (handler, count) = (mini.clone(), redirected.clone());
+    let server = ScriptedServer::start_raw(move |body| {
+        if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            return redirect_to("/cometd/v2");
+        }
+        handler.reply(body)
+    });
+    let client = client_of(&server);
+    wait_data(&client, Duration::from_secs(10));
+}
+
+#[test]
+fn a_redirect_loop_ends_with_a_clear_error() {
+    let server = ScriptedServer::start_raw(|_| redirect_to("/again"));
+    let client = client_of(&server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no final state");
+        if let Ok(Event::StateChanged {
+            state: State::Terminated,
+            reason: Some(reason),
+            ..
+        }) = client.events().recv_timeout(Duration::from_millis(50))
+        {
+            assert!(reason.contains("second redirect"), "{reason}");
+            break;
+        }
+    }
+}

@@ -258,3 +258,30 @@ fn faye_publish_reaches_another_client() {
 fn cometd_publish_reaches_another_client() {
     publish_reaches_another_client(PeerKind::CometD);
 }
+
+/// The replay extension on a server without it: the handshake's
+/// `ext.replay` is not echoed, so replay stays off and data flows as usual.
+fn replay_is_ignored_by(kind: PeerKind) {
+    use cometwatch::bayeux::replay::{ReplayOptions, ReplayStart};
+    let mut server = PeerServer::start(kind, 0, &[]);
+    let mut config = test_client_config(server.url(), &["/feed/plain"]);
+    config.replay = Some(ReplayOptions {
+        start: ReplayStart::All,
+        stored: Default::default(),
+    });
+    let client = Client::connect(config).expect("client");
+    wait_for(&client, LONG, |e| is_subscribed(e, "/feed/plain"));
+    server.publish("/feed/plain", 20, 0);
+    let (seqs, _) = collect_seqs(&client, 20, LONG);
+    assert_eq!(seqs, (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn faye_ignores_the_replay_extension() {
+    replay_is_ignored_by(PeerKind::Faye);
+}
+
+#[test]
+fn cometd_ignores_the_replay_extension() {
+    replay_is_ignored_by(PeerKind::CometD);
+}

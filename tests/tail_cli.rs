@@ -87,9 +87,40 @@ fn tail_exits_non_zero_with_the_reason_when_refused_for_good() {
         )
     });
     let mut tail = Tail::start(&["--url", &server.url(), "/a"]);
-    assert_ne!(tail.wait_exit(LONG), 0);
+    assert_eq!(tail.wait_exit(LONG), 3, "refused for good");
     let stderr = tail.drain_stderr().join("\n");
     assert!(stderr.contains("Authentication failed"), "{stderr}");
+}
+
+#[test]
+fn alerts_only_without_a_config_is_a_usage_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
+        .args([
+            "tail",
+            "--url",
+            "http://127.0.0.1:9/cometd",
+            "--alerts-only",
+            "/a",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--config"), "{stderr}");
+}
+
+#[test]
+fn give_up_after_ends_with_exit_code_4() {
+    // Nobody listens there: the session never works.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let url = format!("http://127.0.0.1:{port}/cometd");
+    let mut tail = Tail::start(&["--url", &url, "--give-up-after", "2", "/a"]);
+    assert_eq!(tail.wait_exit(LONG), 4);
+    let stderr = tail.drain_stderr().join("\n");
+    assert!(stderr.contains("--give-up-after"), "{stderr}");
 }
 
 #[test]
@@ -225,10 +256,13 @@ fn credentials_never_appear_in_tail_output() {
         "Authorization: Bearer TOP-SECRET-TOKEN",
         "/a",
     ]);
-    tail.wait_stderr("HTTP 401", LONG);
-    tail.wait_stderr("retrying in", LONG);
+    // Refused credentials and no token command: a final error (exit 3).
+    assert_eq!(tail.wait_exit(LONG), 3);
     let stderr = tail.drain_stderr().join("\n");
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(stderr.contains("--token-command"), "{stderr}");
     assert!(!stderr.contains("TOP-SECRET-TOKEN"), "{stderr}");
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
     drop(tail);
     // A malformed header is refused without echoing its value.
     let mut bad = Tail::start(&[

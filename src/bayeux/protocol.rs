@@ -581,25 +581,28 @@ impl Protocol {
         );
     }
 
-    /// The server rejected the credentials outside a Bayeux reply (HTTP
-    /// 401 or 403): see [`ProtocolConfig::renew_credentials`].
-    pub fn reject_credentials(&mut self, reason: &str, now: Instant) {
-        if matches!(
-            self.state,
-            State::Disconnected | State::Disconnecting | State::Terminated
-        ) {
+    /// The request `token` was refused for its credentials outside a
+    /// Bayeux reply (HTTP 401 or 403): the session waits for new ones
+    /// (with [`ProtocolConfig::renew_credentials`]) or ends.
+    pub fn handle_rejected_credentials(&mut self, token: u64, reason: &str, now: Instant) {
+        if self.take_flight(token).is_none()
+            || matches!(
+                self.state,
+                State::Disconnected | State::Disconnecting | State::Terminated
+            )
+        {
             return;
         }
         self.credentials_rejected(reason, now);
     }
 
-    /// Stops the session for good with `reason` (a failure no retry can
-    /// fix, such as a redirect to another origin).
-    pub fn fail_for_good(&mut self, reason: &str) {
-        if !matches!(self.state, State::Disconnected | State::Terminated) {
+    /// The request `token` failed in a way no retry can fix (a redirect
+    /// to another origin): the session ends with `reason`.
+    pub fn handle_final_failure(&mut self, token: u64, reason: &str) {
+        if self.take_flight(token).is_some()
+            && !matches!(self.state, State::Disconnected | State::Terminated)
+        {
             self.abandon_pending(reason);
-            self.long_poll = None;
-            self.normal = None;
             self.connect_id = None;
             self.terminate(reason);
         }

@@ -563,22 +563,26 @@ impl SessionThread {
             }
             Err(error) => {
                 let reason = error.to_string();
-                self.protocol.handle_failure(outcome.token, &reason, now);
                 if error.is_final() {
-                    self.protocol.fail_for_good(&reason);
+                    self.protocol.handle_final_failure(outcome.token, &reason);
                     return;
                 }
                 if error.rejects_credentials() {
                     if self.token.is_some() {
-                        self.protocol.reject_credentials(&reason, now);
+                        self.protocol
+                            .handle_rejected_credentials(outcome.token, &reason, now);
                     } else {
-                        self.protocol.fail_for_good(&format!(
-                            "the server refused the credentials ({reason}); give valid ones \
-                             with --header, or a --token-command that prints a fresh token"
-                        ));
+                        self.protocol.handle_final_failure(
+                            outcome.token,
+                            &format!(
+                                "the server refused the credentials ({reason}); give valid ones \
+                                 with --header, or a --token-command that prints a fresh token"
+                            ),
+                        );
                     }
                     return;
                 }
+                self.protocol.handle_failure(outcome.token, &reason, now);
                 self.failures_in_a_row += 1;
                 if self.failures_in_a_row >= FAILURES_BEFORE_FAILOVER && self.servers.len() > 1 {
                     self.fail_over(&reason, now);
@@ -841,6 +845,60 @@ mod tests {
         let started = Instant::now();
         drop(client);
         assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_token_command_failing_too_long_gives_up() {
+        let mut config = ClientConfig::new("test://refusing");
+        config.token_command = Some(TokenCommand::new("exit 1"));
+        config.token_give_up_after = Some(Duration::from_millis(1500));
+        let client = Client::with_transport(config, Arc::new(Refusing)).expect("starts");
+        let mut errors = 0;
+        loop {
+            match client.events().recv_timeout(Duration::from_secs(10)) {
+                Ok(Event::Error { message }) => {
+                    assert!(message.contains("cannot get a token"), "{message}");
+                    errors += 1;
+                }
+                Ok(Event::GaveUp { reason }) => {
+                    assert!(reason.contains("giving up"), "{reason}");
+                    break;
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => panic!("no give-up: {e}"),
+            }
+        }
+        assert!(errors >= 1);
+    }
+
+    #[test]
+    fn advised_hosts_on_other_origins_need_consent_and_never_downgrade() {
+        let hosts = |follow| AdvisedHosts {
+            transport: TransportConfig {
+                insecure: true,
+                ..TransportConfig::default()
+            },
+            origins: vec![Origin::of("https://a:443/cometd").expect("origin")],
+            follow_other_origins: follow,
+            known: None,
+        };
+        let same = hosts(false)
+            .config_for("https://a/cometd", "https://a/other")
+            .expect("same origin");
+        assert!(
+            same.insecure,
+            "the user's own origin keeps the user's settings"
+        );
+        assert!(
+            hosts(false)
+                .config_for("https://a/x", "https://b/x")
+                .is_err()
+        );
+        let other = hosts(true)
+            .config_for("https://a/x", "https://b/x")
+            .expect("followed");
+        assert!(!other.insecure, "never inherits --insecure");
+        assert!(hosts(true).config_for("https://a/x", "http://b/x").is_err());
     }
 
     #[test]

@@ -96,6 +96,9 @@ impl DashboardApp {
             &urls[0],
             &layout.subscriptions,
         )));
+        if options.replay.is_some() {
+            lock(&model).replay_positions = Some(Default::default());
+        }
         let mut replay_recorder = None;
         let mut replay = None;
         if let Some(setup) = &options.replay {
@@ -186,6 +189,7 @@ impl DashboardApp {
                         ui,
                         &shared.store,
                         &shared.subscriptions,
+                        shared.replay_positions.as_ref(),
                         shared.inspected.as_deref(),
                         now_ms,
                     );

@@ -99,6 +99,7 @@ impl ChannelBrowser {
         ui: &mut egui::Ui,
         store: &Store,
         subscriptions: &BTreeMap<String, SubscriptionState>,
+        replay_positions: Option<&BTreeMap<String, i64>>,
         inspected: Option<&str>,
         now_ms: u64,
     ) -> Vec<ChannelAction> {
@@ -147,6 +148,14 @@ impl ChannelBrowser {
                     SubscriptionState::Refused(reason) => {
                         ui.colored_label(ui.visuals().error_fg_color, format!("refused: {reason}"));
                     }
+                }
+                if let Some(positions) = replay_positions {
+                    match positions.get(pattern.as_str()) {
+                        Some(id) => ui.weak(format!("replay #{id}")).on_hover_text(
+                            "the newest replay id received: a reconnect resumes after it",
+                        ),
+                        None => ui.weak("replay: no event yet"),
+                    };
                 }
             });
         }

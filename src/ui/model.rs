@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select, tick};
 
 use super::status::ConnectionStatus;
-use crate::bayeux::replay::ReplayRecorder;
+use crate::bayeux::replay::{ReplayRecorder, replay_id_of};
+
+/// Most channels whose replay position the model keeps.
+const MAX_REPLAY_CHANNELS: usize = 10_000;
 use crate::bayeux::session::unix_millis;
 use crate::bayeux::{Event, RawJson};
 use crate::store::alerts::AlertState;
@@ -71,6 +74,9 @@ pub struct Shared {
     pub inspector: VecDeque<(u64, RawJson)>,
     /// Send desktop notifications for firing alerts.
     pub desktop_notifications: bool,
+    /// With Salesforce replay on: the newest replay id received per
+    /// channel.
+    pub replay_positions: Option<BTreeMap<String, i64>>,
 }
 
 impl Shared {
@@ -87,6 +93,7 @@ impl Shared {
             inspected: None,
             inspector: VecDeque::new(),
             desktop_notifications: false,
+            replay_positions: None,
         }
     }
 
@@ -96,6 +103,16 @@ impl Shared {
         match event {
             Event::Messages(batch) => {
                 self.store.ingest(&batch);
+                if let Some(positions) = &mut self.replay_positions {
+                    for message in &batch.messages {
+                        if let Some(id) = replay_id_of(message.data.as_str())
+                            && (positions.len() < MAX_REPLAY_CHANNELS
+                                || positions.contains_key(&*message.channel))
+                        {
+                            positions.insert(message.channel.to_string(), id);
+                        }
+                    }
+                }
                 if let Some(channel) = &self.inspected {
                     for message in batch.messages.iter().filter(|m| *m.channel == **channel) {
                         if self.inspector.len() >= INSPECTOR_DEPTH {
