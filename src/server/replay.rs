@@ -7,9 +7,11 @@
 //! - `-2`: every retained event of the channel;
 //! - `N >= 0`: the retained events with a replay id above `N`.
 //!
-//! Replay ids come from one counter shared by all channels, starting at 1:
-//! they grow on every channel (not contiguously), and a channel whose log
-//! is dropped and later recreated never reuses an id.
+//! Replay ids come from one counter shared by all channels, starting at 1
+//! when the server starts: they grow on every channel (not contiguously),
+//! and a channel whose log is dropped and later recreated never reuses an
+//! id. Nothing is kept across restarts: an id from an earlier run is out of
+//! range (or, by chance, names a different event).
 //!
 //! Each channel's log is bounded by an event count and a byte size (the
 //! oldest go first), and the number of logs is bounded too (the log
@@ -53,13 +55,13 @@ pub struct ReplayConfig {
 
 impl Default for ReplayConfig {
     /// `/event/**` replayed, 1 000 events and 1 MiB retained per channel,
-    /// 256 channels.
+    /// 64 channels (64 MiB of retained events at most).
     fn default() -> Self {
         Self {
             channels: ChannelPattern::parse("/event/**").into_iter().collect(),
             retained_per_channel: 1000,
             retained_bytes_per_channel: 1024 * 1024,
-            max_channels: 256,
+            max_channels: 64,
         }
     }
 }
