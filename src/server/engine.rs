@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::raw_object::RawObject;
 use super::replay::{ReplayConfig, ReplayError, ReplayFrom, ReplayLog};
 use crate::bayeux::channel::{self, ChannelPattern, Wildcard};
 
@@ -307,18 +308,11 @@ impl Engine {
 
     /// `data` parsed, when `channel_name` is replayed and `data` is a JSON
     /// object (parsed outside the lock).
-    fn replayed_object(
-        &self,
-        channel_name: &str,
-        data: &[u8],
-    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+    fn replayed_object(&self, channel_name: &str, data: &[u8]) -> Option<RawObject> {
         if !self.replay.covers(channel_name) {
             return None;
         }
-        match serde_json::from_slice(data) {
-            Ok(serde_json::Value::Object(object)) => Some(object),
-            _ => None,
-        }
+        RawObject::parse(data)
     }
 
     /// Starts a connect: acknowledges batches up to `acked`, and returns

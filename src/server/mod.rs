@@ -12,6 +12,7 @@ pub mod auth;
 pub mod engine;
 pub mod feeds;
 mod http;
+pub mod raw_object;
 pub mod replay;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

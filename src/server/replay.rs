@@ -32,10 +32,12 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use thiserror::Error;
 
 use super::engine::encode_data_message;
+use super::raw_object::RawObject;
 use crate::bayeux::channel::ChannelPattern;
 
 /// Which channels are replayed and how much is retained.
@@ -173,15 +175,14 @@ impl ReplayLog {
     }
 
     /// Gives `data` the next replay id (`data.event.replayId`; `event` is
-    /// created when missing or not an object, its other fields are kept),
-    /// retains the encoded message and returns it with its id.
-    pub fn record(&mut self, channel: &str, mut data: Map<String, Value>) -> (u64, Bytes) {
+    /// created when missing or not an object, its other members and the
+    /// rest of `data` are kept as written and in order), retains the
+    /// encoded message and returns it with its id.
+    pub fn record(&mut self, channel: &str, mut data: RawObject) -> (u64, Bytes) {
         self.newest_id += 1;
         let id = self.newest_id;
         stamp(&mut data, id);
-        // Serializing a map of JSON values cannot fail.
-        let text = serde_json::to_vec(&data).unwrap_or_default();
-        let message = encode_data_message(channel, &text);
+        let message = encode_data_message(channel, &data.to_json());
         self.retain(channel, id, message.clone());
         (id, message)
     }
@@ -265,15 +266,16 @@ impl ReplayLog {
 }
 
 /// Sets `data.event.replayId` to `id`.
-fn stamp(data: &mut Map<String, Value>, id: u64) {
-    let event = data
-        .entry("event")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !event.is_object() {
-        *event = Value::Object(Map::new());
+fn stamp(data: &mut RawObject, id: u64) {
+    let mut event = data
+        .get("event")
+        .and_then(|event| RawObject::parse(event.get().as_bytes()))
+        .unwrap_or_default();
+    if let Ok(id) = RawValue::from_string(id.to_string()) {
+        event.set("replayId", id);
     }
-    if let Value::Object(event) = event {
-        event.insert("replayId".into(), Value::from(id));
+    if let Some(event) = event.to_raw_value() {
+        data.set("event", event);
     }
 }
 
@@ -290,11 +292,8 @@ mod tests {
         }
     }
 
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => panic!("not an object"),
-        }
+    fn object(value: Value) -> RawObject {
+        RawObject::parse(value.to_string().as_bytes()).expect("an object")
     }
 
     fn ids(messages: &[Bytes]) -> Vec<u64> {
@@ -329,6 +328,20 @@ mod tests {
             v,
             json!({"channel": "/event/A__e", "data": {"schema": "s", "payload": {"x": 1},
                 "event": {"createdDate": "d", "replayId": first}}})
+        );
+        let (id, message) = log.record(
+            "/event/A__e",
+            RawObject::parse(
+                br#"{"schema":"s","payload":{"big":123456789012345678901234,"p":1.10}}"#,
+            )
+            .expect("an object"),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&message),
+            format!(
+                r#"{{"channel":"/event/A__e","data":{{"schema":"s","payload":{{"big":123456789012345678901234,"p":1.10}},"event":{{"replayId":{id}}}}}}}"#
+            ),
+            "Salesforce's order, numbers as written"
         );
         let (second, _) = log.record("/event/B__e", object(json!({"event": "not an object"})));
         let (third, message) = log.record("/event/A__e", object(json!({})));
