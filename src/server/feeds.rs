@@ -148,7 +148,7 @@ fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) -> bool {
     !stop.load(Ordering::Relaxed)
 }
 
-fn publish(engine: &Engine, channel: &str, value: &serde_json::Value) {
+fn publish(engine: &Engine, channel: &str, value: &impl serde::Serialize) {
     if let Ok(bytes) = serde_json::to_vec(value) {
         engine.publish(channel, &bytes);
     }
@@ -257,15 +257,30 @@ pub const ORDER_CHANNEL: &str = "/event/Order__e";
 /// The schema id the order events carry (Salesforce sends a hash here).
 const ORDER_SCHEMA: &str = "cometwatch-demo-Order__e-1";
 
-/// One order event's data, before the server adds its replay id.
-fn order_event(amount: f64, created: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
-    json!({
-        "schema": ORDER_SCHEMA,
-        "payload": {
-            "Amount__c": round(amount, 2),
-            "CreatedDate": created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+/// One order event's data, before the server adds its replay id; the
+/// members in Salesforce's order.
+#[derive(serde::Serialize)]
+struct OrderEvent {
+    schema: &'static str,
+    payload: OrderPayload,
+}
+
+#[derive(serde::Serialize)]
+struct OrderPayload {
+    #[serde(rename = "CreatedDate")]
+    created_date: String,
+    #[serde(rename = "Amount__c")]
+    amount: f64,
+}
+
+fn order_event(amount: f64, created: chrono::DateTime<chrono::Utc>) -> OrderEvent {
+    OrderEvent {
+        schema: ORDER_SCHEMA,
+        payload: OrderPayload {
+            created_date: created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            amount: round(amount, 2),
         },
-    })
+    }
 }
 
 fn orders(engine: &Engine, stop: &AtomicBool) {
@@ -451,6 +466,11 @@ mod tests {
             .map(|e| e["data"]["event"]["replayId"].as_u64().expect("replay id"))
             .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let text = String::from_utf8_lossy(&delivery.messages[0]);
+        assert!(
+            text.contains(r#""data":{"schema":"#) && text.contains(r#"},"event":{"replayId":"#),
+            "Salesforce's member order: {text}"
+        );
         let data = &events[0]["data"];
         assert_eq!(events[0]["channel"], ORDER_CHANNEL);
         assert_eq!(data["schema"], ORDER_SCHEMA);
