@@ -7,9 +7,15 @@
 //! 413; a message that cannot be served (unknown client, invalid channel,
 //! missing field) gets a reply with `successful: false` and an error.
 //!
+//! A handshake with `ext: {"replay": true}` negotiates Salesforce's replay
+//! extension (echoed with `"payload.format": true`); that client's
+//! subscribe may then carry `ext.replay`, whose entry for the subscribed
+//! channel asks for retained events (see [`super::replay`]).
+//!
 //! When a token is required, a request without it is answered as
 //! Salesforce answers one: HTTP 200, and every message of the batch
-//! refused with advice `reconnect: none` (see [`denied`]).
+//! refused with advice `reconnect: none` (see [`denied`]). The token file
+//! is looked at on the request's task (one `stat`, a read when it changed).
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -248,7 +248,8 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Publishes `data` on `channel` to its subscribers.
+    /// Publishes `data` on `channel` to its subscribers. On a replayed
+    /// channel, object data gets its `event.replayId` and is retained.
     pub fn publish(&self, channel_name: &str, data: &RawJson) -> Result<usize, ServerError> {
         channel::validate_name(channel_name)?;
         Ok(self.engine.publish(channel_name, data.as_bytes()))
