@@ -443,3 +443,267 @@ fn faye_client_interoperates() {
 fn cometd_javascript_client_interoperates() {
     third_party_client("cometd");
 }
+
+/// The data messages (not meta replies) of a reply.
+fn data_messages(reply: &serde_json::Value) -> Vec<serde_json::Value> {
+    reply
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter(|m| {
+                    m["channel"]
+                        .as_str()
+                        .is_some_and(|c| !c.starts_with("/meta/"))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A replay-negotiating session on its own connection.
+fn replay_session(server: &ServerHandle) -> (RawConnection, String) {
+    let mut c = RawConnection::open(server.local_addr());
+    let r = c.bayeux(json!([{"channel": "/meta/handshake", "version": "1.0",
+        "supportedConnectionTypes": ["long-polling"], "id": "1", "ext": {"replay": true}}]));
+    let reply = &r.json()[0];
+    assert_eq!(reply["successful"], true, "{reply}");
+    assert_eq!(
+        reply["ext"],
+        json!({"replay": true, "payload.format": true}),
+        "{reply}"
+    );
+    let id = reply["clientId"].as_str().expect("client id").to_owned();
+    (c, id)
+}
+
+/// Subscribes `channel` with replay `from` and gathers the data that
+/// follows, until `expected` data messages came or a connect brings none.
+fn subscribe_replaying(
+    c: &mut RawConnection,
+    client_id: &str,
+    channel: &str,
+    from: i64,
+    expected: usize,
+) -> (serde_json::Value, Vec<serde_json::Value>) {
+    // Salesforce's clients send the entries of every replayed channel.
+    let mut replay = serde_json::Map::new();
+    replay.insert("/event/Other__e".into(), json!(-2));
+    replay.insert(channel.into(), json!(from));
+    let r = c.bayeux(json!([{"channel": "/meta/subscribe", "clientId": client_id,
+        "subscription": channel, "id": "2", "ext": {"replay": replay}}]));
+    let reply = r.json();
+    let subscribe = reply
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["channel"] == "/meta/subscribe"))
+        .cloned()
+        .expect("a subscribe reply");
+    let mut data = data_messages(&reply);
+    while data.len() < expected {
+        let r = c.bayeux(
+            json!([{"channel": "/meta/connect", "clientId": client_id, "id": "3",
+            "connectionType": "long-polling", "advice": {"timeout": 0}}]),
+        );
+        let more = data_messages(&r.json());
+        if more.is_empty() {
+            break;
+        }
+        data.extend(more);
+    }
+    (subscribe, data)
+}
+
+fn replay_ids(data: &[serde_json::Value]) -> Vec<u64> {
+    data.iter()
+        .map(|m| m["data"]["event"]["replayId"].as_u64().expect("replay id"))
+        .collect()
+}
+
+#[test]
+fn salesforce_replay_minus_two_n_and_an_invalid_id() {
+    let server = quiet_server();
+    for n in 0..5 {
+        let data = RawJson::parse(&format!(
+            r#"{{"schema":"s1","payload":{{"n":{n}}},"event":{{"createdDate":"2026-01-01T00:00:00.000Z"}}}}"#
+        ))
+        .expect("json");
+        server.publish("/event/Test__e", &data).expect("valid");
+    }
+
+    let (mut all, all_id) = replay_session(&server);
+    let (subscribed, data) = subscribe_replaying(&mut all, &all_id, "/event/Test__e", -2, 5);
+    assert_eq!(subscribed["successful"], true, "{subscribed}");
+    assert_eq!(data.len(), 5, "{data:?}");
+    let ids = replay_ids(&data);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    for (n, message) in data.iter().enumerate() {
+        assert_eq!(message["channel"], "/event/Test__e");
+        assert_eq!(message["data"]["schema"], "s1");
+        assert_eq!(message["data"]["payload"]["n"], n);
+        assert_eq!(
+            message["data"]["event"]["createdDate"], "2026-01-01T00:00:00.000Z",
+            "other event fields are kept"
+        );
+    }
+
+    let (mut later, later_id) = replay_session(&server);
+    let (subscribed, data) =
+        subscribe_replaying(&mut later, &later_id, "/event/Test__e", ids[2] as i64, 2);
+    assert_eq!(subscribed["successful"], true, "{subscribed}");
+    assert_eq!(replay_ids(&data), ids[3..].to_vec());
+
+    // A live event reaches both with the next id.
+    let data = RawJson::parse(r#"{"payload":{"n":5}}"#).expect("json");
+    assert_eq!(server.publish("/event/Test__e", &data).expect("valid"), 2);
+    let r = later.bayeux(
+        json!([{"channel": "/meta/connect", "clientId": later_id, "id": "4",
+        "connectionType": "long-polling", "advice": {"timeout": 0}}]),
+    );
+    let live = replay_ids(&data_messages(&r.json()));
+    assert_eq!(live.len(), 1);
+    assert!(live[0] > ids[4]);
+
+    let (mut bad, bad_id) = replay_session(&server);
+    let invalid = ids[4] as i64 + 100;
+    let (subscribed, data) = subscribe_replaying(&mut bad, &bad_id, "/event/Test__e", invalid, 0);
+    assert_eq!(subscribed["successful"], false);
+    assert_eq!(
+        subscribed["error"],
+        format!(
+            "400::The replayId {invalid} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events."
+        )
+    );
+    assert!(data.is_empty());
+
+    // Other channels keep their shape; a session without the extension
+    // gets no replay and no replay ext.
+    let mut plain = RawConnection::open(server.local_addr());
+    let hs = plain.handshake("1");
+    assert!(hs.json()[0].get("ext").is_none(), "{}", hs.json());
+    let plain_id = hs.json()[0]["clientId"].as_str().expect("id").to_owned();
+    let (subscribed, data) = subscribe_replaying(&mut plain, &plain_id, "/event/Test__e", -2, 1);
+    assert_eq!(subscribed["successful"], true);
+    assert!(data.is_empty(), "{data:?}");
+    let quote = RawJson::parse(r#"{"symbol":"ACME","last":1.5}"#).expect("json");
+    server.publish("/quotes/ACME", &quote).expect("valid");
+    let (_, data) = subscribe_replaying(&mut plain, &plain_id, "/quotes/*", -2, 0);
+    assert!(data.is_empty());
+}
+
+/// One request with an optional `Authorization` header on a fresh
+/// connection; the reply's JSON.
+fn post_authorized(
+    server: &ServerHandle,
+    authorization: Option<&str>,
+    messages: serde_json::Value,
+) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let body = serde_json::to_vec(&messages).expect("json");
+    let header = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let mut stream = std::net::TcpStream::connect(server.local_addr()).expect("connect");
+    stream.set_read_timeout(Some(LONG)).expect("timeout");
+    write!(
+        stream,
+        "POST /cometd HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{header}Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("write");
+    stream.write_all(&body).expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let (_, body) = text.split_once("\r\n\r\n").expect("a body");
+    serde_json::from_str(body).expect("json body")
+}
+
+fn handshake_message() -> serde_json::Value {
+    json!([{"channel": "/meta/handshake", "version": "1.0",
+        "supportedConnectionTypes": ["long-polling"], "id": "1"}])
+}
+
+#[test]
+fn require_token_answers_like_salesforce_and_follows_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "first-token\n").expect("write");
+    let server = server::start(ServerConfig {
+        required_token: Some(token_file.clone()),
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+
+    let ok = post_authorized(&server, Some("Bearer first-token"), handshake_message());
+    assert_eq!(ok[0]["successful"], true, "{ok}");
+    let client_id = ok[0]["clientId"].as_str().expect("id").to_owned();
+    let bare = post_authorized(&server, Some("first-token"), handshake_message());
+    assert_eq!(
+        bare[0]["successful"], true,
+        "the bare token as EMP sends it"
+    );
+
+    for wrong in [None, Some("Bearer nope"), Some("Bearer first-token2")] {
+        let denied = post_authorized(&server, wrong, handshake_message());
+        assert_eq!(
+            denied,
+            json!([{"channel": "/meta/handshake", "id": "1", "successful": false,
+                "error": "403::Handshake denied",
+                "ext": {"sfdc": {"failureReason": "401::Authentication invalid"}},
+                "advice": {"reconnect": "none"}}]),
+            "{wrong:?}"
+        );
+    }
+    let batch = json!([
+        {"channel": "/meta/connect", "clientId": client_id, "id": "2", "connectionType": "long-polling"},
+        {"channel": "/meta/subscribe", "clientId": client_id, "id": "3", "subscription": "/a"},
+        {"channel": "/meta/unsubscribe", "clientId": client_id, "id": "4", "subscription": "/a"},
+        {"channel": "/a", "clientId": client_id, "id": "5", "data": {"x": 1}}
+    ]);
+    let denied = post_authorized(&server, Some("Bearer wrong"), batch.clone());
+    let denied = denied.as_array().expect("a list");
+    assert_eq!(denied.len(), 4, "each message is answered");
+    for (reply, (channel, id)) in denied.iter().zip([
+        ("/meta/connect", "2"),
+        ("/meta/subscribe", "3"),
+        ("/meta/unsubscribe", "4"),
+        ("/a", "5"),
+    ]) {
+        assert_eq!(reply["channel"], channel);
+        assert_eq!(reply["id"], id);
+        assert_eq!(reply["successful"], false);
+        assert_eq!(reply["error"], "401::Authentication invalid");
+        assert_eq!(reply["advice"], json!({"reconnect": "none"}));
+    }
+    assert_eq!(server.stats().published, 0, "nothing was published");
+
+    // Rotating the file switches which token is accepted.
+    std::fs::write(&token_file, "second-token").expect("write");
+    let old = post_authorized(&server, Some("Bearer first-token"), handshake_message());
+    assert_eq!(old[0]["error"], "403::Handshake denied");
+    let new = post_authorized(&server, Some("Bearer second-token"), handshake_message());
+    assert_eq!(new[0]["successful"], true, "{new}");
+    let subscribed = post_authorized(
+        &server,
+        Some("Bearer second-token"),
+        json!([
+            {"channel": "/meta/subscribe", "clientId": client_id, "id": "6", "subscription": "/a"}
+        ]),
+    );
+    assert_eq!(subscribed[0]["successful"], true, "{subscribed}");
+}
+
+#[test]
+fn an_unreadable_token_file_stops_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing");
+    let error = server::start(ServerConfig {
+        required_token: Some(missing),
+        ..ServerConfig::quiet()
+    })
+    .expect_err("no token, no server")
+    .to_string();
+    assert!(error.contains("cannot read the token file"), "{error}");
+}

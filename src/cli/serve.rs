@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -20,10 +21,29 @@ pub struct ServeArgs {
     /// No demo feeds: only what clients publish.
     #[arg(long)]
     pub no_demo: bool,
+    /// Require every request to carry the token held in FILE, as
+    /// `Authorization: Bearer <token>` (or the bare token). The file is
+    /// read again when it changes.
+    #[arg(long, value_name = "FILE")]
+    pub require_token: Option<PathBuf>,
+}
+
+/// The warning for a server that anyone on the network may use, if any.
+fn exposure_warning(args: &ServeArgs) -> Option<String> {
+    (!args.bind.is_loopback() && args.require_token.is_none()).then(|| {
+        format!(
+            "cometwatch: warning: listening on {} without --require-token: anyone who can \
+             reach this port may subscribe and publish (including alarms)",
+            args.bind
+        )
+    })
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<()> {
+    if let Some(warning) = exposure_warning(&args) {
+        eprintln!("{warning}");
+    }
     let config = ServerConfig {
         bind: args.bind,
         port: args.port,
@@ -32,6 +52,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         } else {
             DemoFeeds::all()
         },
+        required_token: args.require_token,
         ..ServerConfig::default()
     };
     let handle = server::start(config)?;
@@ -51,4 +72,30 @@ pub fn run(args: ServeArgs) -> Result<()> {
         stats.published, stats.dropped
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(bind: &str, token: Option<&str>) -> ServeArgs {
+        ServeArgs {
+            bind: bind.parse().expect("address"),
+            port: 0,
+            no_demo: true,
+            require_token: token.map(PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn only_an_open_non_loopback_server_is_warned_about() {
+        assert!(exposure_warning(&args("127.0.0.1", None)).is_none());
+        assert!(exposure_warning(&args("::1", None)).is_none());
+        assert!(exposure_warning(&args("0.0.0.0", Some("t"))).is_none());
+        let warning = exposure_warning(&args("0.0.0.0", None)).expect("a warning");
+        assert!(
+            warning.contains("anyone who can reach this port"),
+            "{warning}"
+        );
+    }
 }

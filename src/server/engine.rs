@@ -6,6 +6,11 @@
 //! when several of its patterns match). A client that cannot keep up loses
 //! its oldest queued messages, counted in [`ServerStats::dropped`], never
 //! the server's memory.
+//!
+//! Messages on replayed channels (see [`super::replay`]) whose data is a
+//! JSON object get their replay id and are retained under the same lock
+//! that routes them, so a subscriber asking for retained events gets each
+//! event exactly once: from the log or live, never both.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +20,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::bayeux::channel::{self, ChannelPattern};
+use super::raw_object::RawObject;
+use super::replay::{ReplayConfig, ReplayError, ReplayFrom, ReplayLog};
+use crate::bayeux::channel::{self, ChannelPattern, Wildcard};
 
 /// Counters of a running server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,12 +56,29 @@ struct Session {
     connect_held: bool,
     last_seen: Instant,
     ack: Option<AckState>,
+    /// The client negotiated the replay extension.
+    replay: bool,
     dropped: u64,
+}
+
+impl Session {
+    /// Queues `message`, dropping the oldest when the queue is full; true
+    /// when one was dropped.
+    fn enqueue(&mut self, message: Bytes, max_queue: usize) -> bool {
+        let full = self.queue.len() >= max_queue;
+        if full {
+            self.queue.pop_front();
+            self.dropped += 1;
+        }
+        self.queue.push_back(message);
+        full
+    }
 }
 
 struct State {
     sessions: HashMap<String, Session>,
     stats: ServerStats,
+    replay: ReplayLog,
 }
 
 /// Sessions and routing, shared by the HTTP handlers and the feeds.
@@ -63,6 +87,8 @@ pub struct Engine {
     max_queue: usize,
     max_interval: Duration,
     max_reply_bytes: usize,
+    /// Which channels are replayed (the logs are in the state).
+    replay: ReplayConfig,
     next_id: AtomicU64,
     shutdown: Notify,
     stopping: std::sync::atomic::AtomicBool,
@@ -78,7 +104,8 @@ pub struct Delivery {
 
 impl Engine {
     /// An engine with per-client queues of `max_queue` messages and
-    /// sessions that expire `max_interval` after their last connect.
+    /// sessions that expire `max_interval` after their last connect, and
+    /// the default replay settings.
     pub fn new(max_queue: usize, max_interval: Duration) -> Self {
         Self::with_reply_limit(max_queue, max_interval, DEFAULT_MAX_REPLY_BYTES)
     }
@@ -94,14 +121,28 @@ impl Engine {
             state: Mutex::new(State {
                 sessions: HashMap::new(),
                 stats: ServerStats::default(),
+                replay: ReplayLog::new(ReplayConfig::default()),
             }),
             max_queue: max_queue.max(1),
             max_interval,
             max_reply_bytes: max_reply_bytes.max(1),
+            replay: ReplayConfig::default(),
             next_id: AtomicU64::new(1),
             shutdown: Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The same engine with replay settings `config` (and empty logs).
+    pub fn with_replay(mut self, config: ReplayConfig) -> Self {
+        self.lock().replay = ReplayLog::new(config.clone());
+        self.replay = config;
+        self
+    }
+
+    /// True when the replay extension is on for at least one channel.
+    pub fn replay_on(&self) -> bool {
+        self.replay.is_on()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -114,6 +155,12 @@ impl Engine {
 
     /// Creates a session; returns its client id.
     pub fn handshake(&self, ack: bool) -> String {
+        self.handshake_with(ack, false)
+    }
+
+    /// Creates a session with acknowledged delivery and replay as
+    /// negotiated; returns its client id.
+    pub fn handshake_with(&self, ack: bool, replay: bool) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("{n:x}{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
         let session = Session {
@@ -124,6 +171,7 @@ impl Engine {
             connect_held: false,
             last_seen: Instant::now(),
             ack: ack.then(AckState::default),
+            replay,
             dropped: 0,
         };
         let mut state = self.lock();
@@ -158,6 +206,50 @@ impl Engine {
         true
     }
 
+    /// Adds a subscription and queues the retained events asked for by
+    /// `from`, right after it and in order. Replay applies to sessions that
+    /// negotiated it, on replayed channels, for subscriptions without
+    /// wildcards; otherwise `from` is ignored. Ok(false) for an unknown
+    /// client; an error (and no subscription) for an id out of range.
+    pub fn subscribe_replaying(
+        &self,
+        client_id: &str,
+        pattern: ChannelPattern,
+        from: ReplayFrom,
+    ) -> Result<bool, ReplayError> {
+        let mut state = self.lock();
+        let State {
+            sessions,
+            stats,
+            replay,
+        } = &mut *state;
+        let Some(session) = sessions.get_mut(client_id) else {
+            return Ok(false);
+        };
+        let replayed = if session.replay
+            && pattern.wildcard() == Wildcard::None
+            && replay.covers(pattern.as_str())
+        {
+            replay.replay(pattern.as_str(), from)?
+        } else {
+            Vec::new()
+        };
+        if !session.subscriptions.contains(&pattern) {
+            session.subscriptions.push(pattern);
+        }
+        session.last_seen = Instant::now();
+        if !replayed.is_empty() {
+            for message in replayed {
+                stats.queued += 1;
+                if session.enqueue(message, self.max_queue) {
+                    stats.dropped += 1;
+                }
+            }
+            session.notify.notify_one();
+        }
+        Ok(true)
+    }
+
     /// Removes a subscription; false for an unknown client.
     pub fn unsubscribe(&self, client_id: &str, pattern: &ChannelPattern) -> bool {
         let mut state = self.lock();
@@ -180,13 +272,18 @@ impl Engine {
     }
 
     /// Publishes `data` (valid JSON text) on `channel` to every subscriber
-    /// except meta and service channels. Returns the copies queued.
+    /// except meta and service channels. On a replayed channel, object data
+    /// gets its replay id and is retained. Returns the copies queued.
     pub fn publish(&self, channel_name: &str, data: &[u8]) -> usize {
         if channel::is_meta(channel_name) || channel::is_service(channel_name) {
             return 0;
         }
-        let message = encode_data_message(channel_name, data);
+        let replayed = self.replayed_object(channel_name, data);
         let mut state = self.lock();
+        let message = match replayed {
+            Some(object) => state.replay.record(channel_name, object).1,
+            None => encode_data_message(channel_name, data),
+        };
         state.stats.published += 1;
         let mut queued = 0;
         let mut dropped = 0;
@@ -198,18 +295,24 @@ impl Engine {
             {
                 continue;
             }
-            if session.queue.len() >= self.max_queue {
-                session.queue.pop_front();
-                session.dropped += 1;
+            if session.enqueue(message.clone(), self.max_queue) {
                 dropped += 1;
             }
-            session.queue.push_back(message.clone());
             queued += 1;
             session.notify.notify_one();
         }
         state.stats.queued += queued as u64;
         state.stats.dropped += dropped;
         queued
+    }
+
+    /// `data` parsed, when `channel_name` is replayed and `data` is a JSON
+    /// object (parsed outside the lock).
+    fn replayed_object(&self, channel_name: &str, data: &[u8]) -> Option<RawObject> {
+        if !self.replay.covers(channel_name) {
+            return None;
+        }
+        RawObject::parse(data)
     }
 
     /// Starts a connect: acknowledges batches up to `acked`, and returns
@@ -522,6 +625,147 @@ mod tests {
                 .expect("s")
                 .messages
                 .is_empty()
+        );
+    }
+
+    fn delivered(engine: &Engine, client: &str) -> Vec<serde_json::Value> {
+        let (_, seq) = engine.begin_connect(client, None).expect("session");
+        let delivery = engine.finish_connect(client, seq).expect("session");
+        delivery
+            .messages
+            .iter()
+            .map(|m| serde_json::from_slice(m).expect("json"))
+            .collect()
+    }
+
+    fn replay_ids(messages: &[serde_json::Value]) -> Vec<u64> {
+        messages
+            .iter()
+            .filter_map(|m| m["data"]["event"]["replayId"].as_u64())
+            .collect()
+    }
+
+    #[test]
+    fn replayed_channels_get_ids_and_other_channels_stay_untouched() {
+        let engine = Engine::new(100, Duration::from_secs(10));
+        let a = engine.handshake(false);
+        engine.subscribe(&a, pattern("/event/*"));
+        engine.subscribe(&a, pattern("/q"));
+        engine.publish("/event/A__e", br#"{"payload":{"x":1}}"#);
+        engine.publish("/event/A__e", b"[1,2]");
+        engine.publish("/q", br#"{"x":1}"#);
+        let messages = delivered(&engine, &a);
+        assert_eq!(
+            messages[0],
+            serde_json::json!({"channel": "/event/A__e", "data": {"payload": {"x": 1}, "event": {"replayId": 1}}})
+        );
+        assert_eq!(
+            messages[1]["data"],
+            serde_json::json!([1, 2]),
+            "not an object: as is"
+        );
+        assert_eq!(messages[2]["data"], serde_json::json!({"x": 1}));
+        let b = engine.handshake_with(false, true);
+        let all = engine
+            .subscribe_replaying(&b, pattern("/event/A__e"), ReplayFrom::All)
+            .expect("valid");
+        assert!(all);
+        assert_eq!(
+            replay_ids(&delivered(&engine, &b)).len(),
+            1,
+            "only objects are retained"
+        );
+    }
+
+    #[test]
+    fn subscribe_replays_minus_two_n_and_minus_one() {
+        let engine = Engine::new(100, Duration::from_secs(10));
+        for i in 0..5 {
+            engine.publish(
+                "/event/A__e",
+                format!(r#"{{"payload":{{"i":{i}}}}}"#).as_bytes(),
+            );
+        }
+        let all = engine.handshake_with(false, true);
+        engine
+            .subscribe_replaying(&all, pattern("/event/A__e"), ReplayFrom::All)
+            .expect("valid");
+        engine.publish("/event/A__e", br#"{"payload":{"i":5}}"#);
+        assert_eq!(
+            replay_ids(&delivered(&engine, &all)),
+            vec![1, 2, 3, 4, 5, 6]
+        );
+        let after = engine.handshake_with(false, true);
+        engine
+            .subscribe_replaying(&after, pattern("/event/A__e"), ReplayFrom::After(4))
+            .expect("valid");
+        assert_eq!(replay_ids(&delivered(&engine, &after)), vec![5, 6]);
+        let new = engine.handshake_with(false, true);
+        engine
+            .subscribe_replaying(&new, pattern("/event/A__e"), ReplayFrom::New)
+            .expect("valid");
+        assert!(delivered(&engine, &new).is_empty());
+        // Without the negotiated extension, or through a wildcard: no replay.
+        let plain = engine.handshake(false);
+        engine
+            .subscribe_replaying(&plain, pattern("/event/A__e"), ReplayFrom::All)
+            .expect("valid");
+        let wildcard = engine.handshake_with(false, true);
+        engine
+            .subscribe_replaying(&wildcard, pattern("/event/*"), ReplayFrom::After(99))
+            .expect("wildcards are not replayed");
+        assert!(delivered(&engine, &plain).is_empty());
+        assert!(delivered(&engine, &wildcard).is_empty());
+    }
+
+    #[test]
+    fn an_out_of_range_id_fails_the_subscribe() {
+        let engine = Engine::new(100, Duration::from_secs(10)).with_replay(ReplayConfig {
+            retained_per_channel: 2,
+            ..ReplayConfig::default()
+        });
+        for _ in 0..5 {
+            engine.publish("/event/A__e", b"{}");
+        }
+        let a = engine.handshake_with(false, true);
+        let refused = engine.subscribe_replaying(&a, pattern("/event/A__e"), ReplayFrom::After(1));
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("400::The replayId 1 you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.".to_owned())
+        );
+        assert!(
+            engine
+                .subscribe_replaying(&a, pattern("/event/A__e"), ReplayFrom::After(6))
+                .is_err(),
+            "beyond the newest"
+        );
+        engine.publish("/event/A__e", b"{}");
+        assert!(
+            delivered(&engine, &a).is_empty(),
+            "no subscription was added"
+        );
+        engine
+            .subscribe_replaying(&a, pattern("/event/A__e"), ReplayFrom::All)
+            .expect("valid");
+        assert_eq!(replay_ids(&delivered(&engine, &a)), vec![5, 6]);
+        assert_eq!(
+            engine.subscribe_replaying("nobody", pattern("/event/A__e"), ReplayFrom::All),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn replay_off_leaves_event_channels_alone() {
+        let engine = Engine::new(100, Duration::from_secs(10)).with_replay(ReplayConfig::off());
+        assert!(!engine.replay_on());
+        let a = engine.handshake_with(false, true);
+        engine
+            .subscribe_replaying(&a, pattern("/event/A__e"), ReplayFrom::After(7))
+            .expect("not replayed: ignored");
+        engine.publish("/event/A__e", br#"{"x":1}"#);
+        assert_eq!(
+            delivered(&engine, &a)[0]["data"],
+            serde_json::json!({"x": 1})
         );
     }
 

@@ -8,7 +8,10 @@
 //!   (`cpu`, `memory`, `load`, `network`), each with `ts`;
 //! - `/alerts/<severity>`: alarms raised by the feeds themselves (a quote
 //!   moving more than 1.5 % within a minute, CPU above 90 %, memory above
-//!   90 %): `{"severity","title","message","source","ts"}`.
+//!   90 %): `{"severity","title","message","source","ts"}`;
+//! - `/event/Order__e`: a Salesforce-style platform event about once a
+//!   second: `{"schema","payload":{"Amount__c","CreatedDate"}}`, to which
+//!   the server adds `event.replayId` (see [`super::replay`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -30,6 +33,8 @@ pub struct DemoFeeds {
     pub host: bool,
     /// Alarms raised by the feeds.
     pub alarms: bool,
+    /// Salesforce-style order events.
+    pub orders: bool,
 }
 
 impl DemoFeeds {
@@ -39,6 +44,7 @@ impl DemoFeeds {
             quotes: true,
             host: true,
             alarms: true,
+            orders: true,
         }
     }
 
@@ -48,6 +54,7 @@ impl DemoFeeds {
             quotes: false,
             host: false,
             alarms: false,
+            orders: false,
         }
     }
 }
@@ -101,6 +108,15 @@ impl FeedThreads {
                 threads.push(t);
             }
         }
+        if feeds.orders {
+            let (engine, stop) = (engine.clone(), stop.clone());
+            if let Ok(t) = std::thread::Builder::new()
+                .name("demo-orders".into())
+                .spawn(move || orders(&engine, &stop))
+            {
+                threads.push(t);
+            }
+        }
         Self { stop, threads }
     }
 
@@ -132,7 +148,7 @@ fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) -> bool {
     !stop.load(Ordering::Relaxed)
 }
 
-fn publish(engine: &Engine, channel: &str, value: &serde_json::Value) {
+fn publish(engine: &Engine, channel: &str, value: &impl serde::Serialize) {
     if let Ok(bytes) = serde_json::to_vec(value) {
         engine.publish(channel, &bytes);
     }
@@ -233,6 +249,54 @@ fn quotes(engine: &Engine, stop: &AtomicBool, alarms: bool) {
                 );
             }
         }
+    }
+}
+
+/// The channel of the demo order events.
+pub const ORDER_CHANNEL: &str = "/event/Order__e";
+/// The schema id the order events carry (Salesforce sends a hash here).
+const ORDER_SCHEMA: &str = "cometwatch-demo-Order__e-1";
+
+/// One order event's data, before the server adds its replay id; the
+/// members in Salesforce's order.
+#[derive(serde::Serialize)]
+struct OrderEvent {
+    schema: &'static str,
+    payload: OrderPayload,
+}
+
+#[derive(serde::Serialize)]
+struct OrderPayload {
+    #[serde(rename = "CreatedDate")]
+    created_date: String,
+    #[serde(rename = "Amount__c")]
+    amount: f64,
+}
+
+fn order_event(amount: f64, created: chrono::DateTime<chrono::Utc>) -> OrderEvent {
+    OrderEvent {
+        schema: ORDER_SCHEMA,
+        payload: OrderPayload {
+            created_date: created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            amount: round(amount, 2),
+        },
+    }
+}
+
+fn orders(engine: &Engine, stop: &AtomicBool) {
+    let mut rng = rand::rng();
+    loop {
+        // About once a second, not on a fixed beat.
+        let pause = Duration::from_millis(rng.random_range(700..1300));
+        if !sleep_unless_stopped(stop, pause) {
+            return;
+        }
+        let amount = rng.random_range(5.0..2500.0);
+        publish(
+            engine,
+            ORDER_CHANNEL,
+            &order_event(amount, chrono::Utc::now()),
+        );
     }
 }
 
@@ -370,5 +434,51 @@ mod tests {
         for key in ["symbol", "last", "bid", "ask", "volume", "ts"] {
             assert!(quote["data"].get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn orders_arrive_in_salesforce_shape_with_replay_ids() {
+        let engine = Arc::new(Engine::new(10_000, Duration::from_secs(60)));
+        let client = engine.handshake(false);
+        engine.subscribe(
+            &client,
+            crate::bayeux::ChannelPattern::parse(ORDER_CHANNEL).expect("valid"),
+        );
+        let feeds = FeedThreads::start(
+            DemoFeeds {
+                orders: true,
+                ..DemoFeeds::none()
+            },
+            engine.clone(),
+        );
+        std::thread::sleep(Duration::from_millis(2800));
+        feeds.stop();
+        let (_, seq) = engine.begin_connect(&client, None).expect("session");
+        let delivery = engine.finish_connect(&client, seq).expect("session");
+        let events: Vec<serde_json::Value> = delivery
+            .messages
+            .iter()
+            .map(|m| serde_json::from_slice(m).expect("json"))
+            .collect();
+        assert!(events.len() >= 2, "{events:?}");
+        let ids: Vec<u64> = events
+            .iter()
+            .map(|e| e["data"]["event"]["replayId"].as_u64().expect("replay id"))
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        let text = String::from_utf8_lossy(&delivery.messages[0]);
+        assert!(
+            text.contains(r#""data":{"schema":"#) && text.contains(r#"},"event":{"replayId":"#),
+            "Salesforce's member order: {text}"
+        );
+        let data = &events[0]["data"];
+        assert_eq!(events[0]["channel"], ORDER_CHANNEL);
+        assert_eq!(data["schema"], ORDER_SCHEMA);
+        assert!(data["payload"]["Amount__c"].as_f64().is_some());
+        let created = data["payload"]["CreatedDate"].as_str().expect("date");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+            "{created}"
+        );
     }
 }

@@ -6,6 +6,16 @@
 //! Bayeux message list is HTTP 400 with the reason; an over-size body is
 //! 413; a message that cannot be served (unknown client, invalid channel,
 //! missing field) gets a reply with `successful: false` and an error.
+//!
+//! A handshake with `ext: {"replay": true}` negotiates Salesforce's replay
+//! extension (echoed with `"payload.format": true`); that client's
+//! subscribe may then carry `ext.replay`, whose entry for the subscribed
+//! channel asks for retained events (see [`super::replay`]).
+//!
+//! When a token is required, a request without it is answered as
+//! Salesforce answers one: HTTP 200, and every message of the batch
+//! refused with advice `reconnect: none` (see [`denied`]). The token file
+//! is looked at on the request's task (one `stat`, a read when it changed).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,12 +24,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue, SET_COOKIE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::ServerSettings;
 use super::engine::Engine;
+use super::replay::ReplayFrom;
 use crate::bayeux::channel::{self, ChannelPattern};
 use crate::bayeux::message::{
     Advice, BAYEUX_VERSION, Envelope, LONG_POLLING, Reconnect, WireMessage, meta, parse_messages,
@@ -81,6 +92,14 @@ async fn serve(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains(BROWSER_COOKIE));
+    let authorized = settings.tokens.as_ref().is_none_or(|tokens| {
+        tokens.accepts(
+            request
+                .headers()
+                .get(AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+        )
+    });
     let body = Limited::new(request.into_body(), settings.max_body_bytes)
         .collect()
         .await
@@ -107,6 +126,10 @@ async fn serve(
             e.to_string().replace("server's reply", "request"),
         )
     })?;
+    if !authorized {
+        let replies: Vec<Bytes> = envelopes.iter().map(denied).collect();
+        return Ok(json_response(join_array(&replies)));
+    }
 
     let mut replies: Vec<Bytes> = Vec::with_capacity(envelopes.len());
     let mut connect: Option<(Option<String>, String, Duration, Option<i64>)> = None;
@@ -210,11 +233,7 @@ async fn serve(
             parts.extend(replies);
         }
     }
-    let mut response = Response::new(Full::new(join_array(&parts)));
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json;charset=UTF-8"),
-    );
+    let mut response = json_response(join_array(&parts));
     if handshaken && !has_browser_cookie {
         let cookie = format!(
             "{BROWSER_COOKIE}={:016x}; Path=/; HttpOnly",
@@ -225,6 +244,40 @@ async fn serve(
         }
     }
     Ok(response)
+}
+
+/// A 200 response with a Bayeux message list.
+fn json_response(body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    response
+}
+
+/// The reply to a message of a request without the required token, as
+/// Salesforce words it: a handshake is denied with the reason in
+/// `ext.sfdc.failureReason`; anything else is `401::Authentication invalid`.
+fn denied(envelope: &Envelope<'_>) -> Bytes {
+    let channel = envelope.channel();
+    let mut reply = if channel == meta::HANDSHAKE {
+        let mut reply = failure_message(envelope, channel, "403::Handshake denied");
+        reply.ext_mut().insert(
+            "sfdc".into(),
+            json!({"failureReason": "401::Authentication invalid"}),
+        );
+        reply
+    } else {
+        let mut reply = failure_message(envelope, channel, "401::Authentication invalid");
+        reply.client_id = envelope.client_id.as_deref().map(str::to_owned);
+        reply
+    };
+    reply.advice = Some(Advice {
+        reconnect: Some(Reconnect::None),
+        ..Advice::default()
+    });
+    encode(&reply)
 }
 
 fn handshake(engine: &Engine, settings: &ServerSettings, envelope: &Envelope<'_>) -> WireMessage {
@@ -245,14 +298,21 @@ fn handshake(engine: &Engine, settings: &ServerSettings, envelope: &Envelope<'_>
         });
         return reply;
     }
-    let wants_ack =
-        envelope.ext_value().and_then(|ext| ext.get("ack").cloned()) == Some(Value::Bool(true));
-    let client_id = engine.handshake(wants_ack);
+    let ext = envelope.ext_value();
+    let asks = |name: &str| ext.as_ref().and_then(|ext| ext.get(name)) == Some(&Value::Bool(true));
+    let wants_ack = asks("ack");
+    let wants_replay = asks("replay") && engine.replay_on();
+    let client_id = engine.handshake_with(wants_ack, wants_replay);
     reply.client_id = Some(client_id);
     reply.successful = Some(true);
     reply.advice = Some(retry_advice(settings));
     if wants_ack {
         reply.ext_mut().insert("ack".into(), Value::Bool(true));
+    }
+    if wants_replay {
+        let ext = reply.ext_mut();
+        ext.insert("replay".into(), Value::Bool(true));
+        ext.insert("payload.format".into(), Value::Bool(true));
     }
     reply
 }
@@ -266,6 +326,13 @@ fn subscription(engine: &Engine, envelope: &Envelope<'_>, client_id: Option<&str
     if patterns.is_empty() {
         return failure(envelope, channel, "400::missing subscription");
     }
+    let replay = if channel == meta::SUBSCRIBE {
+        envelope
+            .ext_value()
+            .and_then(|mut ext| ext.get_mut("replay").map(Value::take))
+    } else {
+        None
+    };
     for text in &patterns {
         let pattern = match ChannelPattern::parse_subscription(text) {
             Ok(p) => p,
@@ -276,7 +343,20 @@ fn subscription(engine: &Engine, envelope: &Envelope<'_>, client_id: Option<&str
             }
         };
         let ok = if channel == meta::SUBSCRIBE {
-            engine.subscribe(client, pattern)
+            let subscribed = replay
+                .as_ref()
+                .and_then(|entries| entries.get(text.as_str()))
+                .map_or(Ok(ReplayFrom::New), ReplayFrom::from_value)
+                .and_then(|from| engine.subscribe_replaying(client, pattern, from));
+            match subscribed {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let mut reply = failure_message(envelope, channel, &e.to_string());
+                    reply.client_id = Some(client.to_owned());
+                    reply.subscription = Some(text.clone());
+                    return encode(&reply);
+                }
+            }
         } else {
             engine.unsubscribe(client, &pattern)
         };

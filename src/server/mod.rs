@@ -5,13 +5,18 @@
 //! HTTP is hyper 1 on a small tokio runtime of its own (two worker
 //! threads): one task per connection, so thousands of held long polls cost
 //! memory, not threads. Sessions, routing and queues live in
-//! [`engine::Engine`]; the demo feeds in [`feeds`].
+//! [`engine::Engine`]; the demo feeds in [`feeds`]; Salesforce's replay
+//! extension in [`replay`]; the optional bearer token in [`auth`].
 
+pub mod auth;
 pub mod engine;
 pub mod feeds;
 mod http;
+pub mod raw_object;
+pub mod replay;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +28,10 @@ use thiserror::Error;
 use crate::bayeux::RawJson;
 use crate::bayeux::channel::{self, ChannelError};
 
+pub use auth::TokenError;
 pub use engine::ServerStats;
 pub use feeds::DemoFeeds;
+pub use replay::{ReplayConfig, ReplayError, ReplayFrom};
 
 /// Why the server could not start or refused a call.
 #[derive(Debug, Error)]
@@ -43,6 +50,9 @@ pub enum ServerError {
     /// A channel name is invalid.
     #[error(transparent)]
     Channel(#[from] ChannelError),
+    /// The required token cannot be read.
+    #[error(transparent)]
+    Token(#[from] TokenError),
 }
 
 /// Settings of the server.
@@ -71,6 +81,12 @@ pub struct ServerConfig {
     /// keep-alive connections and slow-header clients hold nothing for
     /// ever. (A held long poll is not idle: its reply is pending.)
     pub idle_timeout: Duration,
+    /// Salesforce's replay extension: replayed channels and retention.
+    pub replay: ReplayConfig,
+    /// A file holding the token every request must carry in its
+    /// `Authorization` header (`None`: no token required). Read again when
+    /// it changes.
+    pub required_token: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +102,8 @@ impl Default for ServerConfig {
             max_queue: 100_000,
             max_reply_bytes: engine::DEFAULT_MAX_REPLY_BYTES,
             idle_timeout: Duration::from_secs(30),
+            replay: ReplayConfig::default(),
+            required_token: None,
         }
     }
 }
@@ -107,6 +125,8 @@ struct ServerSettings {
     connect_timeout: Duration,
     max_body_bytes: usize,
     idle_timeout: Duration,
+    /// The token requests must carry, when one is required.
+    tokens: Option<auth::TokenFile>,
 }
 
 /// A running server; dropping it shuts it down.
@@ -128,6 +148,11 @@ impl std::fmt::Debug for ServerHandle {
 
 /// Starts a server; returns once it listens.
 pub fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
+    let tokens = config
+        .required_token
+        .as_deref()
+        .map(auth::TokenFile::open)
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("cometwatch-server")
@@ -145,16 +170,20 @@ pub fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
         addr,
         reason: e.to_string(),
     })?;
-    let engine = Arc::new(engine::Engine::with_reply_limit(
-        config.max_queue,
-        config.max_interval,
-        config.max_reply_bytes,
-    ));
+    let engine = Arc::new(
+        engine::Engine::with_reply_limit(
+            config.max_queue,
+            config.max_interval,
+            config.max_reply_bytes,
+        )
+        .with_replay(config.replay),
+    );
     let settings = Arc::new(ServerSettings {
         path: config.path.clone(),
         connect_timeout: config.connect_timeout,
         max_body_bytes: config.max_body_bytes,
         idle_timeout: config.idle_timeout,
+        tokens,
     });
     runtime.spawn(accept_loop(listener, engine.clone(), settings));
     let sweeper = engine.clone();
@@ -219,7 +248,8 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Publishes `data` on `channel` to its subscribers.
+    /// Publishes `data` on `channel` to its subscribers. On a replayed
+    /// channel, object data gets its `event.replayId` and is retained.
     pub fn publish(&self, channel_name: &str, data: &RawJson) -> Result<usize, ServerError> {
         channel::validate_name(channel_name)?;
         Ok(self.engine.publish(channel_name, data.as_bytes()))
