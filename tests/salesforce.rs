@@ -180,3 +180,59 @@ fn credentials_refused_without_a_token_command_end_with_exit_code_3() {
     assert!(stderr.contains("Handshake denied"), "{stderr}");
     assert!(!stderr.contains("wrong"), "{stderr}");
 }
+
+/// Our own server with `--require-token` and the replay extension: a
+/// token rotated on both sides mid-stream loses and repeats nothing.
+#[test]
+fn the_embedded_server_rotates_tokens_and_replays() {
+    use cometwatch::bayeux::RawJson;
+    use cometwatch::server::{self, ServerConfig};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_path = dir.path().join("token");
+    write(&token_path, "first\n");
+    let server = server::start(ServerConfig {
+        required_token: Some(token_path.clone()),
+        connect_timeout: Duration::from_secs(1),
+        ..ServerConfig::quiet()
+    })
+    .expect("server");
+    let url = server.url();
+    let command = format!("cat {}", token_path.display());
+    let state = dir.path().join("replay.json");
+    let state = state.to_str().expect("utf8").to_owned();
+    let channel = "/event/Test__e";
+    let publish = |n: i64| {
+        let data = RawJson::parse(&json!({"payload": {"n": n}}).to_string()).expect("json");
+        server.publish(channel, &data).expect("publish");
+    };
+    let mut args = tail_args(&url, &command, &state, "20");
+    args.pop();
+    args.push(channel);
+    let mut tail = Tail::start(&args);
+    tail.wait_stderr(&format!("subscribed to {channel}"), Duration::from_secs(20));
+    for n in 0..10 {
+        publish(n);
+    }
+    let mut lines = tail.read_lines(10, Duration::from_secs(20));
+    write(&token_path, "second\n");
+    for n in 10..15 {
+        publish(n);
+    }
+    tail.wait_stderr("rejected the credentials", Duration::from_secs(20));
+    tail.wait_stderr(&format!("subscribed to {channel}"), Duration::from_secs(20));
+    for n in 15..20 {
+        publish(n);
+    }
+    lines.extend(tail.read_lines(10, Duration::from_secs(20)));
+    assert_eq!(numbers(&lines), (0..20).collect::<Vec<_>>());
+    let ids: Vec<i64> = lines
+        .iter()
+        .map(|line| {
+            line["data"]["event"]["replayId"]
+                .as_i64()
+                .expect("replayId")
+        })
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_eq!(tail.wait_exit(Duration::from_secs(10)), 0);
+}
