@@ -6,6 +6,10 @@
 //! cargo bench --bench e2e
 //! ```
 
+/// Benches allocate as the binary does (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

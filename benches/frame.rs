@@ -14,6 +14,10 @@
 //! cargo bench --bench frame
 //! ```
 
+/// Benches allocate as the binary does (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;

@@ -17,6 +17,10 @@
 //!
 //! Criterion prints throughput in elements (messages) per second.
 
+/// Benches allocate as the binary does (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -5,6 +5,10 @@
 //! cargo bench --bench memory
 //! ```
 
+/// Benches allocate as the binary does (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 use cometwatch::bayeux::{DataMessage, MessageBatch, RawJson};

@@ -3,22 +3,22 @@
 //!
 //! - [`bayeux`]: the protocol library (wire types, channel patterns, the
 //!   sans-IO session state machine, long-polling transport, session thread);
-//! - [`server`]: the embedded Bayeux server with demo feeds;
+//! - `server` (feature `server`): the embedded Bayeux server with demo
+//!   feeds;
 //! - [`store`]: series ring buffers, extraction of numbers, alert engine;
+//! - [`config`]: the TOML configuration file;
 //! - `ui` (feature `gui`): the desktop dashboard.
+//!
+//! With `default-features = false` the crate is the Bayeux client and the
+//! store alone: no GUI, no server, no command line. The binary, not the
+//! library, chooses the allocator.
 #![warn(missing_docs)]
 
 pub mod bayeux;
 pub mod config;
 pub mod json;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;
-
-/// Every cometwatch binary (the app, its tests and benchmarks) allocates
-/// with mimalloc: replies, batches and frame buffers are large and
-/// short-lived, and the system allocator hands such blocks back to the
-/// kernel and faults them in again on every reply and frame.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

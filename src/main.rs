@@ -2,6 +2,12 @@
 
 mod cli;
 
+/// The binary allocates with mimalloc: replies, batches and frame buffers
+/// are large and short-lived, and the system allocator hands such blocks
+/// back to the kernel and faults them in again on every reply and frame.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Desktop monitoring dashboard and command-line client for Bayeux (Comet)

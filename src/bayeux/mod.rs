@@ -13,9 +13,10 @@ pub mod token;
 pub mod transport;
 
 pub use channel::{ChannelError, ChannelPattern};
+pub use ext::Extension;
 pub use message::{DataMessage, MessageBatch, RawJson};
 pub use protocol::{Event, ProtocolConfig, State};
 pub use replay::{ReplayStart, ReplayStateFile};
-pub use session::{Client, ClientConfig, ClientError};
+pub use session::{Client, ClientConfig, ClientError, ExtensionFactory};
 pub use token::{BearerToken, TokenCommand};
 pub use transport::{TransportConfig, TransportError};

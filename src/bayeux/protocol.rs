@@ -504,12 +504,26 @@ impl Protocol {
     /// Publishes `data` on `channel`; the outcome arrives as
     /// [`Event::Published`] with the returned id.
     pub fn publish(&mut self, channel: &str, data: RawJson) -> Result<u64, ChannelError> {
+        let id = self.next_publish;
+        self.publish_as(id, channel, data)?;
+        self.next_publish += 1;
+        Ok(id)
+    }
+
+    /// Publishes `data` on `channel` under an id the caller chose (a
+    /// handle on another thread numbers its publishes itself); the outcome
+    /// arrives as [`Event::Published`] with that id. Use either this or
+    /// [`Self::publish`] on one protocol, not both.
+    pub fn publish_as(
+        &mut self,
+        id: u64,
+        channel: &str,
+        data: RawJson,
+    ) -> Result<u64, ChannelError> {
         channel::validate_name(channel)?;
         if channel::is_meta(channel) {
             return Err(ChannelError::MetaChannel(channel.to_owned()));
         }
-        let id = self.next_publish;
-        self.next_publish += 1;
         if self.queue.len() >= MAX_QUEUED {
             self.events.push_back(Event::Published {
                 id,

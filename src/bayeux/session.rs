@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::channel::ChannelError;
-use super::ext::{AckExtension, AuthExtension};
+use super::ext::{AckExtension, AuthExtension, Extension};
 use super::message::RawJson;
 use super::protocol::{Event, Lane, Protocol, ProtocolConfig, State};
 use super::replay::{ReplayExtension, ReplayOptions};
@@ -92,6 +92,9 @@ pub struct ClientConfig {
     pub follow_advised_hosts: bool,
     /// Patterns to subscribe to from the start.
     pub subscriptions: Vec<String>,
+    /// The application's own extensions (see [`Extension`]), after the
+    /// built-in ones, in this order.
+    pub extensions: Vec<ExtensionFactory>,
     /// Called after events were sent, e.g. to wake a GUI.
     pub waker: Option<Arc<dyn Fn() + Send + Sync>>,
 }
@@ -109,6 +112,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("replay", &self.replay)
             .field("follow_advised_hosts", &self.follow_advised_hosts)
             .field("subscriptions", &self.subscriptions)
+            .field("extensions", &self.extensions.len())
             .finish_non_exhaustive()
     }
 }
@@ -126,9 +130,13 @@ impl ClientConfig {
 enum Command {
     Subscribe(String),
     Unsubscribe(String),
-    Publish(String, RawJson),
+    Publish(u64, String, RawJson),
     Disconnect,
 }
+
+/// Makes a fresh instance of a user extension for a session (a
+/// configuration can start several sessions).
+pub type ExtensionFactory = Arc<dyn Fn() -> Box<dyn Extension> + Send + Sync>;
 
 /// What a transport worker reports back.
 struct Outcome {
@@ -142,8 +150,25 @@ struct Outcome {
 /// Dropping it (or calling [`disconnect`](Self::disconnect)) sends
 /// `/meta/disconnect`, waits a bounded time for the reply and stops the
 /// thread.
+///
+/// ```no_run
+/// use cometwatch::bayeux::{Client, ClientConfig, Event};
+///
+/// let mut config = ClientConfig::new("http://127.0.0.1:8080/cometd");
+/// config.subscriptions.push("/quotes/**".into());
+/// let client = Client::connect(config)?;
+/// for event in client.events() {
+///     if let Event::Messages(batch) = event {
+///         for message in &batch.messages {
+///             println!("{} {}", message.channel, message.data.as_str());
+///         }
+///     }
+/// }
+/// # Ok::<(), cometwatch::bayeux::ClientError>(())
+/// ```
 pub struct Client {
     commands: Sender<Command>,
+    next_publish: std::sync::atomic::AtomicU64,
     events: Receiver<Event>,
     thread: Option<JoinHandle<()>>,
     done: Receiver<()>,
@@ -205,6 +230,9 @@ impl Client {
                 replay.stored.clone(),
             )));
         }
+        for make in &config.extensions {
+            protocol.add_extension(make());
+        }
         for pattern in &config.subscriptions {
             protocol.subscribe(pattern)?;
         }
@@ -240,6 +268,7 @@ impl Client {
             .map_err(|e| ClientError::Thread(e.to_string()))?;
         Ok(Self {
             commands: command_tx,
+            next_publish: std::sync::atomic::AtomicU64::new(1),
             events: event_rx,
             thread: Some(thread),
             done: done_rx,
@@ -272,17 +301,20 @@ impl Client {
         Ok(())
     }
 
-    /// Publishes `data` on `channel`; the outcome arrives as
-    /// [`Event::Published`].
-    pub fn publish(&self, channel: &str, data: RawJson) -> Result<(), ChannelError> {
+    /// Publishes `data` on `channel` and returns the publish's id; the
+    /// outcome arrives as [`Event::Published`] with that id.
+    pub fn publish(&self, channel: &str, data: RawJson) -> Result<u64, ChannelError> {
         super::channel::validate_name(channel)?;
         if super::channel::is_meta(channel) {
             return Err(ChannelError::MetaChannel(channel.to_owned()));
         }
+        let id = self
+            .next_publish
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _ = self
             .commands
-            .send(Command::Publish(channel.to_owned(), data));
-        Ok(())
+            .send(Command::Publish(id, channel.to_owned(), data));
+        Ok(id)
     }
 
     /// Sends `/meta/disconnect`, waits (bounded) and stops the thread.
@@ -533,7 +565,9 @@ impl SessionThread {
         let result = match command {
             Command::Subscribe(pattern) => self.protocol.subscribe(&pattern),
             Command::Unsubscribe(pattern) => self.protocol.unsubscribe(&pattern),
-            Command::Publish(channel, data) => self.protocol.publish(&channel, data).map(|_| ()),
+            Command::Publish(id, channel, data) => {
+                self.protocol.publish_as(id, &channel, data).map(|_| ())
+            }
             Command::Disconnect => {
                 self.protocol.disconnect();
                 return true;
