@@ -10,6 +10,12 @@
 //! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000
 //! more channels, in the dashboard's layout.
 //!
+//! Every figure is the median of the same number of frames (60; 3 without
+//! `--bench`). The dashboard's charts reduce half the series of a dense
+//! chart on a second core when the machine has one; egui_plot draws on one
+//! thread. Each line says how many threads it used; for the dashboard's
+//! charts on one core, run the bench under `taskset -c 0`.
+//!
 //! ```sh
 //! cargo bench --bench frame
 //! ```
@@ -196,10 +202,11 @@ fn main() {
             });
         }
     };
-    let naive = measure(frames.min(5), naive_plot(false));
-    let banded = measure(frames.min(5), naive_plot(true));
+    let naive = measure(frames, naive_plot(false));
+    let banded = measure(frames, naive_plot(true));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
     println!(
-        "frame/dashboard charts: {ours:.2} ms per frame ({SERIES} series x {POINTS} samples visible, 1600x1000)"
+        "frame/dashboard charts: {ours:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {POINTS} samples visible, 1600x1000)"
     );
     let (busy, busy_now) = busy_store();
     let mut board = QuoteBoard::default();
@@ -215,15 +222,15 @@ fn main() {
         egui::CentralPanel::default().show(ui, |ui| board.ui(ui, &busy, busy_now));
     });
     println!(
-        "frame/quote board and channel tree: {side:.2} ms per frame ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
+        "frame/quote board and channel tree: {side:.2} ms per frame, median of {frames}, 1 thread ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
         SYMBOLS + OTHER_CHANNELS
     );
     println!(
-        "frame/naive egui_plot with every point, bands off: {naive:.2} ms per frame ({:.1}x slower)",
+        "frame/naive egui_plot with every point, bands off: {naive:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
         naive / ours
     );
     println!(
-        "frame/egui_plot with every point, its bands on: {banded:.2} ms per frame ({:.1}x slower)",
+        "frame/egui_plot with every point, its bands on: {banded:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
         banded / ours
     );
 }

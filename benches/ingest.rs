@@ -15,7 +15,18 @@
 //! full after the warm-up and the figure is the steady state of a
 //! dashboard that has been running, not the first fill of fresh memory.
 //!
-//! Criterion prints throughput in elements (messages) per second.
+//! The input is representative: each reply of the timed loop is a new
+//! one, with increasing timestamps and prices that move
+//! (`protocol_into_store`), and a mixed feed in one reply
+//! (`protocol_into_store_mixed`: quotes, host metrics with per-core
+//! arrays, alarms with strings, Salesforce-style nested events). The same
+//! reply over and over (byte-identical layouts, one timestamp) is the
+//! layout cache's best case, kept as its own line
+//! (`protocol_into_store_best_case`). The parse references and the
+//! protocol lines read the first representative quote reply.
+//!
+//! All on one thread. Criterion prints throughput in elements (messages)
+//! per second.
 
 /// Benches allocate as the binary does (see `src/main.rs`).
 #[global_allocator]
@@ -38,14 +49,110 @@ const SYMBOLS: [&str; 8] = [
     "ACME", "GLOBEX", "INITECH", "UMBRELLA", "HOOLI", "STARK", "WAYNE", "TYRELL",
 ];
 
-/// A connect reply: `MESSAGES` quotes then the connect answer with `id`.
+/// A connect reply: `MESSAGES` quotes then the connect answer with `id`,
+/// the same bytes every time (the best case).
 fn reply(connect_id: &str) -> Vec<u8> {
     let mut out = quotes().to_vec();
+    close_reply(&mut out, connect_id);
+    out
+}
+
+fn close_reply(out: &mut Vec<u8>, connect_id: &str) {
     out.extend_from_slice(
         format!(r#"{{"channel":"/meta/connect","id":"{connect_id}","successful":true}}]"#)
             .as_bytes(),
     );
-    out
+}
+
+/// Unix ms of the first message of reply `round`: time moves on, 1 ms a
+/// message.
+fn round_start_ms(round: u64) -> u64 {
+    1_795_384_143_623 + round * MESSAGES as u64
+}
+
+/// A price that moves from message to message and round to round.
+fn price(round: u64, i: usize) -> f64 {
+    let step = (round as usize * MESSAGES + i) as f64;
+    100.0 + 5.0 * (step * 0.0137).sin() + (i % 13) as f64 * 0.01
+}
+
+/// Reply `round` of a quote feed: every message new (time, prices,
+/// volume), as a real feed sends.
+fn moving_quotes(round: u64, connect_id: &str) -> Vec<u8> {
+    let start = round_start_ms(round);
+    let mut out = String::with_capacity(MESSAGES * 160);
+    out.push('[');
+    for i in 0..MESSAGES {
+        let symbol = SYMBOLS[i % SYMBOLS.len()];
+        let last = price(round, i);
+        out.push_str(&format!(
+            r#"{{"channel":"/quotes/{symbol}","data":{{"symbol":"{symbol}","last":{last:.2},"bid":{:.2},"ask":{:.2},"volume":{},"ts":{}}}}},"#,
+            last - 0.05,
+            last + 0.05,
+            100_000 + round as usize * MESSAGES + i,
+            start + i as u64,
+        ));
+    }
+    let mut bytes = out.into_bytes();
+    close_reply(&mut bytes, connect_id);
+    bytes
+}
+
+/// Reply `round` of a mixed feed: quotes (half), host metrics with a
+/// per-core array, alarms with strings, and Salesforce-style events with
+/// a nested payload, an RFC 3339 time and a replay id.
+fn mixed_feed(round: u64, connect_id: &str) -> Vec<u8> {
+    let start = round_start_ms(round);
+    let mut out = String::with_capacity(MESSAGES * 200);
+    out.push('[');
+    for i in 0..MESSAGES {
+        let ts = start + i as u64;
+        let step = round as usize * MESSAGES + i;
+        let value = price(round, i);
+        let message = match i % 8 {
+            0..=3 => {
+                let symbol = SYMBOLS[i % SYMBOLS.len()];
+                format!(
+                    r#"{{"channel":"/quotes/{symbol}","data":{{"symbol":"{symbol}","last":{value:.2},"bid":{:.2},"ask":{:.2},"volume":{},"ts":{ts}}}}}"#,
+                    value - 0.05,
+                    value + 0.05,
+                    100_000 + step
+                )
+            }
+            4 | 5 => {
+                let cores: Vec<String> = (0..8)
+                    .map(|c| format!("{:.1}", (value * (c + 1) as f64) % 100.0))
+                    .collect();
+                format!(
+                    r#"{{"channel":"/monitor/host/cpu","data":{{"total":{:.1},"cores":[{}],"load":[{:.2},{:.2},{:.2}],"ts":{ts}}}}}"#,
+                    value % 100.0,
+                    cores.join(","),
+                    value / 50.0,
+                    value / 60.0,
+                    value / 70.0
+                )
+            }
+            6 => format!(
+                r#"{{"channel":"/alerts/warning","data":{{"title":"CPU high","message":"cpu at {:.0} % on web{:02}","severity":"warning","value":{value:.1},"ts":{ts}}}}}"#,
+                value % 100.0,
+                i % 16
+            ),
+            _ => format!(
+                r#"{{"channel":"/event/Order__e","data":{{"schema":"dffQ2QLzDNHqwB8_sHMxdA","payload":{{"Amount__c":{:.2},"Quantity__c":{},"CreatedDate":"2026-12-02T10:{:02}:{:02}.{:03}Z"}},"event":{{"replayId":{}}}}}}}"#,
+                value * 10.0,
+                i % 50,
+                (step / 60_000) % 60,
+                (step / 1000) % 60,
+                step % 1000,
+                1000 + step
+            ),
+        };
+        out.push_str(&message);
+        out.push(',');
+    }
+    let mut bytes = out.into_bytes();
+    close_reply(&mut bytes, connect_id);
+    bytes
 }
 
 /// The reply's text up to the connect answer, built once.
@@ -119,8 +226,42 @@ struct FloorEnvelope<'a> {
     successful: Option<bool>,
 }
 
+/// The whole path, protocol and store, on the replies `make` gives for
+/// rounds 0, 1, 2, …: each built before its round is timed.
+fn protocol_into_store(make: fn(u64, &str) -> Vec<u8>) -> impl FnMut(u64) -> Duration {
+    move |iters| {
+        let now = Instant::now();
+        let mut p = connected_protocol(now, true);
+        // Full ring buffers within the warm-up: steady state, as in a
+        // dashboard that has run a while (not first-fill page faults).
+        let config = StoreConfig {
+            retention: Retention {
+                max_points: STEADY_POINTS,
+                max_age_secs: None,
+            },
+            ..StoreConfig::default()
+        };
+        let mut store = Store::new(config, Vec::new());
+        let mut total = Duration::ZERO;
+        for round in 0..iters {
+            let (token, id) = next_connect(&mut p, now);
+            let body = Bytes::from(make(round, &id));
+            let started = Instant::now();
+            p.handle_response(token, body, now, round_start_ms(round) + MESSAGES as u64);
+            while let Some(event) = p.poll_event() {
+                if let Event::Messages(batch) = event {
+                    store.ingest(&batch);
+                }
+            }
+            total += started.elapsed();
+        }
+        black_box(store.series_count());
+        total
+    }
+}
+
 fn ingest(c: &mut Criterion) {
-    let sample = reply("1");
+    let sample = moving_quotes(0, "1");
     println!(
         "reply: {} messages, {} bytes ({} B/message)",
         MESSAGES,
@@ -161,7 +302,7 @@ fn ingest(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let (token, id) = next_connect(&mut p, now);
-                    let body = Bytes::from(reply(&id));
+                    let body = Bytes::from(moving_quotes(0, &id));
                     let started = Instant::now();
                     p.handle_response(token, body, now, 0);
                     let mut delivered = 0;
@@ -216,35 +357,15 @@ fn ingest(c: &mut Criterion) {
     });
 
     group.bench_function("protocol_into_store", |b| {
-        b.iter_custom(|iters| {
-            let now = Instant::now();
-            let mut p = connected_protocol(now, true);
-            // Full ring buffers within the warm-up: steady state, as in a
-            // dashboard that has run a while (not first-fill page faults).
-            let config = StoreConfig {
-                retention: Retention {
-                    max_points: STEADY_POINTS,
-                    max_age_secs: None,
-                },
-                ..StoreConfig::default()
-            };
-            let mut store = Store::new(config, Vec::new());
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let (token, id) = next_connect(&mut p, now);
-                let body = Bytes::from(reply(&id));
-                let started = Instant::now();
-                p.handle_response(token, body, now, 1_795_384_143_623 + i);
-                while let Some(event) = p.poll_event() {
-                    if let Event::Messages(batch) = event {
-                        store.ingest(&batch);
-                    }
-                }
-                total += started.elapsed();
-            }
-            black_box(store.series_count());
-            total
-        })
+        b.iter_custom(protocol_into_store(moving_quotes))
+    });
+    group.bench_function("protocol_into_store_mixed", |b| {
+        b.iter_custom(protocol_into_store(mixed_feed))
+    });
+    // The best case: one reply over and over (identical layouts, one
+    // timestamp).
+    group.bench_function("protocol_into_store_best_case", |b| {
+        b.iter_custom(protocol_into_store(|_, id| reply(id)))
     });
     group.finish();
 }

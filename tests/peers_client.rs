@@ -285,3 +285,23 @@ fn faye_ignores_the_replay_extension() {
 fn cometd_ignores_the_replay_extension() {
     replay_is_ignored_by(PeerKind::CometD);
 }
+
+/// `--ack` on a server without the ack extension: the user is told that
+/// delivery is not acknowledged, and data still flows.
+#[test]
+fn faye_without_acknowledgements_is_said() {
+    let mut server = PeerServer::start(PeerKind::Faye, 0, &[]);
+    let mut config = test_client_config(server.url(), &["/feed/acked"]);
+    config.ack = true;
+    let client = Client::connect(config).expect("client");
+    let events = wait_for(&client, LONG, |e| is_subscribed(e, "/feed/acked"));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Notice { message } if message.contains("acknowledged delivery"))
+        ),
+        "{events:#?}"
+    );
+    server.publish("/feed/acked", 5, 0);
+    let (seqs, _) = collect_seqs(&client, 5, LONG);
+    assert_eq!(seqs, (0..5).collect::<Vec<_>>());
+}

@@ -50,6 +50,13 @@ pub trait Extension: Send {
     fn subscribe_refused(&mut self, _pattern: &str, _error: &str) -> Option<String> {
         None
     }
+
+    /// Something the user should know, in words, noticed while handling
+    /// a message (e.g. the server does not support the extension); taken
+    /// once.
+    fn take_notice(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// CometD's acknowledgement extension, client side.
@@ -61,6 +68,9 @@ pub trait Extension: Send {
 pub struct AckExtension {
     server_supports_acks: bool,
     batch: Option<i64>,
+    /// Told once per session that the server does not acknowledge.
+    told_unsupported: bool,
+    notice: Option<String>,
 }
 
 impl AckExtension {
@@ -103,6 +113,17 @@ impl Extension for AckExtension {
                 }
                 _ => self.server_supports_acks = false,
             }
+            if message.successful == Some(true)
+                && !self.server_supports_acks
+                && !self.told_unsupported
+            {
+                self.told_unsupported = true;
+                self.notice = Some(
+                    "the server does not support acknowledged delivery (the ack extension): \
+                     messages published while a connect fails may be lost"
+                        .into(),
+                );
+            }
         } else if channel == meta::CONNECT
             && message.successful == Some(true)
             && self.server_supports_acks
@@ -117,6 +138,10 @@ impl Extension for AckExtension {
 
     fn sees_data_messages(&self) -> bool {
         false
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 }
 
@@ -210,6 +235,9 @@ mod tests {
         ack.outgoing(&mut connect);
         assert!(connect.ext.is_none());
         assert!(!ack.is_active());
+        // The user is told once.
+        assert!(ack.take_notice().is_some_and(|n| n.contains("may be lost")));
+        assert_eq!(ack.take_notice(), None);
 
         // Server agrees: batches are echoed.
         ack.outgoing(&mut WireMessage::new(meta::HANDSHAKE));

@@ -266,6 +266,12 @@ pub enum Event {
         /// Why, in words.
         reason: String,
     },
+    /// Something the user should know about the session, such as an
+    /// extension the server does not support.
+    Notice {
+        /// What, in words.
+        message: String,
+    },
     /// Something went wrong that the session recovers from by itself.
     Error {
         /// What, in words.
@@ -1052,6 +1058,9 @@ impl Protocol {
             let mut keep = true;
             for extension in &mut self.extensions {
                 keep &= extension.incoming(envelope);
+                if let Some(message) = extension.take_notice() {
+                    self.events.push_back(Event::Notice { message });
+                }
             }
             if !keep {
                 return;

@@ -366,6 +366,7 @@ fn report(url: &str, event: &Event) {
             "the server rejected the credentials ({reason}); running the token command for a new token"
         )),
         Event::GaveUp { reason } => Some(format!("error: {reason}")),
+        Event::Notice { message } => Some(format!("WARNING: {message}")),
         Event::Resubscribed { patterns } => Some(format!(
             "re-subscribed to {} after a new handshake; messages published meanwhile may be missing",
             patterns.join(", ")

@@ -105,6 +105,9 @@ impl ConnectionStatus {
                     now,
                 ));
             }
+            Event::Notice { message } => {
+                self.gap_warning = Some(message.clone());
+            }
             Event::GaveUp { reason } => {
                 self.last_error = Some((format!("gave up: {reason}"), now));
             }
