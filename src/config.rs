@@ -159,8 +159,9 @@ fn default_severity() -> String {
     "warning".into()
 }
 
-/// A loaded, checked configuration.
-#[derive(Debug, Clone, Default)]
+/// A loaded, checked configuration. Its `Debug` output names header and
+/// extension keys but never their values, nor the token command.
+#[derive(Clone, Default)]
 pub struct Config {
     /// Servers (several: one cluster); empty: the embedded demo server.
     pub urls: Vec<String>,
@@ -192,6 +193,34 @@ pub struct Config {
     pub store: StoreConfig,
     /// Frame rate cap of the dashboard.
     pub fps: Option<u32>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = |map: &Option<serde_json::Map<String, serde_json::Value>>| {
+            map.as_ref().map(|m| m.keys().cloned().collect::<Vec<_>>())
+        };
+        f.debug_struct("Config")
+            .field("urls", &self.urls)
+            .field("subscribe", &self.subscribe)
+            .field("alerts", &self.alerts.len())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("handshake_ext", &keys(&self.handshake_ext))
+            .field("ext", &keys(&self.ext))
+            .field("token_command", &self.token_command.as_ref().map(|_| "…"))
+            .field("replay", &self.replay)
+            .field("replay_state", &self.replay_state)
+            .field("follow_advised_hosts", &self.follow_advised_hosts)
+            .field("max_network_delay", &self.max_network_delay)
+            .field("ack", &self.ack)
+            .field("ca_cert", &self.ca_cert)
+            .field("store", &self.store)
+            .field("fps", &self.fps)
+            .finish()
+    }
 }
 
 impl Config {
@@ -581,6 +610,11 @@ authToken = "${TOKEN}"
         assert_eq!(
             config.max_network_delay,
             Some(std::time::Duration::from_secs(5))
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("s3cr") && !debug.contains("/run/token"),
+            "{debug}"
         );
         assert!(error("replay = \"soon\"").contains("invalid replay setting"));
         assert!(error("[auth]\ntoken_command = \" \"").contains("empty"));

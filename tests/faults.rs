@@ -538,7 +538,42 @@ fn no_storm(fault: Fault, expect_reason: &str) {
         "{reasons:#?}"
     );
     *rig.mini.fault.lock().expect("lock") = Fault::None;
+    let healed = Instant::now();
     wait_data(&rig.client, Duration::from_secs(40));
+    eprintln!(
+        "{expect_reason}: data again {:.1} s after the server healed",
+        healed.elapsed().as_secs_f64()
+    );
+}
+
+/// A healthy server that restarts: the first retry leaves within a
+/// second, so a short outage costs about a second.
+#[test]
+fn a_brief_outage_is_recovered_within_about_a_second() {
+    let rig = rig();
+    *rig.mini.fault.lock().expect("lock") = Fault::EmptyServerError;
+    // One failed connect, then the server is back.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no failure seen");
+        if let Ok(Event::StateChanged {
+            state: State::Unconnected,
+            retry_in: Some(retry_in),
+            ..
+        }) = rig.client.events().recv_timeout(Duration::from_millis(20))
+        {
+            assert!(retry_in <= Duration::from_secs(1), "{retry_in:?}");
+            break;
+        }
+    }
+    *rig.mini.fault.lock().expect("lock") = Fault::None;
+    let healed = Instant::now();
+    wait_data(&rig.client, Duration::from_secs(10));
+    assert!(
+        healed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        healed.elapsed()
+    );
 }
 
 #[test]

@@ -558,7 +558,8 @@ impl Protocol {
         if matches!(
             self.state,
             State::Disconnected | State::Disconnecting | State::Terminated
-        ) {
+        ) || self.awaiting_credentials
+        {
             return;
         }
         let scheduled = self.next_handshake_at.or(self.next_connect_at);
@@ -687,7 +688,10 @@ impl Protocol {
         }
         if self.client_id.is_none() {
             let due = self.next_handshake_at.is_some_and(|at| at <= now);
-            if due && matches!(self.state, State::Handshaking | State::Rehandshaking) {
+            if due
+                && !self.awaiting_credentials
+                && matches!(self.state, State::Handshaking | State::Rehandshaking)
+            {
                 self.next_handshake_at = None;
                 return Some(self.handshake_transmit());
             }
