@@ -13,7 +13,7 @@ use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
-use super::layout::{Layout, ThemeChoice, TimeWindow};
+use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
 use super::quotes::QuoteBoard;
 use super::status::status_bar_ui;
@@ -69,17 +69,11 @@ impl DashboardApp {
         saved: Option<Layout>,
     ) -> Result<Self, UiError> {
         let config = options.config;
-        let mut layout = saved.unwrap_or_else(|| {
-            let mut layout = Layout::default();
-            if !config.subscribe.is_empty() {
-                layout.subscriptions.clone_from(&config.subscribe);
-            }
-            layout
-        });
         let mut urls = options.urls;
         if urls.is_empty() {
             urls.clone_from(&config.urls);
         }
+        let mut layout = saved.unwrap_or_else(|| first_layout(&config, urls.is_empty()));
         let embedded = if urls.is_empty() {
             let server = server::start(ServerConfig::default())?;
             urls.push(server.url());
@@ -394,6 +388,19 @@ impl DashboardApp {
     }
 }
 
+/// The layout of a first run (nothing saved): the configuration's
+/// subscriptions, else the demo's channels on the embedded `demo` server,
+/// else every channel.
+pub fn first_layout(config: &Config, demo: bool) -> Layout {
+    let mut layout = Layout::default();
+    if !config.subscribe.is_empty() {
+        layout.subscriptions.clone_from(&config.subscribe);
+    } else if demo {
+        layout.subscriptions = DEMO_SUBSCRIPTIONS.map(String::from).to_vec();
+    }
+    layout
+}
+
 impl eframe::App for DashboardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
@@ -401,5 +408,24 @@ impl eframe::App for DashboardApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_run_on_a_server_subscribes_to_everything() {
+        let layout = first_layout(&Config::default(), false);
+        assert_eq!(layout.subscriptions, vec!["/**"]);
+        let demo = first_layout(&Config::default(), true);
+        assert_eq!(demo.subscriptions, DEMO_SUBSCRIPTIONS.map(String::from));
+        let config = Config {
+            subscribe: vec!["/stocks/*".into()],
+            ..Config::default()
+        };
+        assert_eq!(first_layout(&config, false).subscriptions, vec!["/stocks/*"]);
+        assert_eq!(first_layout(&config, true).subscriptions, vec!["/stocks/*"]);
     }
 }

@@ -8,6 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The subscription of a dashboard on a server of unknown schema: every
+/// channel.
+pub const EVERYTHING: &str = "/**";
+
+/// The subscriptions of a dashboard on the embedded demo server.
+pub const DEMO_SUBSCRIPTIONS: [&str; 3] = ["/quotes/**", "/monitor/**", "/alerts/**"];
+
 /// How much time a following chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimeWindow {
@@ -137,11 +144,7 @@ impl Default for Layout {
             window: TimeWindow::OneMinute,
             panels: Panels::default(),
             theme: ThemeChoice::System,
-            subscriptions: vec![
-                "/quotes/**".into(),
-                "/monitor/**".into(),
-                "/alerts/**".into(),
-            ],
+            subscriptions: vec![EVERYTHING.into()],
             next_id: 1,
         }
     }
