@@ -175,6 +175,11 @@ impl ChannelStats {
         }
     }
 
+    /// True when the channel carries server alarms.
+    pub fn is_alarm_channel(&self) -> bool {
+        self.is_alarm_channel
+    }
+
     /// Messages per second over the last few seconds, at `now_ms`.
     pub fn rate(&self, now_ms: u64) -> f64 {
         self.rate.per_second(now_ms)

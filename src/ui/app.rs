@@ -10,6 +10,7 @@ use egui::RichText;
 
 use super::UiError;
 use super::alerts::{AlertAction, alerts_ui, toasts_ui};
+use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
@@ -57,7 +58,7 @@ pub struct DashboardApp {
     /// Channel browser state.
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
-    seen_generation: u64,
+    auto: AutoCharts,
 }
 
 impl DashboardApp {
@@ -133,7 +134,7 @@ impl DashboardApp {
             quotes: QuoteBoard::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
-            seen_generation: u64::MAX,
+            auto: AutoCharts::default(),
         })
     }
 
@@ -152,12 +153,9 @@ impl DashboardApp {
         let now_secs = now_ms as f64 / 1000.0;
         let model = self.model.clone();
         let mut shared = lock(&model);
-        // New channels may want an automatic chart.
-        if self.seen_generation != shared.store.generation() {
-            self.seen_generation = shared.store.generation();
-            for (channel, _) in shared.store.channels() {
-                self.layout.auto_chart_for(channel);
-            }
+        // New channels and fields may want automatic charts.
+        if self.auto.update(&mut self.layout, &shared.store, now_ms) {
+            ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| {
@@ -294,7 +292,10 @@ impl DashboardApp {
                 self.layout.add_chart(format!("Chart {n}"), Vec::new());
             }
             ui.checkbox(&mut self.layout.auto_charts, "auto charts")
-                .on_hover_text("Add a chart for each new quote symbol and host metric");
+                .on_hover_text(
+                    "Add charts for the channels and fields seen: siblings share a chart per field, \
+                     counters apart from gauges; removed charts stay removed",
+                );
             ui.separator();
             ui.toggle_value(&mut self.layout.panels.channels, "Channels");
             ui.toggle_value(&mut self.layout.panels.quotes, "Quotes");

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::auto_layout::AutoChart;
+
 /// The subscription of a dashboard on a server of unknown schema: every
 /// channel.
 pub const EVERYTHING: &str = "/**";
@@ -118,11 +120,16 @@ impl Default for Panels {
 pub struct Layout {
     /// The charts, in grid order.
     pub charts: Vec<ChartSpec>,
-    /// Add a chart for each new quote symbol and host metric seen.
+    /// Add charts for the channels and fields seen (see
+    /// [`auto_layout`](super::auto_layout)).
     pub auto_charts: bool,
-    /// Channel prefixes already given an automatic chart.
+    /// Field patterns the automatic layout has charted, also when the user
+    /// removed the chart since: they get no new automatic chart.
     #[serde(default)]
     pub auto_charted: Vec<String>,
+    /// The automatic charts as made, to tell them from the user's edits.
+    #[serde(default)]
+    pub auto_origins: Vec<AutoOrigin>,
     /// Time window of following charts.
     pub window: TimeWindow,
     /// Panels shown.
@@ -141,6 +148,7 @@ impl Default for Layout {
             charts: Vec::new(),
             auto_charts: true,
             auto_charted: Vec::new(),
+            auto_origins: Vec::new(),
             window: TimeWindow::OneMinute,
             panels: Panels::default(),
             theme: ThemeChoice::System,
@@ -164,33 +172,73 @@ impl Layout {
         id
     }
 
-    /// Removes the chart `id`.
+    /// Removes the chart `id` (an automatic one's fields stay covered).
     pub fn remove_chart(&mut self, id: u64) {
         self.charts.retain(|c| c.id != id);
+        self.auto_origins.retain(|o| o.id != id);
     }
 
-    /// The default chart for a channel seen for the first time, if the
-    /// automatic layout wants one: one per quote symbol (last price) and
-    /// one per host metric group (all its numbers).
-    pub fn auto_chart_for(&mut self, channel: &str) -> Option<u64> {
-        if !self.auto_charts || self.auto_charted.iter().any(|c| c == channel) {
-            return None;
+    /// Adds the charts the automatic layout proposes: each covers its
+    /// fields from now on, and replaces the untouched automatic charts
+    /// whose series it shows (charts the user renamed or changed stay).
+    pub fn apply_auto(&mut self, charts: Vec<AutoChart>) {
+        let replaced: Vec<&str> = charts
+            .iter()
+            .flat_map(|c| c.replaces.iter().map(String::as_str))
+            .collect();
+        let gone: Vec<u64> = self
+            .auto_origins
+            .iter()
+            .filter(|origin| {
+                !origin.series.is_empty()
+                    && origin.series.iter().all(|s| replaced.contains(&s.as_str()))
+                    && self.charts.iter().any(|c| origin.is_untouched(c))
+            })
+            .map(|origin| origin.id)
+            .collect();
+        for id in gone {
+            self.remove_chart(id);
         }
-        let (title, series) = if let Some(symbol) = channel.strip_prefix("/quotes/") {
-            if symbol.contains('/') {
-                return None;
+        for chart in charts {
+            for field in chart.covers {
+                if !self.auto_charted.contains(&field) {
+                    self.auto_charted.push(field);
+                }
             }
-            (format!("{symbol} last"), vec![format!("{channel}#/last")])
-        } else if let Some(metric) = channel.strip_prefix("/monitor/host/") {
-            if metric.contains('/') {
-                return None;
-            }
-            (format!("host {metric}"), vec![format!("{channel}#/**")])
-        } else {
-            return None;
-        };
-        self.auto_charted.push(channel.to_owned());
-        Some(self.add_chart(title, series))
+            let id = self.add_chart(chart.title.clone(), chart.series.clone());
+            self.auto_origins.push(AutoOrigin {
+                id,
+                title: chart.title,
+                series: chart.series,
+            });
+        }
+    }
+
+    /// Every pattern that counts as charted already: the fields the
+    /// automatic layout covered and every chart's series.
+    pub fn covered(&self) -> impl Iterator<Item = &str> {
+        self.auto_charted
+            .iter()
+            .chain(self.charts.iter().flat_map(|c| &c.series))
+            .map(String::as_str)
+    }
+}
+
+/// A chart as the automatic layout made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoOrigin {
+    /// The chart's id.
+    pub id: u64,
+    /// Its title then.
+    pub title: String,
+    /// Its series then.
+    pub series: Vec<String>,
+}
+
+impl AutoOrigin {
+    /// True when `chart` is this automatic chart, as made.
+    pub fn is_untouched(&self, chart: &ChartSpec) -> bool {
+        chart.id == self.id && chart.title == self.title && chart.series == self.series
     }
 }
 
@@ -198,16 +246,42 @@ impl Layout {
 mod tests {
     use super::*;
 
+    fn auto(title: &str, series: &[&str], replaces: &[&str]) -> AutoChart {
+        AutoChart {
+            title: title.into(),
+            series: series.iter().map(|s| (*s).into()).collect(),
+            covers: series.iter().map(|s| (*s).into()).collect(),
+            replaces: replaces.iter().map(|s| (*s).into()).collect(),
+        }
+    }
+
     #[test]
-    fn auto_layout_adds_one_chart_per_symbol_and_metric_once() {
+    fn automatic_charts_cover_their_fields_even_once_removed() {
         let mut layout = Layout::default();
-        assert!(layout.auto_chart_for("/quotes/ACME").is_some());
-        assert!(layout.auto_chart_for("/quotes/ACME").is_none());
-        assert!(layout.auto_chart_for("/monitor/host/cpu").is_some());
-        assert!(layout.auto_chart_for("/alerts/warning").is_none());
-        assert_eq!(layout.charts.len(), 2);
-        assert_eq!(layout.charts[0].series, vec!["/quotes/ACME#/last"]);
-        layout.auto_charts = false;
-        assert!(layout.auto_chart_for("/quotes/HOOLI").is_none());
+        layout.apply_auto(vec![auto("price · /stocks/*", &["/stocks/*#/price"], &[])]);
+        assert_eq!(layout.charts.len(), 1);
+        let id = layout.charts[0].id;
+        layout.remove_chart(id);
+        assert!(layout.charts.is_empty());
+        assert!(layout.covered().any(|p| p == "/stocks/*#/price"));
+        assert!(layout.auto_origins.is_empty());
+    }
+
+    #[test]
+    fn group_charts_replace_only_untouched_automatic_charts() {
+        let mut layout = Layout::default();
+        layout.apply_auto(vec![
+            auto("/stocks/IBM", &["/stocks/IBM#/price"], &[]),
+            auto("/stocks/AAPL", &["/stocks/AAPL#/price"], &[]),
+        ]);
+        layout.charts[1].title = "my AAPL".into();
+        layout.add_chart("mine", vec!["/stocks/IBM#/price".into()]);
+        layout.apply_auto(vec![auto(
+            "price · /stocks/*",
+            &["/stocks/*#/price"],
+            &["/stocks/IBM#/price", "/stocks/AAPL#/price"],
+        )]);
+        let titles: Vec<&str> = layout.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["my AAPL", "mine", "price · /stocks/*"]);
     }
 }

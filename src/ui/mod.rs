@@ -3,6 +3,8 @@
 
 pub mod alerts;
 pub mod app;
+pub mod auto_charts;
+pub mod auto_layout;
 pub mod channels;
 pub mod charts;
 pub mod inspector;

@@ -1,0 +1,101 @@
+//! Keeps the layout's automatic charts up to date with the store: gathers
+//! the facts of the channels seen (first sight, each series' newest
+//! samples), asks [`auto_layout`](super::auto_layout) what to chart, and
+//! applies its plan to the layout. Runs when the store gains channels or
+//! series, or while fields wait for samples, at most twice a second.
+
+use std::collections::HashMap;
+
+use super::auto_layout::{ChannelFacts, FieldFacts, RECENT_SAMPLES, plan};
+use super::layout::Layout;
+use crate::store::{SeriesPattern, Store};
+
+/// Milliseconds between two looks at the store.
+pub const INTERVAL_MS: u64 = 500;
+
+/// The automatic layout's view state (not persisted).
+#[derive(Debug, Default)]
+pub struct AutoCharts {
+    /// When each channel was first seen (Unix ms).
+    first_seen: HashMap<String, u64>,
+    /// The store generation of the last look.
+    seen_generation: Option<u64>,
+    /// No look before this time (Unix ms).
+    next_look_ms: u64,
+    /// Fields were waiting for samples at the last look.
+    waiting: bool,
+    /// Parsed patterns, by text.
+    patterns: HashMap<String, Option<SeriesPattern>>,
+}
+
+impl AutoCharts {
+    /// Adds the charts due at `now_ms` to `layout`. Returns true while a
+    /// later look may add more with no new data (the caller repaints then).
+    pub fn update(&mut self, layout: &mut Layout, store: &Store, now_ms: u64) -> bool {
+        let generation = store.generation();
+        if self.seen_generation != Some(generation) {
+            for (channel, _) in store.channels() {
+                self.first_seen.entry(channel.to_owned()).or_insert(now_ms);
+            }
+        }
+        if !layout.auto_charts {
+            return false;
+        }
+        let due = self.seen_generation != Some(generation) || self.waiting;
+        if !due {
+            return false;
+        }
+        if now_ms < self.next_look_ms {
+            return true;
+        }
+        self.seen_generation = Some(generation);
+        self.next_look_ms = now_ms + INTERVAL_MS;
+        let channels = self.facts(store, now_ms);
+        let covered: Vec<SeriesPattern> = layout
+            .covered()
+            .filter_map(|text| {
+                self.patterns
+                    .entry(text.to_owned())
+                    .or_insert_with(|| SeriesPattern::parse(text))
+                    .clone()
+            })
+            .collect();
+        let plan = plan(&channels, &covered, now_ms);
+        self.waiting = plan.waiting;
+        layout.apply_auto(plan.charts);
+        self.waiting
+    }
+
+    /// The facts of every channel but alarm channels.
+    fn facts(&self, store: &Store, now_ms: u64) -> Vec<ChannelFacts> {
+        let mut times = Vec::with_capacity(RECENT_SAMPLES);
+        let mut values = Vec::with_capacity(RECENT_SAMPLES);
+        store
+            .channels()
+            .into_iter()
+            .filter(|(_, stats)| !stats.is_alarm_channel())
+            .map(|(channel, _)| {
+                let fields = store
+                    .channel_series(channel)
+                    .into_iter()
+                    .filter_map(|name| {
+                        let (_, pointer) = name.split_once('#')?;
+                        let series = store.series(name)?;
+                        times.clear();
+                        values.clear();
+                        for (t, v) in series.newest(RECENT_SAMPLES) {
+                            times.extend_from_slice(t);
+                            values.extend_from_slice(v);
+                        }
+                        Some((pointer.to_owned(), FieldFacts::of(&times, &values)))
+                    })
+                    .collect();
+                ChannelFacts {
+                    channel: channel.to_owned(),
+                    first_seen_ms: self.first_seen.get(channel).copied().unwrap_or(now_ms),
+                    fields,
+                }
+            })
+            .collect()
+    }
+}
