@@ -229,6 +229,7 @@ impl DashboardApp {
                     });
                 ui.separator();
             }
+            self.charts.down = shared.status.down_spans(now_secs);
             charts_ui(
                 ui,
                 &mut self.layout,

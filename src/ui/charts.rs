@@ -1,8 +1,11 @@
 //! The grid of live line charts.
 //!
-//! Each chart shows the series its patterns match, with a wall-clock time
-//! axis, its own legend (click a name to hide or show the series), a hover
-//! readout, alert thresholds as dashed lines, and y auto-fit. All charts
+//! Each chart shows the series its patterns match, each in its own colour,
+//! with a wall-clock time axis, its own legend (click a name to hide or
+//! show the series), a hover readout (series, time, value), alert
+//! thresholds as dashed lines, and y auto-fit. Lines break where data is
+//! missing (a step much longer than the series' usual one, a period
+//! without connection); those periods are shaded. All charts
 //! share one x axis: following the newest data over the chosen window, or
 //! where the user zoomed or panned (double-click returns to following).
 //! Each series hands the plot only its visible window, reduced to a
@@ -11,10 +14,17 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints};
+use egui_plot::{
+    HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span,
+};
 
+pub use super::colors::series_color;
+use super::colors::chart_colors;
 use super::layout::{ChartSpec, Layout};
-use super::plotting::{format_clock, reduce_to_columns, time_grid};
+use super::plotting::{
+    GAP_FACTOR, STEP_SAMPLES, format_clock, median_step, reduce_to_columns, time_grid,
+    unbroken_runs,
+};
 use crate::store::{SeriesPattern, Store};
 
 /// Most series drawn in one chart.
@@ -39,6 +49,8 @@ pub struct ChartsView {
     patterns: HashMap<String, Option<SeriesPattern>>,
     /// Series per chart id: (store generation, patterns, names).
     resolved: HashMap<u64, (u64, Vec<String>, Vec<String>)>,
+    /// The periods without connection (Unix seconds), set each frame.
+    pub down: Vec<(f64, f64)>,
 }
 
 impl ChartsView {
@@ -71,26 +83,6 @@ impl ChartsView {
             .or_insert_with(|| SeriesPattern::parse(text))
             .clone()
     }
-}
-
-/// A stable colour for a series name.
-pub fn series_color(name: &str) -> Color32 {
-    const PALETTE: [Color32; 10] = [
-        Color32::from_rgb(66, 135, 245),
-        Color32::from_rgb(240, 120, 40),
-        Color32::from_rgb(60, 180, 90),
-        Color32::from_rgb(220, 60, 80),
-        Color32::from_rgb(150, 100, 220),
-        Color32::from_rgb(40, 190, 200),
-        Color32::from_rgb(230, 190, 40),
-        Color32::from_rgb(200, 90, 170),
-        Color32::from_rgb(120, 160, 60),
-        Color32::from_rgb(140, 140, 140),
-    ];
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    PALETTE[(hash % PALETTE.len() as u64) as usize]
 }
 
 /// The series names a chart shows, in a stable order. Cached per chart
@@ -262,7 +254,8 @@ fn chart_ui(
         });
         let resolved = resolve_series(store, spec, view);
         let names: Vec<&str> = resolved.iter().map(String::as_str).collect();
-        legend_ui(ui, spec, &names);
+        let colors = chart_colors(&names);
+        legend_ui(ui, spec, &names, &colors);
         let visible: Vec<&str> = names
             .iter()
             .copied()
@@ -277,6 +270,18 @@ fn chart_ui(
             .filter(|rule| visible.iter().any(|n| rule.series.matches(n)))
             .map(|rule| (rule.name.clone(), rule.threshold()))
             .collect();
+        let down: Vec<(f64, f64)> = view
+            .down
+            .iter()
+            .copied()
+            .filter(|(d0, d1)| *d1 >= x0 && *d0 <= x1)
+            .collect();
+        let down_text = |x: f64| {
+            down.iter()
+                .find(|(d0, d1)| (*d0..=*d1).contains(&x))
+                .map(|(d0, d1)| format!("\n{}", down_hover_text(*d0, *d1)))
+                .unwrap_or_default()
+        };
         let link = egui::Id::unique("cometwatch-time-axis");
         let response = Plot::new(("chart", spec.id))
             .height(CHART_HEIGHT)
@@ -291,26 +296,49 @@ fn chart_ui(
                     position,
                     ..
                 } => Some(format!(
-                    "{plot_name}\n{}\n{}",
+                    "{plot_name}\n{}\n{}{}",
                     format_clock(position.x, true),
-                    format_value(position.y)
+                    format_value(position.y),
+                    down_text(position.x)
                 )),
                 HoverPosition::Elsewhere { position } => Some(format!(
-                    "{}\n{}",
+                    "{}\n{}{}",
                     format_clock(position.x, true),
-                    format_value(position.y)
+                    format_value(position.y),
+                    down_text(position.x)
                 )),
             })
             .show(ui, |plot_ui| {
                 plot_ui.set_plot_bounds_x(x0..=x1);
                 plot_ui.set_auto_bounds([false, true]);
-                for (name, points) in lines {
-                    let color = series_color(&name);
-                    plot_ui.line(
-                        Line::new(name, PlotPoints::Owned(points))
-                            .color(color)
-                            .width(1.5),
+                for (d0, d1) in &down {
+                    plot_ui.span(
+                        Span::new("disconnected", *d0..=*d1)
+                            .fill(Color32::from_rgba_unmultiplied(150, 150, 150, 40))
+                            .border_width(0.0),
                     );
+                }
+                for line in lines {
+                    let color = names
+                        .iter()
+                        .position(|n| *n == line.name)
+                        .map_or_else(|| series_color(&line.name), |i| colors[i]);
+                    for run in unbroken_runs(&line.points, line.max_step, &down) {
+                        let points = &line.points[run];
+                        if let [single] = points {
+                            plot_ui.points(
+                                Points::new(line.name.clone(), vec![[single.x, single.y]])
+                                    .color(color)
+                                    .radius(2.0),
+                            );
+                        } else {
+                            plot_ui.line(
+                                Line::new(line.name.clone(), PlotPoints::Owned(points.to_vec()))
+                                    .color(color)
+                                    .width(1.5),
+                            );
+                        }
+                    }
                 }
                 for (name, value) in thresholds {
                     plot_ui.hline(
@@ -339,22 +367,44 @@ fn chart_ui(
 /// second thread (below, starting one costs more than it saves).
 const PARALLEL_SAMPLES: usize = 200_000;
 
+/// One series of a chart, reduced for drawing.
+#[derive(Debug, Clone)]
+pub struct ReducedLine {
+    /// The series name.
+    pub name: String,
+    /// Its points in the window, in time order.
+    pub points: Vec<PlotPoint>,
+    /// Neighbours further apart than this are not joined (`None`: too few
+    /// samples to tell the usual step).
+    pub max_step: Option<f64>,
+}
+
 /// Each series of `names` reduced to the points of `columns` pixel
-/// columns over `[x0, x1]`, in order. A chart with many samples has half
-/// its series reduced on a second core, when there is one: reading the
-/// samples is nearly all of a dense chart's frame.
+/// columns over `[x0, x1]`, in order, with the step beyond which its line
+/// breaks: [`GAP_FACTOR`] times its usual step, and never less than a
+/// few columns (reduced points of neighbouring columns are that far
+/// apart). A chart with many samples has half its series reduced on a
+/// second thread, when there is a second core: reading the samples is
+/// nearly all of a dense chart's frame.
 fn reduce_lines(
     store: &Store,
     names: &[&str],
     x0: f64,
     x1: f64,
     columns: usize,
-) -> Vec<(String, Vec<PlotPoint>)> {
+) -> Vec<ReducedLine> {
+    let column_width = (x1 - x0).max(0.0) / columns.max(1) as f64;
     let reduce = |name: &&str| {
         let series = store.series(name)?;
         let mut points = Vec::new();
         reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
-        Some((name.to_string(), points))
+        let max_step = median_step(&series.newest(STEP_SAMPLES + 1))
+            .map(|step| (step * GAP_FACTOR).max(column_width * 2.5));
+        Some(ReducedLine {
+            name: name.to_string(),
+            points,
+            max_step,
+        })
     };
     let samples: usize = names
         .iter()
@@ -377,6 +427,15 @@ fn reduce_lines(
     })
 }
 
+/// The hover text of a period without connection.
+pub fn down_hover_text(from: f64, to: f64) -> String {
+    format!(
+        "disconnected {}–{}; messages published meanwhile may be missing",
+        format_clock(from, false),
+        format_clock(to, false)
+    )
+}
+
 /// The cores this process may use, asked once: the answer reads the
 /// system's CPU limits, too slow to ask every frame.
 fn cores() -> usize {
@@ -393,19 +452,18 @@ fn format_value(v: f64) -> String {
 }
 
 /// The chart's own legend: a coloured toggle per series.
-fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str]) {
+fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str], colors: &[Color32]) {
     ui.horizontal_wrapped(|ui| {
         if names.is_empty() {
             ui.weak("waiting for data…");
         }
-        for name in names {
+        for (name, color) in names.iter().zip(colors) {
             let hidden = spec.hidden.iter().any(|h| h == name);
-            let color = series_color(name);
             let label = short_series_label(name, names);
             let text = if hidden {
                 RichText::new(format!("- {label}")).weak().strikethrough()
             } else {
-                RichText::new(format!("— {label}")).color(color)
+                RichText::new(format!("— {label}")).color(*color)
             };
             let response = ui
                 .add(egui::Button::new(text).frame(false).stroke(Stroke::NONE))
@@ -424,18 +482,23 @@ fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str]) {
     });
 }
 
-/// A legend label: the pointer when all series share a channel, else the
-/// last channel segment and the pointer.
+/// A legend label: the pointer when all series share a channel, the last
+/// channel segment when all share the pointer (the chart's title names
+/// it), else both.
 pub fn short_series_label(name: &str, all: &[&str]) -> String {
     let (channel, pointer) = name.split_once('#').unwrap_or((name, ""));
     let same_channel = all
         .iter()
         .all(|n| n.split_once('#').map(|(c, _)| c) == Some(channel));
+    let same_pointer = all.len() > 1
+        && all
+            .iter()
+            .all(|n| n.split_once('#').map(|(_, p)| p) == Some(pointer));
     let last_segment = channel.rsplit('/').next().unwrap_or(channel);
     let pointer = pointer.trim_start_matches('/');
     if same_channel && !pointer.is_empty() {
         pointer.to_owned()
-    } else if pointer.is_empty() {
+    } else if pointer.is_empty() || same_pointer {
         last_segment.to_owned()
     } else {
         format!("{last_segment} {pointer}")
@@ -528,7 +591,8 @@ mod tests {
             })
             .collect();
         assert_eq!(lines.len(), 3);
-        for ((a, pa), (b, pb)) in lines.iter().zip(&one_by_one) {
+        for (line, (b, pb)) in lines.iter().zip(&one_by_one) {
+            let (a, pa) = (&line.name, &line.points);
             assert_eq!(a, b);
             let xy = |p: &Vec<PlotPoint>| p.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
             assert_eq!(xy(pa), xy(pb), "{a}");
@@ -539,8 +603,18 @@ mod tests {
     fn labels_are_short_and_distinct() {
         let same = ["/monitor/host/load#/one", "/monitor/host/load#/five"];
         assert_eq!(short_series_label(same[0], &same), "one");
-        let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/last"];
-        assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI last");
+        let siblings = ["/quotes/ACME#/last", "/quotes/HOOLI#/last"];
+        assert_eq!(short_series_label(siblings[1], &siblings), "HOOLI");
+        let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/bid"];
+        assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI bid");
         assert_eq!(series_color("a"), series_color("a"));
+    }
+
+    #[test]
+    fn down_periods_say_what_may_be_missing() {
+        let text = down_hover_text(1_795_384_143.0, 1_795_384_200.0);
+        assert!(text.starts_with("disconnected "), "{text}");
+        assert!(text.contains('–'));
+        assert!(text.ends_with("; messages published meanwhile may be missing"));
     }
 }

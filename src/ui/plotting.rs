@@ -1,7 +1,9 @@
 //! Turning the visible window of a series into the few points a plot
 //! needs: every sample when they fit, else a min/max pair per pixel column
 //! (as PlotJuggler and Rerun do), so a frame costs the same whatever the
-//! density. Also the wall-clock time axis. No egui state here.
+//! density; where a line breaks (a step much longer than the series'
+//! usual one, a period without connection). Also the wall-clock time
+//! axis. No egui state here.
 
 use egui_plot::{GridInput, GridMark, PlotPoint};
 
@@ -101,6 +103,59 @@ pub fn reduce_to_columns(
     if let Some(done) = current {
         flush(out, &done);
     }
+}
+
+/// A step longer than this many usual steps is a gap.
+pub const GAP_FACTOR: f64 = 5.0;
+/// Steps looked at for a series' usual step.
+pub const STEP_SAMPLES: usize = 256;
+
+/// The median of the positive time steps between the samples of `parts`
+/// (the newest few hundred, oldest first); `None` with too few.
+pub fn median_step(parts: &[(&[f64], &[f64])]) -> Option<f64> {
+    let mut steps: Vec<f64> = Vec::with_capacity(STEP_SAMPLES);
+    let mut previous: Option<f64> = None;
+    for (times, _) in parts {
+        for t in *times {
+            if let Some(p) = previous
+                && *t > p
+            {
+                steps.push(t - p);
+            }
+            previous = Some(*t);
+        }
+    }
+    if steps.len() < 2 {
+        return None;
+    }
+    let middle = steps.len() / 2;
+    let (_, median, _) = steps.select_nth_unstable_by(middle, f64::total_cmp);
+    Some(*median)
+}
+
+/// The runs of `points` (in time order) a line may join: broken where two
+/// neighbours are more than `max_step` apart (`None`: never) and where a
+/// period of `down` (start, end) lies between them.
+pub fn unbroken_runs(
+    points: &[PlotPoint],
+    max_step: Option<f64>,
+    down: &[(f64, f64)],
+) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        let (a, b) = (points[i - 1].x, points[i].x);
+        let long = max_step.is_some_and(|max| b - a > max);
+        let cut = down.iter().any(|(d0, d1)| *d0 < b && *d1 > a);
+        if long || cut {
+            runs.push(start..i);
+            start = i;
+        }
+    }
+    if start < points.len() {
+        runs.push(start..points.len());
+    }
+    runs
 }
 
 /// Indices of `times` (sorted) within `[x0, x1]`, by binary search.
@@ -263,6 +318,35 @@ mod tests {
                 proptest::prop_assert_eq!(got, brute);
             }
         }
+    }
+
+    fn points(xs: &[f64]) -> Vec<PlotPoint> {
+        xs.iter().map(|x| PlotPoint::new(*x, 1.0)).collect()
+    }
+
+    #[test]
+    fn the_usual_step_is_the_median() {
+        let t = [0.0, 1.0, 2.0, 2.0, 3.0, 60.0, 61.0];
+        let v = [0.0; 7];
+        assert_eq!(median_step(&[(&t[..3], &v[..3]), (&t[3..], &v[3..])]), Some(1.0));
+        assert_eq!(median_step(&[(&t[..2], &v[..2])]), None);
+    }
+
+    #[test]
+    fn lines_break_at_long_steps_and_down_periods() {
+        let p = points(&[0.0, 1.0, 2.0, 30.0, 31.0, 32.0, 33.0]);
+        assert_eq!(unbroken_runs(&p, Some(5.0), &[]), vec![0..3, 3..7]);
+        assert_eq!(unbroken_runs(&p, None, &[]), vec![0..7]);
+        assert_eq!(
+            unbroken_runs(&p, Some(5.0), &[(31.5, 31.8)]),
+            vec![0..3, 3..5, 5..7]
+        );
+        assert_eq!(
+            unbroken_runs(&p, None, &[(40.0, 50.0)]),
+            vec![0..7],
+            "a period outside the data breaks nothing"
+        );
+        assert!(unbroken_runs(&[], Some(1.0), &[]).is_empty());
     }
 
     #[test]
