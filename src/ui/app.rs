@@ -427,7 +427,10 @@ mod tests {
             subscribe: vec!["/stocks/*".into()],
             ..Config::default()
         };
-        assert_eq!(first_layout(&config, false).subscriptions, vec!["/stocks/*"]);
+        assert_eq!(
+            first_layout(&config, false).subscriptions,
+            vec!["/stocks/*"]
+        );
         assert_eq!(first_layout(&config, true).subscriptions, vec!["/stocks/*"]);
     }
 }

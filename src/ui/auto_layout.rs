@@ -70,7 +70,9 @@ impl FieldFacts {
             .collect();
         let near_time = |(t, v): &(f64, f64)| {
             const YEAR: f64 = 365.0 * 86_400.0;
-            [1.0, 1e3, 1e6].iter().any(|scale| (v / scale - t).abs() < YEAR)
+            [1.0, 1e3, 1e6]
+                .iter()
+                .any(|scale| (v / scale - t).abs() < YEAR)
         };
         let kind = if samples.is_empty() {
             Kind::Gauge
@@ -281,8 +283,9 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
             .filter(|(f, _)| !is_covered(covered, &format!("{}#{f}", channel.name)))
             .filter(|(_, m)| m.kind != Kind::Timestamp)
             .collect();
-        let (ready, unready): (Vec<_>, Vec<_>) =
-            open.into_iter().partition(|(_, m)| channel.ready(m, now_ms));
+        let (ready, unready): (Vec<_>, Vec<_>) = open
+            .into_iter()
+            .partition(|(_, m)| channel.ready(m, now_ms));
         plan.waiting |= !unready.is_empty();
         if ready.is_empty() {
             continue;
@@ -557,7 +560,11 @@ mod tests {
         let channels = [stock("/stocks/AAPL"), stock("/stocks/IBM")];
         // A removed automatic chart stays covered; a hand-built chart
         // covers what it shows.
-        let covered = patterns(&["/stocks/*#/price", "/stocks/IBM#/size", "/stocks/AAPL#/size"]);
+        let covered = patterns(&[
+            "/stocks/*#/price",
+            "/stocks/IBM#/size",
+            "/stocks/AAPL#/size",
+        ]);
         let plan = plan(&channels, &covered, NOW);
         let titles: Vec<&str> = plan.charts.iter().map(|c| c.title.as_str()).collect();
         assert_eq!(titles, ["seq · /stocks/*", "size · /stocks/*"]);

@@ -14,12 +14,10 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{
-    HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span,
-};
+use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span};
 
-pub use super::colors::series_color;
 use super::colors::chart_colors;
+pub use super::colors::series_color;
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
     GAP_FACTOR, STEP_SAMPLES, format_clock, median_step, reduce_to_columns, time_grid,

@@ -328,7 +328,10 @@ mod tests {
     fn the_usual_step_is_the_median() {
         let t = [0.0, 1.0, 2.0, 2.0, 3.0, 60.0, 61.0];
         let v = [0.0; 7];
-        assert_eq!(median_step(&[(&t[..3], &v[..3]), (&t[3..], &v[3..])]), Some(1.0));
+        assert_eq!(
+            median_step(&[(&t[..3], &v[..3]), (&t[3..], &v[3..])]),
+            Some(1.0)
+        );
         assert_eq!(median_step(&[(&t[..2], &v[..2])]), None);
     }
 
