@@ -25,6 +25,12 @@ use crate::config::Config;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
 
+/// Default width of the channel browser: with the alerts panel, it leaves
+/// a 1280-pixel-wide laptop window about two thirds for the charts.
+pub const CHANNELS_WIDTH: f32 = 210.0;
+/// Default width of the alerts panel.
+pub const ALERTS_WIDTH: f32 = 220.0;
+
 /// Key of the layout in eframe's storage.
 pub const LAYOUT_KEY: &str = "cometwatch-layout";
 
@@ -174,8 +180,8 @@ impl DashboardApp {
             let mut actions = Vec::new();
             egui::Panel::left("channels")
                 .resizable(true)
-                .default_size(270.0)
-                .size_range(180.0..=520.0)
+                .default_size(CHANNELS_WIDTH)
+                .size_range(160.0..=520.0)
                 .show(ui, |ui| {
                     actions = self.channels.ui(
                         ui,
@@ -194,8 +200,8 @@ impl DashboardApp {
             let mut actions = Vec::new();
             egui::Panel::right("alerts")
                 .resizable(true)
-                .default_size(290.0)
-                .size_range(200.0..=480.0)
+                .default_size(ALERTS_WIDTH)
+                .size_range(160.0..=480.0)
                 .show(ui, |ui| {
                     actions = alerts_ui(ui, &shared.store, now_ms);
                 });
@@ -217,7 +223,7 @@ impl DashboardApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.layout.panels.quotes {
+            if self.layout.panels.quotes && self.quotes.has_symbols(&shared.store) {
                 // Scrolled sideways when narrow, so the board never widens
                 // the charts beyond what is visible.
                 egui::CollapsingHeader::new(RichText::new("Quote board").strong())
@@ -299,7 +305,8 @@ impl DashboardApp {
                 );
             ui.separator();
             ui.toggle_value(&mut self.layout.panels.channels, "Channels");
-            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes");
+            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes")
+                .on_hover_text("The quote board, shown while /quotes/<SYMBOL> channels exist");
             ui.toggle_value(&mut self.layout.panels.alerts, "Alerts");
             ui.toggle_value(&mut self.layout.panels.inspector, "Inspector");
             ui.separator();

@@ -27,10 +27,30 @@ use crate::store::{SeriesPattern, Store};
 
 /// Most series drawn in one chart.
 pub const MAX_SERIES_PER_CHART: usize = 16;
-/// Height of one chart cell.
-const CHART_HEIGHT: f32 = 170.0;
+/// Lowest plot height; below, the grid scrolls.
+const MIN_PLOT_HEIGHT: f32 = 140.0;
+/// Highest plot height.
+const MAX_PLOT_HEIGHT: f32 = 420.0;
+/// Rows of charts the window shows at once, at most, before scrolling.
+const ROWS_IN_VIEW: usize = 3;
+/// Height of a chart cell beyond its plot: title, legend, frame, space.
+const CELL_CHROME: f32 = 70.0;
+/// Space between two chart cells.
+const CELL_GAP: f32 = 8.0;
 /// Narrowest chart cell before the grid uses fewer columns.
 const MIN_CHART_WIDTH: f32 = 300.0;
+
+/// The chart grid for an area of `width` × `height` and `charts`
+/// charts: its columns (as many cells of at least [`MIN_CHART_WIDTH`] as
+/// fit, at most four, never more than the charts) and the plot height (up
+/// to [`ROWS_IN_VIEW`] rows share the height).
+pub fn grid_shape(width: f32, height: f32, charts: usize) -> (usize, f32) {
+    let fit = ((width + CELL_GAP) / (MIN_CHART_WIDTH + CELL_GAP)).floor() as usize;
+    let columns = fit.clamp(1, 4).min(charts.max(1));
+    let rows = charts.div_ceil(columns).clamp(1, ROWS_IN_VIEW);
+    let plot = (height / rows as f32 - CELL_CHROME).clamp(MIN_PLOT_HEIGHT, MAX_PLOT_HEIGHT);
+    (columns, plot)
+}
 
 /// Per-session view state of the charts (not persisted).
 #[derive(Debug, Default)]
@@ -153,8 +173,8 @@ pub fn charts_ui(
         },
     };
     let width = ui.available_width();
-    let columns = ((width / MIN_CHART_WIDTH).floor() as usize).clamp(1, 4);
-    let cell_width = (width - 8.0 * (columns as f32 - 1.0)) / columns as f32;
+    let (columns, plot_height) = grid_shape(width, ui.available_height(), layout.charts.len());
+    let cell_width = (width - CELL_GAP * (columns as f32 - 1.0)) / columns as f32;
     let mut outcome = ChartsOutcome::default();
     let mut removed = None;
     egui::ScrollArea::vertical()
@@ -167,18 +187,20 @@ pub fn charts_ui(
                         let Some(index) = layout.charts.iter().position(|c| c.id == *id) else {
                             continue;
                         };
-                        ui.allocate_ui(egui::vec2(cell_width, CHART_HEIGHT + 60.0), |ui| {
+                        let cell = egui::vec2(cell_width, plot_height + CELL_CHROME - 10.0);
+                        ui.allocate_ui(cell, |ui| {
                             ui.vertical(|ui| {
                                 ui.set_width(cell_width);
                                 let spec = &mut layout.charts[index];
-                                if chart_ui(ui, spec, store, view, (x0, x1), &mut outcome) {
+                                let x = (x0, x1);
+                                if chart_ui(ui, spec, store, view, x, plot_height, &mut outcome) {
                                     removed = Some(*id);
                                 }
                             });
                         });
                     }
                 });
-                ui.add_space(6.0);
+                ui.add_space(CELL_GAP - 2.0);
             }
         });
     if let Some(id) = removed {
@@ -210,6 +232,7 @@ fn chart_ui(
     store: &Store,
     view: &mut ChartsView,
     (x0, x1): (f64, f64),
+    plot_height: f32,
     outcome: &mut ChartsOutcome,
 ) -> bool {
     let mut remove = false;
@@ -282,7 +305,7 @@ fn chart_ui(
         };
         let link = egui::Id::unique("cometwatch-time-axis");
         let response = Plot::new(("chart", spec.id))
-            .height(CHART_HEIGHT)
+            .height(plot_height)
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .allow_double_click_reset(false)
@@ -606,6 +629,20 @@ mod tests {
         let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/bid"];
         assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI bid");
         assert_eq!(series_color("a"), series_color("a"));
+    }
+
+    #[test]
+    fn the_grid_fits_a_laptop_screen() {
+        // 1280 × 800 less the default side panels, bars and margins.
+        let (columns, plot) = grid_shape(820.0, 700.0, 6);
+        assert_eq!(columns, 2);
+        assert!(plot > 150.0, "{plot}");
+        assert_eq!(grid_shape(820.0, 700.0, 1).0, 1, "one chart, full width");
+        assert_eq!(grid_shape(1900.0, 1000.0, 12).0, 4);
+        assert_eq!(grid_shape(250.0, 700.0, 3).0, 1);
+        let (_, tall) = grid_shape(820.0, 700.0, 2);
+        assert!(tall > plot, "fewer rows, taller plots");
+        assert_eq!(grid_shape(820.0, 300.0, 30).1, MIN_PLOT_HEIGHT);
     }
 
     #[test]
