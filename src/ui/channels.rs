@@ -310,7 +310,8 @@ fn channel_row(
         }
         ui.weak(format!("{:.1}/s", stats.rate(now_ms)));
         if let Some(last) = &stats.last_message {
-            ui.weak(clip(last.as_str(), 40))
+            // Elided to the panel's width: a long message never widens it.
+            ui.add(egui::Label::new(RichText::new(clip(last.as_str(), 120)).weak()).truncate())
                 .on_hover_text(clip(last.as_str(), 2000));
         }
     });
