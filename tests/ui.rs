@@ -439,3 +439,29 @@ fn periods_without_connection_are_shaded_on_the_charts() {
     until(&mut harness, "a chart", |app| !app.layout.charts.is_empty());
     assert!(!app(&mut harness).charts.down.is_empty());
 }
+
+#[test]
+fn a_server_alarm_of_any_shape_shows_its_text() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    let now = unix_millis();
+    feed(
+        app(&mut harness),
+        now,
+        &[(
+            "/alerts/disk",
+            format!(r#"{{"text":"disk full on web01","level":"err","ts":{now}}}"#),
+        )],
+    );
+    until(&mut harness, "the alarm", |app| {
+        !lock(app.model()).store.alerts().active().is_empty()
+    });
+    let active = lock(app(&mut harness).model()).store.alerts().active();
+    assert_eq!(active[0].title, "disk full on web01");
+    assert_eq!(active[0].severity, cometwatch::store::Severity::Critical);
+    assert!(harness.query_all_by_label("disk full on web01").count() >= 1);
+}

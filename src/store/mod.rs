@@ -7,6 +7,7 @@
 //! ones beyond the caps are refused with one warning), samples per series
 //! (retention), leaves per message and nesting depth.
 
+pub mod alarm;
 pub mod alerts;
 pub mod extract;
 pub mod pattern;
