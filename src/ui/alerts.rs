@@ -66,7 +66,8 @@ pub fn alerts_ui(ui: &mut egui::Ui, store: &Store, now_ms: u64) -> Vec<AlertActi
                         } else if !alert.message.is_empty() && alert.message != alert.title {
                             ui.label(&alert.message);
                         }
-                        ui.horizontal(|ui| {
+                        // Wrapped: the buttons never widen the panel.
+                        ui.horizontal_wrapped(|ui| {
                             ui.weak(format!(
                                 "since {}",
                                 format_clock(alert.since_ms as f64 / 1000.0, false)

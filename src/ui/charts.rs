@@ -20,8 +20,8 @@ use super::colors::chart_colors;
 pub use super::colors::series_color;
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
-    GAP_FACTOR, STEP_SAMPLES, format_clock, median_step, reduce_to_columns, time_grid,
-    unbroken_runs,
+    GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, median_step, reduce_to_columns,
+    time_grid, unbroken_runs, value_grid,
 };
 use crate::store::{SeriesPattern, Store};
 
@@ -182,7 +182,9 @@ pub fn charts_ui(
         .show(ui, |ui| {
             let ids: Vec<u64> = layout.charts.iter().map(|c| c.id).collect();
             for row in ids.chunks(columns) {
-                ui.horizontal(|ui| {
+                // Cells top-aligned: legends of different heights do not
+                // shift a row's plots against each other.
+                ui.horizontal_top(|ui| {
                     for id in row {
                         let Some(index) = layout.charts.iter().position(|c| c.id == *id) else {
                             continue;
@@ -311,6 +313,8 @@ fn chart_ui(
             .allow_double_click_reset(false)
             .x_axis_formatter(|mark, _| format_clock(mark.value, false))
             .x_grid_spacer(time_grid)
+            .y_grid_spacer(value_grid)
+            .y_axis_formatter(|mark, _| format_axis_value(mark.value))
             .label_formatter(|position: &HoverPosition<'_>| match position {
                 HoverPosition::NearDataPoint {
                     plot_name,

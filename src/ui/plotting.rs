@@ -205,6 +205,66 @@ pub fn time_grid(input: GridInput) -> Vec<GridMark> {
     marks
 }
 
+/// Grid marks for a value axis: steps of 1, 2 or 5 times a power of ten,
+/// about five per axis, so a short plot still has labelled lines (powers
+/// of ten alone leave a 0–760 axis with one label).
+pub fn value_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    let span = max - min;
+    if !span.is_finite() || span <= 0.0 {
+        return Vec::new();
+    }
+    let wanted = (input.base_step_size * 4.0).max(span / 5.0);
+    let power = 10f64.powf(wanted.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|s| *s >= wanted)
+        .unwrap_or(10.0 * power);
+    let mut marks = Vec::new();
+    let mut k = (min / step).ceil();
+    while k * step <= max && marks.len() < 100 {
+        marks.push(GridMark {
+            // `+ 0.0` turns -0 into 0 (no "-0" label).
+            value: k * step + 0.0,
+            step_size: step,
+        });
+        k += 1.0;
+    }
+    marks
+}
+
+/// A value-axis label: short, with k, M, G, T for large magnitudes
+/// (`1.3 G` rather than `1300000000`).
+pub fn format_axis_value(value: f64) -> String {
+    // (from, scale, unit): thousands only from 10 000 on.
+    const UNITS: [(f64, f64, &str); 4] = [
+        (1e12, 1e12, "T"),
+        (1e9, 1e9, "G"),
+        (1e6, 1e6, "M"),
+        (1e4, 1e3, "k"),
+    ];
+    // Decimals without trailing zeros ("1.50" → "1.5", "60.00" → "60").
+    let short = |v: f64, places: usize| {
+        let text = format!("{v:.places$}");
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &text
+        };
+        if text == "-0" {
+            "0".to_owned()
+        } else {
+            text.to_owned()
+        }
+    };
+    let magnitude = value.abs();
+    match UNITS.iter().find(|(from, _, _)| magnitude >= *from) {
+        Some((_, scale, unit)) => format!("{} {unit}", short(value / scale, 2)),
+        None => short(value, 4),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +410,39 @@ mod tests {
             "a period outside the data breaks nothing"
         );
         assert!(unbroken_runs(&[], Some(1.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn value_grid_has_a_few_round_marks() {
+        let marks = value_grid(GridInput {
+            bounds: (-10.0, 760.0),
+            base_step_size: 1.0,
+        });
+        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        assert_eq!(values, vec![0.0, 200.0, 400.0, 600.0]);
+        let small = value_grid(GridInput {
+            bounds: (100.2, 100.9),
+            base_step_size: 0.001,
+        });
+        assert!((3..=8).contains(&small.len()), "{}", small.len());
+        assert!(
+            value_grid(GridInput {
+                bounds: (1.0, 1.0),
+                base_step_size: 0.1,
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn axis_values_are_short() {
+        assert_eq!(format_axis_value(1_300_000_000.0), "1.3 G");
+        assert_eq!(format_axis_value(25_275_973_650.0), "25.28 G");
+        assert_eq!(format_axis_value(60_000.0), "60 k");
+        assert_eq!(format_axis_value(500.0), "500");
+        assert_eq!(format_axis_value(0.25), "0.25");
+        assert_eq!(format_axis_value(-0.0), "0");
+        assert_eq!(format_axis_value(-2e6), "-2 M");
     }
 
     #[test]
