@@ -61,11 +61,16 @@ fn fields(value: &Value) -> Vec<(String, String, &Value)> {
 /// The severity a field's value gives: a name, or a syslog level number
 /// (0–3 critical, 4 warning, 5–7 info).
 pub fn severity_of(value: &Value) -> Option<Severity> {
-    let syslog = |n: f64| match n {
-        n if (0.0..=3.0).contains(&n) => Some(Severity::Critical),
-        n if n == 4.0 => Some(Severity::Warning),
-        n if (5.0..=7.0).contains(&n) => Some(Severity::Info),
-        _ => None,
+    let syslog = |n: f64| {
+        if (0.0..=3.0).contains(&n) {
+            Some(Severity::Critical)
+        } else if (3.0..=4.0).contains(&n) {
+            Some(Severity::Warning)
+        } else if (4.0..=7.0).contains(&n) {
+            Some(Severity::Info)
+        } else {
+            None
+        }
     };
     match value {
         Value::Number(n) => n.as_f64().and_then(syslog),
