@@ -2,11 +2,12 @@
 //! the facts of the channels seen (first sight, each series' newest
 //! samples), asks [`auto_layout`](super::auto_layout) what to chart, and
 //! applies its plan to the layout. Runs when the store gains channels or
-//! series, or while fields wait for samples, at most twice a second.
+//! series, or while fields wait for samples, at most twice a second; the
+//! samples of series charted already are not read again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use super::auto_layout::{ChannelFacts, FieldFacts, RECENT_SAMPLES, plan};
+use super::auto_layout::{ChannelFacts, FieldFacts, RECENT_SAMPLES, field_of, plan};
 use super::layout::Layout;
 use crate::store::{SeriesPattern, Store};
 
@@ -26,6 +27,10 @@ pub struct AutoCharts {
     waiting: bool,
     /// Parsed patterns, by text.
     patterns: HashMap<String, Option<SeriesPattern>>,
+    /// The covered patterns of the last look, as text.
+    covered_texts: Vec<String>,
+    /// Series found charted already (while no covering pattern goes).
+    charted: HashSet<String>,
 }
 
 impl AutoCharts {
@@ -50,24 +55,37 @@ impl AutoCharts {
         }
         self.seen_generation = Some(generation);
         self.next_look_ms = now_ms + INTERVAL_MS;
-        let channels = self.facts(store, now_ms);
-        let covered: Vec<SeriesPattern> = layout
-            .covered()
+        let texts: Vec<String> = layout.covered().map(str::to_owned).collect();
+        if self.covered_texts.iter().any(|old| !texts.contains(old)) {
+            // A pattern went (a chart removed or changed): look again.
+            self.charted.clear();
+        }
+        let covered: Vec<SeriesPattern> = texts
+            .iter()
             .filter_map(|text| {
                 self.patterns
-                    .entry(text.to_owned())
+                    .entry(text.clone())
                     .or_insert_with(|| SeriesPattern::parse(text))
                     .clone()
             })
             .collect();
+        self.covered_texts = texts;
+        let channels = self.facts(store, &covered, now_ms);
         let plan = plan(&channels, &covered, now_ms);
         self.waiting = plan.waiting;
         layout.apply_auto(plan.charts);
         self.waiting
     }
 
-    /// The facts of every channel but alarm channels.
-    fn facts(&self, store: &Store, now_ms: u64) -> Vec<ChannelFacts> {
+    /// The facts of every channel but alarm channels; none for series
+    /// `covered` already.
+    fn facts(
+        &mut self,
+        store: &Store,
+        covered: &[SeriesPattern],
+        now_ms: u64,
+    ) -> Vec<ChannelFacts> {
+        let (first_seen, charted) = (&self.first_seen, &mut self.charted);
         let mut times = Vec::with_capacity(RECENT_SAMPLES);
         let mut values = Vec::with_capacity(RECENT_SAMPLES);
         store
@@ -80,6 +98,14 @@ impl AutoCharts {
                     .into_iter()
                     .filter_map(|name| {
                         let (_, pointer) = name.split_once('#')?;
+                        if charted.contains(name) {
+                            return Some((pointer.to_owned(), None));
+                        }
+                        let field = format!("{channel}#{}", field_of(pointer));
+                        if covered.iter().any(|p| p.matches(&field)) {
+                            charted.insert(name.to_owned());
+                            return Some((pointer.to_owned(), None));
+                        }
                         let series = store.series(name)?;
                         times.clear();
                         values.clear();
@@ -87,12 +113,12 @@ impl AutoCharts {
                             times.extend_from_slice(t);
                             values.extend_from_slice(v);
                         }
-                        Some((pointer.to_owned(), FieldFacts::of(&times, &values)))
+                        Some((pointer.to_owned(), Some(FieldFacts::of(&times, &values))))
                     })
                     .collect();
                 ChannelFacts {
                     channel: channel.to_owned(),
-                    first_seen_ms: self.first_seen.get(channel).copied().unwrap_or(now_ms),
+                    first_seen_ms: first_seen.get(channel).copied().unwrap_or(now_ms),
                     fields,
                 }
             })

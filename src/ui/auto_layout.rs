@@ -107,8 +107,9 @@ pub struct ChannelFacts {
     pub channel: String,
     /// When it was first seen (Unix ms).
     pub first_seen_ms: u64,
-    /// Its series: JSON pointer and facts.
-    pub fields: Vec<(String, FieldFacts)>,
+    /// Its series: JSON pointer and facts (`None`: the series is charted
+    /// already, its facts were not gathered).
+    pub fields: Vec<(String, Option<FieldFacts>)>,
 }
 
 /// A chart the automatic layout proposes.
@@ -158,12 +159,15 @@ fn field_label(field: &str) -> &str {
 /// The facts of a field over its series (all elements of an array).
 #[derive(Debug, Clone, Copy)]
 struct Merged {
+    /// False when no series of the field had facts (all charted already).
+    known: bool,
     samples: usize,
     kind: Kind,
     magnitude: f64,
 }
 
-fn merge(facts: &[FieldFacts]) -> Merged {
+fn merge(facts: &[Option<FieldFacts>]) -> Merged {
+    let facts: Vec<FieldFacts> = facts.iter().flatten().copied().collect();
     let samples = facts.iter().map(|f| f.samples).min().unwrap_or(0);
     let all = |kind| facts.iter().all(|f| f.kind == kind);
     let kind = if all(Kind::Timestamp) {
@@ -175,6 +179,7 @@ fn merge(facts: &[FieldFacts]) -> Merged {
     };
     let mut magnitudes: Vec<f64> = facts.iter().map(|f| f.magnitude).collect();
     Merged {
+        known: !facts.is_empty(),
         samples,
         kind,
         magnitude: median(&mut magnitudes),
@@ -211,7 +216,7 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
     let merged: Vec<Channel<'_>> = channels
         .iter()
         .map(|c| {
-            let mut by_field: BTreeMap<String, Vec<FieldFacts>> = BTreeMap::new();
+            let mut by_field: BTreeMap<String, Vec<Option<FieldFacts>>> = BTreeMap::new();
             for (pointer, facts) in &c.fields {
                 by_field.entry(field_of(pointer)).or_default().push(*facts);
             }
@@ -248,9 +253,11 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
             if is_covered(covered, &name) || is_covered(&planned, &name) {
                 continue;
             }
+            // The members whose field is not charted yet.
             let facts: Vec<(&Channel<'_>, &Merged)> = members
                 .iter()
                 .filter_map(|m| Some((&merged[*m], merged[*m].fields.get(*field)?)))
+                .filter(|(c, f)| f.known && !is_covered(covered, &format!("{}#{field}", c.name)))
                 .collect();
             if facts.iter().all(|(_, f)| f.kind == Kind::Timestamp) {
                 continue;
@@ -266,9 +273,9 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
                 title: format!("{} · {pattern}", field_label(field)),
                 series: vec![name.clone()],
                 covers: vec![name],
-                replaces: facts
+                replaces: members
                     .iter()
-                    .map(|(c, _)| format!("{}#{field}", c.name))
+                    .map(|m| format!("{}#{field}", merged[*m].name))
                     .collect(),
             });
         }
@@ -280,8 +287,8 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
         let open: Vec<(&String, &Merged)> = channel
             .fields
             .iter()
+            .filter(|(_, m)| m.known && m.kind != Kind::Timestamp)
             .filter(|(f, _)| !is_covered(covered, &format!("{}#{f}", channel.name)))
-            .filter(|(_, m)| m.kind != Kind::Timestamp)
             .collect();
         let (ready, unready): (Vec<_>, Vec<_>) = open
             .into_iter()
@@ -394,7 +401,10 @@ mod tests {
         ChannelFacts {
             channel: name.into(),
             first_seen_ms: NOW - 10_000,
-            fields: fields.iter().map(|(p, f)| ((*p).into(), *f)).collect(),
+            fields: fields
+                .iter()
+                .map(|(p, f)| ((*p).into(), Some(*f)))
+                .collect(),
         }
     }
 
@@ -567,7 +577,7 @@ mod tests {
         ]);
         let plan = plan(&channels, &covered, NOW);
         let titles: Vec<&str> = plan.charts.iter().map(|c| c.title.as_str()).collect();
-        assert_eq!(titles, ["seq · /stocks/*", "size · /stocks/*"]);
+        assert_eq!(titles, ["seq · /stocks/*"]);
         let everything = patterns(&["/stocks/*"]);
         assert!(super::plan(&channels, &everything, NOW).charts.is_empty());
     }
@@ -580,12 +590,27 @@ mod tests {
         assert!(plan_young.charts.is_empty());
         assert!(plan_young.waiting);
         let mut sparse = stock("/stocks/IBM");
-        for (_, f) in &mut sparse.fields {
+        for f in sparse.fields.iter_mut().filter_map(|(_, f)| f.as_mut()) {
             f.samples = 2;
         }
         let plan_sparse = plan(&[sparse], &[], NOW);
         assert!(plan_sparse.charts.is_empty());
         assert!(plan_sparse.waiting);
+    }
+
+    #[test]
+    fn fields_charted_already_are_left_alone() {
+        let mut ibm = stock("/stocks/IBM");
+        for (_, f) in &mut ibm.fields {
+            *f = None;
+        }
+        let mut aapl = stock("/stocks/AAPL");
+        aapl.fields[0].1 = None;
+        // IBM is charted; of AAPL, all but its price.
+        let plan = plan(&[aapl, ibm], &[], NOW);
+        let titles: Vec<&str> = plan.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["seq · /stocks/*", "size · /stocks/*"]);
+        assert!(!plan.waiting);
     }
 
     #[test]
