@@ -125,3 +125,65 @@ impl AutoCharts {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::bayeux::{DataMessage, MessageBatch, RawJson};
+    use crate::store::StoreConfig;
+    use crate::ui::auto_layout::SETTLE_MS;
+
+    const T0: u64 = 1_795_384_000_000;
+
+    fn store_with(messages: &[(&str, &str)], rounds: u64) -> Store {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        for round in 0..rounds {
+            let batch = messages
+                .iter()
+                .map(|(channel, data)| {
+                    let data = data.replace("$", &(round % 3).to_string());
+                    DataMessage::new(Arc::from(*channel), RawJson::parse(&data).expect("json"))
+                })
+                .collect();
+            store.ingest(&MessageBatch::new(T0 + round * 1000, batch));
+        }
+        store
+    }
+
+    #[test]
+    fn charts_come_once_settled_and_never_for_alarms() {
+        let store = store_with(
+            &[
+                ("/alerts/disk", r#"{"text":"disk full","value":9$}"#),
+                ("/sensors/t1", r#"{"celsius":2$.5}"#),
+            ],
+            8,
+        );
+        let mut layout = Layout::default();
+        let mut auto = AutoCharts::default();
+        let now = T0 + 10_000;
+        assert!(auto.update(&mut layout, &store, now), "settling");
+        assert!(layout.charts.is_empty());
+        auto.update(&mut layout, &store, now + SETTLE_MS);
+        let series: Vec<&[String]> = layout.charts.iter().map(|c| &c.series[..]).collect();
+        assert_eq!(series, [&["/sensors/t1#/celsius".to_owned()][..]]);
+        // Nothing new: no second chart, no more looks.
+        assert!(!auto.update(&mut layout, &store, now + 2 * SETTLE_MS));
+        assert_eq!(layout.charts.len(), 1);
+    }
+
+    #[test]
+    fn nothing_is_added_while_auto_charts_are_off() {
+        let store = store_with(&[("/sensors/t1", r#"{"celsius":2$.5}"#)], 8);
+        let mut layout = Layout {
+            auto_charts: false,
+            ..Layout::default()
+        };
+        let mut auto = AutoCharts::default();
+        assert!(!auto.update(&mut layout, &store, T0 + 10_000));
+        assert!(!auto.update(&mut layout, &store, T0 + 20_000));
+        assert!(layout.charts.is_empty());
+    }
+}
