@@ -29,6 +29,11 @@ pub const MIN_SAMPLES: usize = 5;
 pub const MIN_SAMPLES_SLOW: usize = 3;
 /// After this long a channel's fields are classified on fewer samples.
 pub const SLOW_CHANNEL_MS: u64 = 10_000;
+/// Samples a field that looks like a counter needs (a gauge rising a few
+/// times in a row is common; eight times, rare).
+pub const COUNTER_SAMPLES: usize = 8;
+/// After this long a counter is believed on fewer samples.
+pub const SLOW_COUNTER_MS: u64 = 30_000;
 /// Fields whose typical magnitudes differ by more than this factor go on
 /// separate charts.
 pub const MAGNITUDE_SPLIT: f64 = 10.0;
@@ -200,7 +205,11 @@ impl Channel<'_> {
 
     fn ready(&self, field: &Merged, now_ms: u64) -> bool {
         let age = now_ms.saturating_sub(self.first_seen_ms);
+        let believed = field.kind != Kind::Counter
+            || field.samples >= COUNTER_SAMPLES
+            || age >= SLOW_COUNTER_MS;
         age >= SETTLE_MS
+            && believed
             && (field.samples >= MIN_SAMPLES
                 || (age >= SLOW_CHANNEL_MS && field.samples >= MIN_SAMPLES_SLOW))
     }
@@ -596,6 +605,22 @@ mod tests {
         let plan_sparse = plan(&[sparse], &[], NOW);
         assert!(plan_sparse.charts.is_empty());
         assert!(plan_sparse.waiting);
+    }
+
+    #[test]
+    fn a_few_rising_samples_are_no_counter_yet() {
+        let mut young = channel("/a", &[("/v", counter(5.0)), ("/w", gauge(5.0))]);
+        for f in young.fields.iter_mut().filter_map(|(_, f)| f.as_mut()) {
+            f.samples = 5;
+        }
+        let early = plan(std::slice::from_ref(&young), &[], NOW);
+        assert_eq!(early.charts.len(), 1, "the gauge only");
+        assert_eq!(early.charts[0].series, ["/a#/w"]);
+        assert!(early.waiting);
+        young.first_seen_ms = NOW - SLOW_COUNTER_MS;
+        let late = plan(&[young], &patterns(&["/a#/w"]), NOW);
+        assert_eq!(late.charts.len(), 1);
+        assert_eq!(late.charts[0].series, ["/a#/v"]);
     }
 
     #[test]
