@@ -81,6 +81,7 @@ impl DashboardApp {
             urls.clone_from(&config.urls);
         }
         let mut layout = saved.unwrap_or_else(|| first_layout(&config, urls.is_empty()));
+        layout.adopt_per_channel_auto_charts();
         let embedded = if urls.is_empty() {
             let server = server::start(ServerConfig::default())?;
             urls.push(server.url());

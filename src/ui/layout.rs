@@ -214,6 +214,40 @@ impl Layout {
         }
     }
 
+    /// Takes over a layout saved when automatic charts were made per
+    /// channel (entries of `auto_charted` without `#`): the charts made
+    /// then and still as made (`ACME last` of `/quotes/ACME#/last`, `host
+    /// cpu` of `/monitor/host/cpu#/**`) become automatic charts that
+    /// charts of the new layout may replace; the old entries go.
+    pub fn adopt_per_channel_auto_charts(&mut self) {
+        let (old, fields): (Vec<String>, Vec<String>) = std::mem::take(&mut self.auto_charted)
+            .into_iter()
+            .partition(|entry| !entry.contains('#'));
+        self.auto_charted = fields;
+        for channel in old {
+            let last = channel.rsplit('/').next().unwrap_or(&channel);
+            let made = [
+                (format!("{last} last"), format!("{channel}#/last")),
+                (format!("host {last}"), format!("{channel}#/**")),
+            ];
+            for chart in &self.charts {
+                let as_made = made.iter().any(|(title, series)| {
+                    chart.title == *title && chart.series == [series.clone()]
+                });
+                if as_made
+                    && chart.hidden.is_empty()
+                    && !self.auto_origins.iter().any(|o| o.id == chart.id)
+                {
+                    self.auto_origins.push(AutoOrigin {
+                        id: chart.id,
+                        title: chart.title.clone(),
+                        series: chart.series.clone(),
+                    });
+                }
+            }
+        }
+    }
+
     /// Every pattern that counts as charted already: the fields the
     /// automatic layout covered and every chart's series.
     pub fn covered(&self) -> impl Iterator<Item = &str> {
@@ -236,9 +270,13 @@ pub struct AutoOrigin {
 }
 
 impl AutoOrigin {
-    /// True when `chart` is this automatic chart, as made.
+    /// True when `chart` is this automatic chart, as made (no series
+    /// hidden either).
     pub fn is_untouched(&self, chart: &ChartSpec) -> bool {
-        chart.id == self.id && chart.title == self.title && chart.series == self.series
+        chart.id == self.id
+            && chart.title == self.title
+            && chart.series == self.series
+            && chart.hidden.is_empty()
     }
 }
 
@@ -268,6 +306,25 @@ mod tests {
     }
 
     #[test]
+    fn charts_of_the_per_channel_layout_are_taken_over() {
+        let mut layout = Layout {
+            auto_charted: vec!["/quotes/ACME".into(), "/quotes/HOOLI".into()],
+            ..Layout::default()
+        };
+        layout.add_chart("ACME last", vec!["/quotes/ACME#/last".into()]);
+        layout.add_chart("my HOOLI", vec!["/quotes/HOOLI#/last".into()]);
+        layout.adopt_per_channel_auto_charts();
+        assert!(layout.auto_charted.is_empty());
+        layout.apply_auto(vec![auto(
+            "last · /quotes/*",
+            &["/quotes/*#/last"],
+            &["/quotes/ACME#/last", "/quotes/HOOLI#/last"],
+        )]);
+        let titles: Vec<&str> = layout.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["my HOOLI", "last · /quotes/*"]);
+    }
+
+    #[test]
     fn group_charts_replace_only_untouched_automatic_charts() {
         let mut layout = Layout::default();
         layout.apply_auto(vec![
@@ -275,6 +332,8 @@ mod tests {
             auto("/stocks/AAPL", &["/stocks/AAPL#/price"], &[]),
         ]);
         layout.charts[1].title = "my AAPL".into();
+        layout.add_chart("IBM too", vec!["/stocks/IBM#/price".into()]);
+        layout.charts[0].hidden.push("/stocks/IBM#/price".into());
         layout.add_chart("mine", vec!["/stocks/IBM#/price".into()]);
         layout.apply_auto(vec![auto(
             "price · /stocks/*",
@@ -282,6 +341,15 @@ mod tests {
             &["/stocks/IBM#/price", "/stocks/AAPL#/price"],
         )]);
         let titles: Vec<&str> = layout.charts.iter().map(|c| c.title.as_str()).collect();
-        assert_eq!(titles, ["my AAPL", "mine", "price · /stocks/*"]);
+        assert_eq!(
+            titles,
+            [
+                "/stocks/IBM",
+                "my AAPL",
+                "IBM too",
+                "mine",
+                "price · /stocks/*"
+            ]
+        );
     }
 }
