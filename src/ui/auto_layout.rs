@@ -5,8 +5,9 @@
 //! - A *field* is a numeric leaf's JSON pointer with array indices folded
 //!   into `*` (`/cores/3` → `/cores/*`): one field, many lines.
 //! - Sibling channels (one parent, last segment differs) whose messages
-//!   have the same fields share one chart per field, one line per channel,
-//!   titled `price · /stocks/*`.
+//!   have alike fields (see [`SIBLING_LIKENESS`]) share one chart per
+//!   field they have in common, one line per channel, titled
+//!   `price · /stocks/*`.
 //! - A channel on its own gets charts of its fields: counters (strictly
 //!   increasing over the samples seen) apart from gauges, and fields whose
 //!   typical magnitudes differ by more than [`MAGNITUDE_SPLIT`] apart.
@@ -16,7 +17,7 @@
 //!   the user removed since, or by any chart's pattern) gets no new chart:
 //!   the user's edits win.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::store::SeriesPattern;
 
@@ -39,6 +40,10 @@ pub const SLOW_COUNTER_MS: u64 = 30_000;
 pub const MAGNITUDE_SPLIT: f64 = 10.0;
 /// The newest samples a field is classified on.
 pub const RECENT_SAMPLES: usize = 64;
+/// Siblings whose field sets are at least this alike (fields in common
+/// over all their fields) share charts: an optional field does not split
+/// them, different kinds of message do.
+pub const SIBLING_LIKENESS: f64 = 0.5;
 /// Titles name at most this many fields.
 const TITLE_FIELDS: usize = 3;
 
@@ -215,6 +220,17 @@ impl Channel<'_> {
     }
 }
 
+/// Fields in common over all fields of two channels.
+fn likeness(a: &BTreeMap<String, Merged>, b: &BTreeMap<String, Merged>) -> f64 {
+    let shared = a.keys().filter(|k| b.contains_key(*k)).count();
+    let all = a.len() + b.len() - shared;
+    if all == 0 {
+        0.0
+    } else {
+        shared as f64 / all as f64
+    }
+}
+
 fn is_covered(covered: &[SeriesPattern], name: &str) -> bool {
     covered.iter().any(|pattern| pattern.matches(name))
 }
@@ -237,65 +253,86 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
         })
         .filter(|c| !c.fields.is_empty())
         .collect();
-    // Siblings: one parent, the same fields.
-    let mut families: BTreeMap<(&str, Vec<&str>), Vec<usize>> = BTreeMap::new();
+    // Siblings: one parent, alike fields (each channel joins the first
+    // group whose first member's fields are alike enough).
+    let mut by_parent: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
     for (index, channel) in merged.iter().enumerate() {
-        let fields = channel.fields.keys().map(String::as_str).collect();
-        families
-            .entry((channel.parent(), fields))
-            .or_default()
-            .push(index);
+        let groups = by_parent.entry(channel.parent()).or_default();
+        let alike = groups
+            .iter_mut()
+            .find(|g| likeness(&merged[g[0]].fields, &channel.fields) >= SIBLING_LIKENESS);
+        match alike {
+            Some(group) => group.push(index),
+            None => groups.push(vec![index]),
+        }
     }
     let mut plan = Plan::default();
     let mut planned: Vec<SeriesPattern> = Vec::new();
-    let mut grouped = vec![false; merged.len()];
-    for ((parent, fields), members) in &families {
-        if members.len() < 2 {
-            continue;
-        }
-        for member in members {
-            grouped[*member] = true;
-        }
-        let pattern = format!("{parent}/*");
-        for field in fields {
-            let name = format!("{pattern}#{field}");
-            if is_covered(covered, &name) || is_covered(&planned, &name) {
-                continue;
+    // The fields of each channel that its sibling group charts.
+    let mut grouped: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); merged.len()];
+    for (parent, groups) in &by_parent {
+        for members in groups.iter().filter(|g| g.len() >= 2) {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for member in members {
+                for field in merged[*member].fields.keys() {
+                    *counts.entry(field.as_str()).or_default() += 1;
+                }
             }
-            // The members whose field is not charted yet.
-            let facts: Vec<(&Channel<'_>, &Merged)> = members
-                .iter()
-                .filter_map(|m| Some((&merged[*m], merged[*m].fields.get(*field)?)))
-                .filter(|(c, f)| f.known && !is_covered(covered, &format!("{}#{field}", c.name)))
+            // A field of one member only stays that member's.
+            let fields: Vec<&str> = counts
+                .into_iter()
+                .filter(|(_, n)| *n >= 2)
+                .map(|(f, _)| f)
                 .collect();
-            if facts.iter().all(|(_, f)| f.kind == Kind::Timestamp) {
-                continue;
-            }
-            if !facts.iter().any(|(c, f)| c.ready(f, now_ms)) {
-                plan.waiting = true;
-                continue;
-            }
-            if let Some(p) = SeriesPattern::parse(&name) {
-                planned.push(p);
-            }
-            plan.charts.push(AutoChart {
-                title: format!("{} · {pattern}", field_label(field)),
-                series: vec![name.clone()],
-                covers: vec![name],
-                replaces: members
+            let pattern = format!("{parent}/*");
+            for field in fields {
+                let having: Vec<usize> = members
                     .iter()
-                    .map(|m| format!("{}#{field}", merged[*m].name))
-                    .collect(),
-            });
+                    .copied()
+                    .filter(|m| merged[*m].fields.contains_key(field))
+                    .collect();
+                for member in &having {
+                    grouped[*member].insert(field);
+                }
+                let name = format!("{pattern}#{field}");
+                if is_covered(covered, &name) || is_covered(&planned, &name) {
+                    continue;
+                }
+                // The members whose field is not charted yet.
+                let facts: Vec<(&Channel<'_>, &Merged)> = having
+                    .iter()
+                    .filter_map(|m| Some((&merged[*m], merged[*m].fields.get(field)?)))
+                    .filter(|(c, f)| {
+                        f.known && !is_covered(covered, &format!("{}#{field}", c.name))
+                    })
+                    .collect();
+                if facts.iter().all(|(_, f)| f.kind == Kind::Timestamp) {
+                    continue;
+                }
+                if !facts.iter().any(|(c, f)| c.ready(f, now_ms)) {
+                    plan.waiting = true;
+                    continue;
+                }
+                if let Some(p) = SeriesPattern::parse(&name) {
+                    planned.push(p);
+                }
+                plan.charts.push(AutoChart {
+                    title: format!("{} · {pattern}", field_label(field)),
+                    series: vec![name.clone()],
+                    covers: vec![name],
+                    replaces: having
+                        .iter()
+                        .map(|m| format!("{}#{field}", merged[*m].name))
+                        .collect(),
+                });
+            }
         }
     }
     for (index, channel) in merged.iter().enumerate() {
-        if grouped[index] {
-            continue;
-        }
         let open: Vec<(&String, &Merged)> = channel
             .fields
             .iter()
+            .filter(|(f, _)| !grouped[index].contains(f.as_str()))
             .filter(|(_, m)| m.known && m.kind != Kind::Timestamp)
             .filter(|(f, _)| !is_covered(covered, &format!("{}#{f}", channel.name)))
             .collect();
@@ -473,6 +510,40 @@ mod tests {
             ["/stocks/AAPL#/price", "/stocks/IBM#/price"]
         );
         assert!(!plan.waiting);
+    }
+
+    #[test]
+    fn an_optional_field_does_not_split_siblings() {
+        let mut halted = stock("/stocks/IBM");
+        halted.fields.push(("/halted".into(), Some(gauge(0.0))));
+        let plan = plan(&[stock("/stocks/AAPL"), halted], &[], NOW);
+        let titles: Vec<&str> = plan.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "price · /stocks/*",
+                "seq · /stocks/*",
+                "size · /stocks/*",
+                "halted · /stocks/IBM",
+            ]
+        );
+        assert_eq!(plan.charts[3].series, ["/stocks/IBM#/halted"]);
+    }
+
+    #[test]
+    fn siblings_of_different_kinds_are_not_grouped() {
+        let cpu = channel(
+            "/host/cpu",
+            &[("/total", gauge(50.0)), ("/cores/0", gauge(40.0))],
+        );
+        let load = channel("/host/load", &[("/one", gauge(2.0)), ("/five", gauge(1.5))]);
+        let memory = channel(
+            "/host/memory",
+            &[("/used", gauge(8e9)), ("/total", gauge(16e9))],
+        );
+        let plan = plan(&[cpu, load, memory], &[], NOW);
+        let titles: Vec<&str> = plan.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["/host/cpu", "/host/load", "/host/memory"]);
     }
 
     #[test]
