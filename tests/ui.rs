@@ -465,3 +465,20 @@ fn a_server_alarm_of_any_shape_shows_its_text() {
     assert_eq!(active[0].severity, cometwatch::store::Severity::Critical);
     assert!(harness.query_all_by_label("disk full on web01").count() >= 1);
 }
+
+#[test]
+fn everything_can_be_subscribed_from_the_configuration() {
+    let config = Config::parse(
+        "subscribe = [\"/**\"]\n",
+        std::path::Path::new("test.toml"),
+        &|_| None,
+    )
+    .expect("`/**` is a valid subscription");
+    let mut harness = harness(config, None);
+    until(&mut harness, "`/**` confirmed with quotes flowing", |app| {
+        let shared = lock(app.model());
+        shared.subscriptions.get("/**") == Some(&SubscriptionState::Active)
+            && shared.store.series("/quotes/ACME#/last").is_some()
+    });
+    harness.get_by_label("/**");
+}
