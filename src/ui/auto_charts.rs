@@ -28,7 +28,7 @@ pub struct AutoCharts {
     /// Parsed patterns, by text.
     patterns: HashMap<String, Option<SeriesPattern>>,
     /// The covered patterns of the last look, as text.
-    covered_texts: Vec<String>,
+    covered_texts: HashSet<String>,
     /// Series found charted already (while no covering pattern goes).
     charted: HashSet<String>,
 }
@@ -55,7 +55,7 @@ impl AutoCharts {
         }
         self.seen_generation = Some(generation);
         self.next_look_ms = now_ms + INTERVAL_MS;
-        let texts: Vec<String> = layout.covered().map(str::to_owned).collect();
+        let texts: HashSet<String> = layout.covered().map(str::to_owned).collect();
         if self.covered_texts.iter().any(|old| !texts.contains(old)) {
             // A pattern went (a chart removed or changed): look again.
             self.charted.clear();
