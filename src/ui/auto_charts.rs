@@ -7,7 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::auto_layout::{ChannelFacts, FieldFacts, RECENT_SAMPLES, field_of, plan};
+use super::auto_layout::{
+    ChannelFacts, FieldFacts, RECENT_SAMPLES, SLOW_COUNTER_MS, field_of, plan,
+};
 use super::layout::Layout;
 use crate::store::{SeriesPattern, Store};
 
@@ -19,6 +21,10 @@ pub const INTERVAL_MS: u64 = 500;
 pub struct AutoCharts {
     /// When each channel was first seen (Unix ms).
     first_seen: HashMap<String, u64>,
+    /// The store generation whose channels `first_seen` holds.
+    first_seen_generation: Option<u64>,
+    /// The newest first sight of a channel (Unix ms).
+    newest_first_seen_ms: u64,
     /// The store generation of the last look.
     seen_generation: Option<u64>,
     /// No look before this time (Unix ms).
@@ -34,13 +40,19 @@ pub struct AutoCharts {
 }
 
 impl AutoCharts {
-    /// Adds the charts due at `now_ms` to `layout`. Returns true while a
-    /// later look may add more with no new data (the caller repaints then).
+    /// Adds the charts due at `now_ms` to `layout`. Returns true when a
+    /// later look may add more with no new data (the caller repaints then):
+    /// only while a channel is young enough for its waiting fields to become
+    /// ready by time alone; otherwise new samples bring the next frame.
     pub fn update(&mut self, layout: &mut Layout, store: &Store, now_ms: u64) -> bool {
         let generation = store.generation();
-        if self.seen_generation != Some(generation) {
+        if self.first_seen_generation != Some(generation) {
+            self.first_seen_generation = Some(generation);
             for (channel, _) in store.channels() {
-                self.first_seen.entry(channel.to_owned()).or_insert(now_ms);
+                if !self.first_seen.contains_key(channel) {
+                    self.first_seen.insert(channel.to_owned(), now_ms);
+                    self.newest_first_seen_ms = now_ms;
+                }
             }
         }
         if !layout.auto_charts {
@@ -50,10 +62,16 @@ impl AutoCharts {
         if !due {
             return false;
         }
-        if now_ms < self.next_look_ms {
-            return true;
+        if now_ms >= self.next_look_ms {
+            self.look(layout, store, now_ms);
         }
-        self.seen_generation = Some(generation);
+        let young = now_ms < self.newest_first_seen_ms + SLOW_COUNTER_MS + INTERVAL_MS;
+        (self.waiting && young) || self.seen_generation != Some(generation)
+    }
+
+    /// Plans and applies the charts due now.
+    fn look(&mut self, layout: &mut Layout, store: &Store, now_ms: u64) {
+        self.seen_generation = Some(store.generation());
         self.next_look_ms = now_ms + INTERVAL_MS;
         let texts: HashSet<String> = layout.covered().map(str::to_owned).collect();
         if self.covered_texts.iter().any(|old| !texts.contains(old)) {
@@ -74,7 +92,6 @@ impl AutoCharts {
         let plan = plan(&channels, &covered, now_ms);
         self.waiting = plan.waiting;
         layout.apply_auto(plan.charts);
-        self.waiting
     }
 
     /// The facts of every channel but alarm channels; none for series
@@ -172,6 +189,19 @@ mod tests {
         // Nothing new: no second chart, no more looks.
         assert!(!auto.update(&mut layout, &store, now + 2 * SETTLE_MS));
         assert_eq!(layout.charts.len(), 1);
+    }
+
+    #[test]
+    fn a_channel_that_never_fills_up_does_not_keep_the_ui_awake() {
+        let store = store_with(&[("/once", r#"{"v":$}"#)], 2);
+        let mut layout = Layout::default();
+        let mut auto = AutoCharts::default();
+        let now = T0 + 10_000;
+        assert!(auto.update(&mut layout, &store, now));
+        assert!(auto.update(&mut layout, &store, now + SETTLE_MS));
+        let later = now + SLOW_COUNTER_MS + 2 * INTERVAL_MS;
+        assert!(!auto.update(&mut layout, &store, later));
+        assert!(layout.charts.is_empty());
     }
 
     #[test]
