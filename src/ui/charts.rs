@@ -157,10 +157,15 @@ pub fn charts_ui(
     now: f64,
 ) {
     if layout.charts.is_empty() {
+        let text = if layout.auto_charts {
+            "No charts yet: they appear for the numbers the subscribed channels carry, \
+             a few seconds after the first messages. Or add one with \"+ Chart\", or with \
+             \"chart\" next to a channel."
+        } else {
+            "No charts yet. Add one with \"+ Chart\", or with \"chart\" next to a channel."
+        };
         ui.centered_and_justified(|ui| {
-            ui.label(
-                "No charts yet. Add one with \"+ Chart\", or with \"chart\" next to a channel.",
-            );
+            ui.label(text);
         });
         return;
     }
