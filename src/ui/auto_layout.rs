@@ -9,8 +9,12 @@
 //!   field they have in common, one line per channel, titled
 //!   `price · /stocks/*`.
 //! - A channel on its own gets charts of its fields: counters (strictly
-//!   increasing over the samples seen) apart from gauges, and fields whose
-//!   typical magnitudes differ by more than [`MAGNITUDE_SPLIT`] apart.
+//!   increasing over the samples seen, at least [`COUNTER_SAMPLES`] of
+//!   them) apart from gauges, and fields whose typical magnitudes differ by
+//!   more than [`MAGNITUDE_SPLIT`] apart.
+//! - Charts wait [`SETTLE_MS`] after a channel's first message and for
+//!   [`MIN_SAMPLES`] samples, so siblings arriving together are seen
+//!   together and fields are classified on enough data.
 //! - Timestamps (numbers within a year of the sample's time, in s, ms or
 //!   µs) are not charted.
 //! - A field already *covered* (by a chart the layout made before, even one
@@ -393,7 +397,7 @@ fn clusters_cover_all(channel: &Channel<'_>, cluster: &[&str]) -> bool {
 
 /// Groups fields so that within a group no two typical magnitudes differ
 /// by more than [`MAGNITUDE_SPLIT`]; fields that are always zero join the
-/// first group. Fields keep their order within a group.
+/// first group. Each group is sorted by field name.
 pub fn magnitude_clusters(fields: Vec<(&str, f64)>) -> Vec<Vec<&str>> {
     let (zero, mut sized): (Vec<_>, Vec<_>) = fields
         .into_iter()
