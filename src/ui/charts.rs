@@ -28,17 +28,17 @@ use crate::store::{SeriesPattern, Store};
 /// Most series drawn in one chart.
 pub const MAX_SERIES_PER_CHART: usize = 16;
 /// Lowest plot height; below, the grid scrolls.
-const MIN_PLOT_HEIGHT: f32 = 140.0;
+pub const MIN_PLOT_HEIGHT: f32 = 140.0;
 /// Highest plot height.
-const MAX_PLOT_HEIGHT: f32 = 420.0;
+pub const MAX_PLOT_HEIGHT: f32 = 420.0;
 /// Rows of charts the window shows at once, at most, before scrolling.
-const ROWS_IN_VIEW: usize = 3;
+pub const ROWS_IN_VIEW: usize = 3;
 /// Height of a chart cell beyond its plot: title, legend, frame, space.
 const CELL_CHROME: f32 = 70.0;
 /// Space between two chart cells.
 const CELL_GAP: f32 = 8.0;
 /// Narrowest chart cell before the grid uses fewer columns.
-const MIN_CHART_WIDTH: f32 = 300.0;
+pub const MIN_CHART_WIDTH: f32 = 300.0;
 
 /// The chart grid for an area of `width` × `height` and `charts`
 /// charts: its columns (as many cells of at least [`MIN_CHART_WIDTH`] as
