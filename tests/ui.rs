@@ -482,3 +482,15 @@ fn everything_can_be_subscribed_from_the_configuration() {
     });
     harness.get_by_label("/**");
 }
+
+#[test]
+fn top_level_wildcards_go_through_the_subscribe_box() {
+    let mut harness = harness(Config::default(), None);
+    connected_with_quotes(&mut harness);
+    subscribe_through_the_box(&mut harness, "/*");
+    harness.run_steps(2);
+    until(&mut harness, "`/*` confirmed", |app| {
+        lock(app.model()).subscriptions.get("/*") == Some(&SubscriptionState::Active)
+    });
+    assert!(harness.query_by_label_contains("Invalid pattern").is_none());
+}
