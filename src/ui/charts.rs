@@ -353,7 +353,19 @@ fn chart_ui(
                         .iter()
                         .position(|n| *n == line.name)
                         .map_or_else(|| series_color(&line.name), |i| colors[i]);
-                    for run in unbroken_runs(&line.points, line.max_step, &down) {
+                    let runs = unbroken_runs(&line.points, line.max_step, &down);
+                    if let [run] = &runs[..]
+                        && run.len() > 1
+                    {
+                        // One unbroken line (the common case): no copy.
+                        plot_ui.line(
+                            Line::new(line.name, PlotPoints::Owned(line.points))
+                                .color(color)
+                                .width(1.5),
+                        );
+                        continue;
+                    }
+                    for run in runs {
                         let points = &line.points[run];
                         if let [single] = points {
                             plot_ui.points(
