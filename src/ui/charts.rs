@@ -304,12 +304,6 @@ fn chart_ui(
             .copied()
             .filter(|(d0, d1)| *d1 >= x0 && *d0 <= x1)
             .collect();
-        let down_text = |x: f64| {
-            down.iter()
-                .find(|(d0, d1)| (*d0..=*d1).contains(&x))
-                .map(|(d0, d1)| format!("\n{}", down_hover_text(*d0, *d1)))
-                .unwrap_or_default()
-        };
         let link = egui::Id::unique("cometwatch-time-axis");
         let response = Plot::new(("chart", spec.id))
             .height(plot_height)
@@ -325,18 +319,10 @@ fn chart_ui(
                     plot_name,
                     position,
                     ..
-                } => Some(format!(
-                    "{plot_name}\n{}\n{}{}",
-                    format_clock(position.x, true),
-                    format_value(position.y),
-                    down_text(position.x)
-                )),
-                HoverPosition::Elsewhere { position } => Some(format!(
-                    "{}\n{}{}",
-                    format_clock(position.x, true),
-                    format_value(position.y),
-                    down_text(position.x)
-                )),
+                } => Some(readout(Some(plot_name), position.x, position.y, &down)),
+                HoverPosition::Elsewhere { position } => {
+                    Some(readout(None, position.x, position.y, &down))
+                }
             })
             .show(ui, |plot_ui| {
                 plot_ui.set_plot_bounds_x(x0..=x1);
@@ -467,6 +453,25 @@ fn reduce_lines(
         }
         lines
     })
+}
+
+/// The hover readout at (`x`, `y`): the series near the pointer (if
+/// any), the time and the value, and the period without connection the
+/// time falls in (if any).
+pub fn readout(series: Option<&str>, x: f64, y: f64, down: &[(f64, f64)]) -> String {
+    let mut text = String::new();
+    if let Some(name) = series {
+        text.push_str(name);
+        text.push('\n');
+    }
+    text.push_str(&format_clock(x, true));
+    text.push('\n');
+    text.push_str(&format_value(y));
+    if let Some((d0, d1)) = down.iter().find(|(d0, d1)| (*d0..=*d1).contains(&x)) {
+        text.push('\n');
+        text.push_str(&down_hover_text(*d0, *d1));
+    }
+    text
 }
 
 /// The hover text of a period without connection.
@@ -664,6 +669,24 @@ mod tests {
         let (_, tall) = grid_shape(820.0, 700.0, 2);
         assert!(tall > plot, "fewer rows, taller plots");
         assert_eq!(grid_shape(820.0, 300.0, 30).1, MIN_PLOT_HEIGHT);
+    }
+
+    #[test]
+    fn the_readout_names_series_time_value_and_outage() {
+        let t = 1_795_384_143.25;
+        let text = readout(Some("/stocks/IBM#/price"), t, 181.5, &[]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "/stocks/IBM#/price");
+        assert_eq!(lines[1], format_clock(t, true));
+        assert_eq!(lines[2], "181.5000");
+        assert_eq!(lines.len(), 3);
+        let down = [(t - 5.0, t + 5.0)];
+        let text = readout(None, t, 1.0, &down);
+        assert!(
+            text.ends_with("messages published meanwhile may be missing"),
+            "{text}"
+        );
+        assert_eq!(readout(None, t + 6.0, 1.0, &down).lines().count(), 2);
     }
 
     #[test]
