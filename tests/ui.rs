@@ -1,12 +1,17 @@
 //! The dashboard, headless with egui_kittest: the real app on the embedded
-//! demo server, driven through its accessibility tree as a user would.
+//! demo server (or on a silent server, fed data of other shapes), driven
+//! through its accessibility tree as a user would.
 
 #![cfg(feature = "gui")]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cometwatch::bayeux::State;
+use cometwatch::bayeux::session::unix_millis;
+use cometwatch::bayeux::{DataMessage, Event, MessageBatch, RawJson, State};
 use cometwatch::config::Config;
+use cometwatch::ui::charts::resolve_series;
+use cometwatch::ui::colors::chart_colors;
 use cometwatch::ui::layout::{ChartSpec, Layout};
 use cometwatch::ui::model::{SubscriptionState, lock};
 use cometwatch::ui::{DashboardApp, GuiOptions};
@@ -19,6 +24,15 @@ struct Dashboard {
 }
 
 fn harness(config: Config, saved: Option<Layout>) -> Harness<'static, Dashboard> {
+    harness_on(Vec::new(), config, saved)
+}
+
+/// The dashboard on the servers `urls` (none: the embedded demo).
+fn harness_on(
+    urls: Vec<String>,
+    config: Config,
+    saved: Option<Layout>,
+) -> Harness<'static, Dashboard> {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(
@@ -32,12 +46,13 @@ fn harness(config: Config, saved: Option<Layout>) -> Harness<'static, Dashboard>
     let app = DashboardApp::start(
         &harness.ctx,
         GuiOptions {
+            urls,
             config,
             ..GuiOptions::default()
         },
         saved,
     )
-    .expect("the dashboard starts on the demo server");
+    .expect("the dashboard starts");
     harness.state_mut().app = Some(app);
     harness
 }
@@ -92,7 +107,14 @@ fn starts_on_the_demo_server_and_shows_connected_with_live_quotes() {
         harness.query_all_by_label("ACME").count() >= 1,
         "quote board and channel tree"
     );
-    harness.get_by_label("ACME last");
+    until(&mut harness, "an automatic chart of the quotes", |app| {
+        app.layout
+            .charts
+            .iter()
+            .any(|c| c.title == "last · /quotes/*")
+    });
+    harness.get_by_label("last · /quotes/*");
+    assert!(harness.query_all_by_label("— ACME").count() >= 1, "legend");
     harness.get_by_label_contains("msgs/s");
 }
 
@@ -223,4 +245,252 @@ fn a_folder_of_the_channel_tree_closes_and_opens() {
     harness.get_by_label("quotes/").click_accesskit();
     harness.run_steps(3);
     assert_eq!(harness.query_all_by_label("ACME").count(), open);
+}
+
+/// Feeds one batch of `(channel, data)` received at `at_ms` into the model.
+fn feed(app: &DashboardApp, at_ms: u64, messages: &[(&str, String)]) {
+    let batch = MessageBatch::new(
+        at_ms,
+        messages
+            .iter()
+            .map(|(channel, text)| {
+                DataMessage::new(Arc::from(*channel), RawJson::parse(text).expect("json"))
+            })
+            .collect(),
+    );
+    lock(app.model()).apply(Event::Messages(batch), Instant::now());
+}
+
+/// Ten seconds of stock ticks, CPU metrics and Salesforce-style order
+/// events, one batch a second, ending now.
+fn feed_other_shapes(app: &DashboardApp) {
+    let now = unix_millis();
+    for i in 0..10u64 {
+        let wiggle = [0.0, 1.5, -0.5, 2.0, 0.5, -1.0, 1.0, 0.0, 2.5, -0.5][i as usize];
+        let stock = |base: f64, seq: u64| {
+            format!(
+                r#"{{"price":{},"size":{},"seq":{}}}"#,
+                base + wiggle,
+                100 + (i * 37) % 50,
+                seq + i
+            )
+        };
+        feed(
+            app,
+            now - (10 - i) * 1000,
+            &[
+                ("/stocks/IBM", stock(180.0, 5000)),
+                ("/stocks/AAPL", stock(230.0, 9000)),
+                (
+                    "/metrics/web01/cpu",
+                    format!(
+                        r#"{{"user":{},"system":{},"idle":{}}}"#,
+                        30.0 + wiggle,
+                        10.0 - wiggle,
+                        60.0
+                    ),
+                ),
+                (
+                    "/event/Order__e",
+                    format!(
+                        r#"{{"schema":"Xs1qV9Kz","payload":{{"Amount__c":{},"CreatedDate":"2026-12-02T14:00:0{i}.000Z"}},"event":{{"replayId":{}}}}}"#,
+                        12.5 + wiggle,
+                        41 + i
+                    ),
+                ),
+            ],
+        );
+    }
+}
+
+const OTHER_SHAPE_CHARTS: [&str; 6] = [
+    "price · /stocks/*",
+    "size · /stocks/*",
+    "seq · /stocks/*",
+    "/metrics/web01/cpu",
+    "payload/Amount__c · /event/Order__e",
+    "event/replayId · /event/Order__e",
+];
+
+#[test]
+fn data_of_any_shape_gets_charts_from_what_it_holds() {
+    // A server that does not answer: the data comes from the test.
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    assert_eq!(app(&mut harness).layout.subscriptions, vec!["/**"]);
+    harness.run_steps(2);
+    feed_other_shapes(app(&mut harness));
+    until(&mut harness, "charts for every shape", |app| {
+        OTHER_SHAPE_CHARTS
+            .iter()
+            .all(|title| app.layout.charts.iter().any(|c| c.title == *title))
+    });
+    assert_eq!(
+        app(&mut harness).layout.charts.len(),
+        OTHER_SHAPE_CHARTS.len()
+    );
+    for title in OTHER_SHAPE_CHARTS {
+        harness.get_by_label(title);
+    }
+    let dashboard = app(&mut harness);
+    let model = dashboard.model().clone();
+    let shared = lock(&model);
+    let mut shown = std::collections::BTreeMap::new();
+    for spec in &dashboard.layout.charts {
+        let names = resolve_series(&shared.store, spec, &mut dashboard.charts);
+        assert!(!names.is_empty(), "{} shows series", spec.title);
+        for name in &names {
+            let points = shared.store.series(name).map_or(0, |s| s.len());
+            assert_eq!(points, 10, "{name} holds every point");
+        }
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let colors = chart_colors(&refs);
+        for (i, a) in colors.iter().enumerate() {
+            assert!(
+                !colors[i + 1..].contains(a),
+                "{}: distinct colours",
+                spec.title
+            );
+        }
+        shown.insert(spec.title.clone(), names);
+    }
+    assert_eq!(
+        shown["price · /stocks/*"],
+        ["/stocks/IBM#/price", "/stocks/AAPL#/price"]
+    );
+    assert_eq!(shown["/metrics/web01/cpu"].len(), 3);
+    let counters = |names: &Vec<String>| {
+        names
+            .iter()
+            .any(|n| n.ends_with("/seq") || n.ends_with("/replayId"))
+    };
+    assert!(!counters(&shown["price · /stocks/*"]));
+    assert!(!counters(&shown["payload/Amount__c · /event/Order__e"]));
+    assert!(counters(&shown["event/replayId · /event/Order__e"]));
+}
+
+#[test]
+fn a_removed_automatic_chart_stays_removed() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    feed_other_shapes(app(&mut harness));
+    until(&mut harness, "the seq chart", |app| {
+        app.layout
+            .charts
+            .iter()
+            .any(|c| c.title == "seq · /stocks/*")
+    });
+    let id = app(&mut harness)
+        .layout
+        .charts
+        .iter()
+        .find(|c| c.title == "seq · /stocks/*")
+        .map(|c| c.id)
+        .expect("seq chart");
+    app(&mut harness).layout.remove_chart(id);
+    // More data and a new sibling: the removed chart does not come back.
+    let now = unix_millis();
+    for i in 0..6 {
+        feed(
+            app(&mut harness),
+            now + i * 200,
+            &[(
+                "/stocks/MSFT",
+                format!(r#"{{"price":{},"size":5,"seq":{}}}"#, 400 + i % 2, 70 + i),
+            )],
+        );
+    }
+    harness.run_steps(4);
+    std::thread::sleep(Duration::from_millis(2000));
+    harness.run_steps(4);
+    let charts = &app(&mut harness).layout.charts;
+    assert!(!charts.iter().any(|c| c.title == "seq · /stocks/*"));
+    assert!(charts.iter().any(|c| c.title == "price · /stocks/*"));
+}
+
+#[test]
+fn periods_without_connection_are_shaded_on_the_charts() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    let state = |state| Event::StateChanged {
+        state,
+        retry_in: None,
+        reason: None,
+    };
+    {
+        let model = app(&mut harness).model().clone();
+        let mut shared = lock(&model);
+        shared.apply(state(State::Connected), Instant::now());
+        shared.apply(state(State::Unconnected), Instant::now());
+        shared.apply(state(State::Connected), Instant::now());
+    }
+    feed_other_shapes(app(&mut harness));
+    until(&mut harness, "a chart", |app| !app.layout.charts.is_empty());
+    assert!(!app(&mut harness).charts.down.is_empty());
+}
+
+#[test]
+fn a_server_alarm_of_any_shape_shows_its_text() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    let now = unix_millis();
+    feed(
+        app(&mut harness),
+        now,
+        &[(
+            "/alerts/disk",
+            format!(r#"{{"text":"disk full on web01","level":"err","ts":{now}}}"#),
+        )],
+    );
+    until(&mut harness, "the alarm", |app| {
+        !lock(app.model()).store.alerts().active().is_empty()
+    });
+    let active = lock(app(&mut harness).model()).store.alerts().active();
+    assert_eq!(active[0].title, "disk full on web01");
+    assert_eq!(active[0].severity, cometwatch::store::Severity::Critical);
+    assert!(harness.query_all_by_label("disk full on web01").count() >= 1);
+}
+
+#[test]
+fn everything_can_be_subscribed_from_the_configuration() {
+    let config = Config::parse(
+        "subscribe = [\"/**\"]\n",
+        std::path::Path::new("test.toml"),
+        &|_| None,
+    )
+    .expect("`/**` is a valid subscription");
+    let mut harness = harness(config, None);
+    until(&mut harness, "`/**` confirmed with quotes flowing", |app| {
+        let shared = lock(app.model());
+        shared.subscriptions.get("/**") == Some(&SubscriptionState::Active)
+            && shared.store.series("/quotes/ACME#/last").is_some()
+    });
+    harness.get_by_label("/**");
+}
+
+#[test]
+fn top_level_wildcards_go_through_the_subscribe_box() {
+    let mut harness = harness(Config::default(), None);
+    connected_with_quotes(&mut harness);
+    subscribe_through_the_box(&mut harness, "/*");
+    harness.run_steps(2);
+    until(&mut harness, "`/*` confirmed", |app| {
+        lock(app.model()).subscriptions.get("/*") == Some(&SubscriptionState::Active)
+    });
+    assert!(harness.query_by_label_contains("Invalid pattern").is_none());
 }

@@ -4,6 +4,9 @@
 //! pattern may end in a wildcard segment: `/a/*` matches exactly one more
 //! segment, `/a/**` any number (at least one) of further segments. Neither
 //! matches `/a` itself, and wildcards are only allowed as the last segment.
+//! The top-level patterns `/*` (every channel of one segment) and `/**`
+//! (every channel) are valid: Bayeux allows them and CometD and Faye accept
+//! them. Servers never deliver `/meta/...` messages to them.
 
 use std::fmt;
 
@@ -155,7 +158,7 @@ fn validate_segments(text: &str, allow_wildcard: bool) -> Result<(), ChannelErro
         }
         if segment.contains('*') {
             let is_wildcard = *segment == "*" || *segment == "**";
-            if !is_wildcard || index != last || index == 0 {
+            if !is_wildcard || index != last {
                 return Err(ChannelError::MisplacedWildcard(text.to_owned()));
             }
             if !allow_wildcard {
@@ -229,14 +232,44 @@ mod tests {
     }
 
     #[test]
-    fn top_level_wildcards() {
+    fn top_level_wildcards_are_valid_subscriptions() {
+        let all = ChannelPattern::parse_subscription("/**").expect("`/**` is valid");
+        assert_eq!(all.wildcard(), Wildcard::Deep);
+        assert_eq!(all.as_str(), "/**");
+        assert!(all.matches("/a"));
+        assert!(all.matches("/stocks/IBM"));
+        assert!(all.matches("/event/Order__e"));
+        assert!(!all.matches("/"));
+        assert!(!all.matches(""));
+
+        let top = ChannelPattern::parse_subscription("/*").expect("`/*` is valid");
+        assert_eq!(top.wildcard(), Wildcard::One);
+        assert!(top.matches("/a"));
+        assert!(!top.matches("/a/b"));
+        assert!(!top.matches("/"));
+    }
+
+    #[test]
+    fn top_level_wildcards_are_not_names() {
         assert!(matches!(
-            ChannelPattern::parse("/*"),
+            validate_name("/*"),
+            Err(ChannelError::WildcardNotAllowed(_))
+        ));
+        assert!(matches!(
+            validate_name("/**"),
+            Err(ChannelError::WildcardNotAllowed(_))
+        ));
+        assert!(matches!(
+            ChannelPattern::parse("/***"),
             Err(ChannelError::MisplacedWildcard(_))
         ));
         assert!(matches!(
-            ChannelPattern::parse("/**"),
+            ChannelPattern::parse("/**/a"),
             Err(ChannelError::MisplacedWildcard(_))
+        ));
+        assert!(matches!(
+            ChannelPattern::parse_subscription("/meta/**"),
+            Err(ChannelError::MetaChannel(_))
         ));
     }
 

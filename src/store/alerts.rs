@@ -47,9 +47,11 @@ impl Severity {
     /// Parses a name as servers write it (`crit`, `error`, `warn`, …).
     pub fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
-            "info" | "notice" | "debug" | "ok" => Some(Severity::Info),
+            "info" | "information" | "informational" | "notice" | "debug" | "ok" => {
+                Some(Severity::Info)
+            }
             "warning" | "warn" | "minor" | "major" => Some(Severity::Warning),
-            "critical" | "crit" | "error" | "fatal" | "emergency" | "alert" => {
+            "critical" | "crit" | "error" | "err" | "fatal" | "emergency" | "emerg" | "alert" => {
                 Some(Severity::Critical)
             }
             _ => None,
@@ -430,26 +432,17 @@ impl AlertEngine {
     }
 
     /// A message on an alert channel: raised as a server alarm.
-    /// `payload` is its parsed `data` (an object with `severity`, `title`,
-    /// `message`, `source`, `ts`; missing fields are tolerated).
+    /// `payload` is its parsed `data`, of any shape: its words and severity
+    /// are read as [`super::alarm::read`] does; the severity falls back on
+    /// the channel's last segment, then warning.
     pub fn server_alarm(&mut self, channel: &str, payload: &serde_json::Value, now_ms: u64) {
-        let text = |key: &str| payload.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        let severity = text("severity")
-            .and_then(|s| Severity::from_name(&s))
+        let words = super::alarm::read(payload);
+        let severity = words
+            .severity
             .or_else(|| channel.rsplit('/').next().and_then(Severity::from_name))
             .unwrap_or(Severity::Warning);
-        let message = text("message").unwrap_or_else(|| match payload {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Object(_) => String::new(),
-            other => other.to_string(),
-        });
-        let title = text("title").unwrap_or_else(|| {
-            if message.is_empty() {
-                format!("alarm on {channel}")
-            } else {
-                message.chars().take(80).collect()
-            }
-        });
+        let message = words.message;
+        let title = words.title.unwrap_or_else(|| format!("alarm on {channel}"));
         let at_ms = payload
             .get("ts")
             .and_then(|v| v.as_f64())
@@ -462,7 +455,7 @@ impl AlertEngine {
             title,
             severity,
             message,
-            source: text("source"),
+            source: words.source,
             at_ms,
             acknowledged: false,
         };

@@ -7,6 +7,7 @@
 //! ones beyond the caps are refused with one warning), samples per series
 //! (retention), leaves per message and nesting depth.
 
+pub mod alarm;
 pub mod alerts;
 pub mod extract;
 pub mod pattern;
@@ -173,6 +174,11 @@ impl ChannelStats {
             *held += known.heap_bytes();
             self.layout = Some(known);
         }
+    }
+
+    /// True when the channel carries server alarms.
+    pub fn is_alarm_channel(&self) -> bool {
+        self.is_alarm_channel
     }
 
     /// Messages per second over the last few seconds, at `now_ms`.

@@ -223,6 +223,11 @@ impl Series {
         self.range(a, b)
     }
 
+    /// The newest `n` samples as up to two pieces, oldest first.
+    pub fn newest(&self, n: usize) -> Parts<'_> {
+        self.range(self.len.saturating_sub(n), self.len)
+    }
+
     /// Every stored sample, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         samples(self.parts())
@@ -332,6 +337,20 @@ mod tests {
         s.push(5.0, 2.0);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![(10.0, 1.0), (10.0, 2.0)]);
         assert_eq!(s.out_of_order(), 1);
+    }
+
+    #[test]
+    fn newest_samples_across_the_ring() {
+        let mut s = Series::new(Retention {
+            max_points: 4,
+            max_age_secs: None,
+        });
+        for i in 0..6 {
+            s.push(f64::from(i), f64::from(i) * 10.0);
+        }
+        let newest: Vec<(f64, f64)> = samples(s.newest(3)).collect();
+        assert_eq!(newest, vec![(3.0, 30.0), (4.0, 40.0), (5.0, 50.0)]);
+        assert_eq!(samples(s.newest(10)).count(), 4);
     }
 
     #[test]

@@ -63,10 +63,11 @@ pub fn alerts_ui(ui: &mut egui::Ui, store: &Store, now_ms: u64) -> Vec<AlertActi
                         if let Some(series) = &alert.series {
                             let value = alert.value.map_or("no data".into(), |v| format!("{v:.4}"));
                             ui.label(format!("{series} = {value} ({})", alert.message));
-                        } else if !alert.message.is_empty() {
+                        } else if !alert.message.is_empty() && alert.message != alert.title {
                             ui.label(&alert.message);
                         }
-                        ui.horizontal(|ui| {
+                        // Wrapped: the buttons never widen the panel.
+                        ui.horizontal_wrapped(|ui| {
                             ui.weak(format!(
                                 "since {}",
                                 format_clock(alert.since_ms as f64 / 1000.0, false)
@@ -132,7 +133,11 @@ pub fn alerts_ui(ui: &mut egui::Ui, store: &Store, now_ms: u64) -> Vec<AlertActi
                     AlertEvent::Server(alarm) => (
                         alarm.at_ms,
                         alarm.severity,
-                        format!("{} — {}", alarm.title, alarm.message),
+                        if alarm.message.is_empty() || alarm.message == alarm.title {
+                            alarm.title.clone()
+                        } else {
+                            format!("{} — {}", alarm.title, alarm.message)
+                        },
                     ),
                 };
                 // Wrapped to the panel: a long alarm never widens it.

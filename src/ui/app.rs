@@ -10,10 +10,11 @@ use egui::RichText;
 
 use super::UiError;
 use super::alerts::{AlertAction, alerts_ui, toasts_ui};
+use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
-use super::layout::{Layout, ThemeChoice, TimeWindow};
+use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
 use super::quotes::QuoteBoard;
 use super::status::status_bar_ui;
@@ -23,6 +24,12 @@ use crate::bayeux::{Client, ClientConfig};
 use crate::config::Config;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
+
+/// Default width of the channel browser: with the alerts panel, it leaves
+/// a 1280-pixel-wide laptop window about two thirds for the charts.
+pub const CHANNELS_WIDTH: f32 = 210.0;
+/// Default width of the alerts panel.
+pub const ALERTS_WIDTH: f32 = 220.0;
 
 /// Key of the layout in eframe's storage.
 pub const LAYOUT_KEY: &str = "cometwatch-layout";
@@ -57,7 +64,7 @@ pub struct DashboardApp {
     /// Channel browser state.
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
-    seen_generation: u64,
+    auto: AutoCharts,
 }
 
 impl DashboardApp {
@@ -69,17 +76,12 @@ impl DashboardApp {
         saved: Option<Layout>,
     ) -> Result<Self, UiError> {
         let config = options.config;
-        let mut layout = saved.unwrap_or_else(|| {
-            let mut layout = Layout::default();
-            if !config.subscribe.is_empty() {
-                layout.subscriptions.clone_from(&config.subscribe);
-            }
-            layout
-        });
         let mut urls = options.urls;
         if urls.is_empty() {
             urls.clone_from(&config.urls);
         }
+        let mut layout = saved.unwrap_or_else(|| first_layout(&config, urls.is_empty()));
+        layout.adopt_per_channel_auto_charts();
         let embedded = if urls.is_empty() {
             let server = server::start(ServerConfig::default())?;
             urls.push(server.url());
@@ -139,7 +141,7 @@ impl DashboardApp {
             quotes: QuoteBoard::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
-            seen_generation: u64::MAX,
+            auto: AutoCharts::default(),
         })
     }
 
@@ -158,12 +160,9 @@ impl DashboardApp {
         let now_secs = now_ms as f64 / 1000.0;
         let model = self.model.clone();
         let mut shared = lock(&model);
-        // New channels may want an automatic chart.
-        if self.seen_generation != shared.store.generation() {
-            self.seen_generation = shared.store.generation();
-            for (channel, _) in shared.store.channels() {
-                self.layout.auto_chart_for(channel);
-            }
+        // New channels and fields may want automatic charts.
+        if self.auto.update(&mut self.layout, &shared.store, now_ms) {
+            ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));
         }
 
         egui::Panel::top("top-bar").show(ui, |ui| {
@@ -182,8 +181,8 @@ impl DashboardApp {
             let mut actions = Vec::new();
             egui::Panel::left("channels")
                 .resizable(true)
-                .default_size(270.0)
-                .size_range(180.0..=520.0)
+                .default_size(CHANNELS_WIDTH)
+                .size_range(160.0..=520.0)
                 .show(ui, |ui| {
                     actions = self.channels.ui(
                         ui,
@@ -202,8 +201,8 @@ impl DashboardApp {
             let mut actions = Vec::new();
             egui::Panel::right("alerts")
                 .resizable(true)
-                .default_size(290.0)
-                .size_range(200.0..=480.0)
+                .default_size(ALERTS_WIDTH)
+                .size_range(160.0..=480.0)
                 .show(ui, |ui| {
                     actions = alerts_ui(ui, &shared.store, now_ms);
                 });
@@ -225,7 +224,7 @@ impl DashboardApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.layout.panels.quotes {
+            if self.layout.panels.quotes && self.quotes.has_symbols(&shared.store) {
                 // Scrolled sideways when narrow, so the board never widens
                 // the charts beyond what is visible.
                 egui::CollapsingHeader::new(RichText::new("Quote board").strong())
@@ -237,6 +236,7 @@ impl DashboardApp {
                     });
                 ui.separator();
             }
+            self.charts.down = shared.status.down_spans(now_secs);
             charts_ui(
                 ui,
                 &mut self.layout,
@@ -300,10 +300,14 @@ impl DashboardApp {
                 self.layout.add_chart(format!("Chart {n}"), Vec::new());
             }
             ui.checkbox(&mut self.layout.auto_charts, "auto charts")
-                .on_hover_text("Add a chart for each new quote symbol and host metric");
+                .on_hover_text(
+                    "Add charts for the channels and fields seen: siblings share a chart per field, \
+                     counters apart from gauges; removed charts stay removed",
+                );
             ui.separator();
             ui.toggle_value(&mut self.layout.panels.channels, "Channels");
-            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes");
+            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes")
+                .on_hover_text("The quote board, shown while /quotes/<SYMBOL> channels exist");
             ui.toggle_value(&mut self.layout.panels.alerts, "Alerts");
             ui.toggle_value(&mut self.layout.panels.inspector, "Inspector");
             ui.separator();
@@ -394,6 +398,19 @@ impl DashboardApp {
     }
 }
 
+/// The layout of a first run (nothing saved): the configuration's
+/// subscriptions, else the demo's channels on the embedded `demo` server,
+/// else every channel.
+pub fn first_layout(config: &Config, demo: bool) -> Layout {
+    let mut layout = Layout::default();
+    if !config.subscribe.is_empty() {
+        layout.subscriptions.clone_from(&config.subscribe);
+    } else if demo {
+        layout.subscriptions = DEMO_SUBSCRIPTIONS.map(String::from).to_vec();
+    }
+    layout
+}
+
 impl eframe::App for DashboardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
@@ -401,5 +418,27 @@ impl eframe::App for DashboardApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_run_on_a_server_subscribes_to_everything() {
+        let layout = first_layout(&Config::default(), false);
+        assert_eq!(layout.subscriptions, vec!["/**"]);
+        let demo = first_layout(&Config::default(), true);
+        assert_eq!(demo.subscriptions, DEMO_SUBSCRIPTIONS.map(String::from));
+        let config = Config {
+            subscribe: vec!["/stocks/*".into()],
+            ..Config::default()
+        };
+        assert_eq!(
+            first_layout(&config, false).subscriptions,
+            vec!["/stocks/*"]
+        );
+        assert_eq!(first_layout(&config, true).subscriptions, vec!["/stocks/*"]);
     }
 }

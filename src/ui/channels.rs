@@ -108,7 +108,7 @@ impl ChannelBrowser {
         ui.horizontal(|ui| {
             let response = ui.add(
                 egui::TextEdit::singleline(&mut self.input)
-                    .hint_text("/quotes/* or /monitor/**")
+                    .hint_text("/stocks/* or /**")
                     .desired_width(ui.available_width() - 80.0)
                     .id_salt("subscribe-box"),
             );
@@ -126,7 +126,7 @@ impl ChannelBrowser {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
-        ui.weak("/a/* one level, /a/** any depth");
+        ui.weak("/a/* one level, /a/** any depth, /** everything");
         ui.separator();
         ui.heading("Subscriptions");
         if subscriptions.is_empty() {
@@ -310,7 +310,8 @@ fn channel_row(
         }
         ui.weak(format!("{:.1}/s", stats.rate(now_ms)));
         if let Some(last) = &stats.last_message {
-            ui.weak(clip(last.as_str(), 40))
+            // Elided to the panel's width: a long message never widens it.
+            ui.add(egui::Label::new(RichText::new(clip(last.as_str(), 120)).weak()).truncate())
                 .on_hover_text(clip(last.as_str(), 2000));
         }
     });

@@ -1,8 +1,11 @@
 //! The grid of live line charts.
 //!
-//! Each chart shows the series its patterns match, with a wall-clock time
-//! axis, its own legend (click a name to hide or show the series), a hover
-//! readout, alert thresholds as dashed lines, and y auto-fit. All charts
+//! Each chart shows the series its patterns match, each in its own colour,
+//! with a wall-clock time axis, its own legend (click a name to hide or
+//! show the series), a hover readout (series, time, value), alert
+//! thresholds as dashed lines, and y auto-fit. Lines break where data is
+//! missing (a step much longer than the series' usual one, a period
+//! without connection); those periods are shaded. All charts
 //! share one x axis: following the newest data over the chosen window, or
 //! where the user zoomed or panned (double-click returns to following).
 //! Each series hands the plot only its visible window, reduced to a
@@ -11,18 +14,43 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints};
+use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span};
 
+use super::colors::chart_colors;
+pub use super::colors::series_color;
 use super::layout::{ChartSpec, Layout};
-use super::plotting::{format_clock, reduce_to_columns, time_grid};
+use super::plotting::{
+    GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, median_step, reduce_to_columns,
+    time_grid, unbroken_runs, value_grid,
+};
 use crate::store::{SeriesPattern, Store};
 
 /// Most series drawn in one chart.
 pub const MAX_SERIES_PER_CHART: usize = 16;
-/// Height of one chart cell.
-const CHART_HEIGHT: f32 = 170.0;
+/// Lowest plot height; below, the grid scrolls.
+pub const MIN_PLOT_HEIGHT: f32 = 140.0;
+/// Highest plot height.
+pub const MAX_PLOT_HEIGHT: f32 = 420.0;
+/// Rows of charts the window shows at once, at most, before scrolling.
+pub const ROWS_IN_VIEW: usize = 3;
+/// Height of a chart cell beyond its plot: title, legend, frame, space.
+const CELL_CHROME: f32 = 70.0;
+/// Space between two chart cells.
+const CELL_GAP: f32 = 8.0;
 /// Narrowest chart cell before the grid uses fewer columns.
-const MIN_CHART_WIDTH: f32 = 300.0;
+pub const MIN_CHART_WIDTH: f32 = 300.0;
+
+/// The chart grid for an area of `width` × `height` and `charts`
+/// charts: its columns (as many cells of at least [`MIN_CHART_WIDTH`] as
+/// fit, at most four, never more than the charts) and the plot height (up
+/// to [`ROWS_IN_VIEW`] rows share the height).
+pub fn grid_shape(width: f32, height: f32, charts: usize) -> (usize, f32) {
+    let fit = ((width + CELL_GAP) / (MIN_CHART_WIDTH + CELL_GAP)).floor() as usize;
+    let columns = fit.clamp(1, 4).min(charts.max(1));
+    let rows = charts.div_ceil(columns).clamp(1, ROWS_IN_VIEW);
+    let plot = (height / rows as f32 - CELL_CHROME).clamp(MIN_PLOT_HEIGHT, MAX_PLOT_HEIGHT);
+    (columns, plot)
+}
 
 /// Per-session view state of the charts (not persisted).
 #[derive(Debug, Default)]
@@ -39,6 +67,8 @@ pub struct ChartsView {
     patterns: HashMap<String, Option<SeriesPattern>>,
     /// Series per chart id: (store generation, patterns, names).
     resolved: HashMap<u64, (u64, Vec<String>, Vec<String>)>,
+    /// The periods without connection (Unix seconds), set each frame.
+    pub down: Vec<(f64, f64)>,
 }
 
 impl ChartsView {
@@ -71,26 +101,6 @@ impl ChartsView {
             .or_insert_with(|| SeriesPattern::parse(text))
             .clone()
     }
-}
-
-/// A stable colour for a series name.
-pub fn series_color(name: &str) -> Color32 {
-    const PALETTE: [Color32; 10] = [
-        Color32::from_rgb(66, 135, 245),
-        Color32::from_rgb(240, 120, 40),
-        Color32::from_rgb(60, 180, 90),
-        Color32::from_rgb(220, 60, 80),
-        Color32::from_rgb(150, 100, 220),
-        Color32::from_rgb(40, 190, 200),
-        Color32::from_rgb(230, 190, 40),
-        Color32::from_rgb(200, 90, 170),
-        Color32::from_rgb(120, 160, 60),
-        Color32::from_rgb(140, 140, 140),
-    ];
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    PALETTE[(hash % PALETTE.len() as u64) as usize]
 }
 
 /// The series names a chart shows, in a stable order. Cached per chart
@@ -147,10 +157,15 @@ pub fn charts_ui(
     now: f64,
 ) {
     if layout.charts.is_empty() {
+        let text = if layout.auto_charts {
+            "No charts yet: they appear for the numbers the subscribed channels carry, \
+             a few seconds after the first messages. Or add one with \"+ Chart\", or with \
+             \"chart\" next to a channel."
+        } else {
+            "No charts yet. Add one with \"+ Chart\", or with \"chart\" next to a channel."
+        };
         ui.centered_and_justified(|ui| {
-            ui.label(
-                "No charts yet. Add one with \"+ Chart\", or with \"chart\" next to a channel.",
-            );
+            ui.label(text);
         });
         return;
     }
@@ -163,8 +178,8 @@ pub fn charts_ui(
         },
     };
     let width = ui.available_width();
-    let columns = ((width / MIN_CHART_WIDTH).floor() as usize).clamp(1, 4);
-    let cell_width = (width - 8.0 * (columns as f32 - 1.0)) / columns as f32;
+    let (columns, plot_height) = grid_shape(width, ui.available_height(), layout.charts.len());
+    let cell_width = (width - CELL_GAP * (columns as f32 - 1.0)) / columns as f32;
     let mut outcome = ChartsOutcome::default();
     let mut removed = None;
     egui::ScrollArea::vertical()
@@ -172,23 +187,27 @@ pub fn charts_ui(
         .show(ui, |ui| {
             let ids: Vec<u64> = layout.charts.iter().map(|c| c.id).collect();
             for row in ids.chunks(columns) {
-                ui.horizontal(|ui| {
+                // Cells top-aligned: legends of different heights do not
+                // shift a row's plots against each other.
+                ui.horizontal_top(|ui| {
                     for id in row {
                         let Some(index) = layout.charts.iter().position(|c| c.id == *id) else {
                             continue;
                         };
-                        ui.allocate_ui(egui::vec2(cell_width, CHART_HEIGHT + 60.0), |ui| {
+                        let cell = egui::vec2(cell_width, plot_height + CELL_CHROME - 10.0);
+                        ui.allocate_ui(cell, |ui| {
                             ui.vertical(|ui| {
                                 ui.set_width(cell_width);
                                 let spec = &mut layout.charts[index];
-                                if chart_ui(ui, spec, store, view, (x0, x1), &mut outcome) {
+                                let x = (x0, x1);
+                                if chart_ui(ui, spec, store, view, x, plot_height, &mut outcome) {
                                     removed = Some(*id);
                                 }
                             });
                         });
                     }
                 });
-                ui.add_space(6.0);
+                ui.add_space(CELL_GAP - 2.0);
             }
         });
     if let Some(id) = removed {
@@ -220,6 +239,7 @@ fn chart_ui(
     store: &Store,
     view: &mut ChartsView,
     (x0, x1): (f64, f64),
+    plot_height: f32,
     outcome: &mut ChartsOutcome,
 ) -> bool {
     let mut remove = false;
@@ -262,7 +282,8 @@ fn chart_ui(
         });
         let resolved = resolve_series(store, spec, view);
         let names: Vec<&str> = resolved.iter().map(String::as_str).collect();
-        legend_ui(ui, spec, &names);
+        let colors = chart_colors(&names);
+        legend_ui(ui, spec, &names, &colors);
         let visible: Vec<&str> = names
             .iter()
             .copied()
@@ -277,40 +298,75 @@ fn chart_ui(
             .filter(|rule| visible.iter().any(|n| rule.series.matches(n)))
             .map(|rule| (rule.name.clone(), rule.threshold()))
             .collect();
+        let down: Vec<(f64, f64)> = view
+            .down
+            .iter()
+            .copied()
+            .filter(|(d0, d1)| *d1 >= x0 && *d0 <= x1)
+            .collect();
         let link = egui::Id::unique("cometwatch-time-axis");
         let response = Plot::new(("chart", spec.id))
-            .height(CHART_HEIGHT)
+            .height(plot_height)
             .link_axis(link, [true, false])
             .link_cursor(link, [true, false])
             .allow_double_click_reset(false)
             .x_axis_formatter(|mark, _| format_clock(mark.value, false))
             .x_grid_spacer(time_grid)
+            .y_grid_spacer(value_grid)
+            .y_axis_formatter(|mark, _| format_axis_value(mark.value))
             .label_formatter(|position: &HoverPosition<'_>| match position {
                 HoverPosition::NearDataPoint {
                     plot_name,
                     position,
                     ..
-                } => Some(format!(
-                    "{plot_name}\n{}\n{}",
-                    format_clock(position.x, true),
-                    format_value(position.y)
-                )),
-                HoverPosition::Elsewhere { position } => Some(format!(
-                    "{}\n{}",
-                    format_clock(position.x, true),
-                    format_value(position.y)
-                )),
+                } => Some(readout(Some(plot_name), position.x, position.y, &down)),
+                HoverPosition::Elsewhere { position } => {
+                    Some(readout(None, position.x, position.y, &down))
+                }
             })
             .show(ui, |plot_ui| {
                 plot_ui.set_plot_bounds_x(x0..=x1);
                 plot_ui.set_auto_bounds([false, true]);
-                for (name, points) in lines {
-                    let color = series_color(&name);
-                    plot_ui.line(
-                        Line::new(name, PlotPoints::Owned(points))
-                            .color(color)
-                            .width(1.5),
+                for (d0, d1) in &down {
+                    plot_ui.span(
+                        Span::new("disconnected", *d0..=*d1)
+                            .fill(Color32::from_rgba_unmultiplied(150, 150, 150, 40))
+                            .border_width(0.0),
                     );
+                }
+                for line in lines {
+                    let color = names
+                        .iter()
+                        .position(|n| *n == line.name)
+                        .map_or_else(|| series_color(&line.name), |i| colors[i]);
+                    let runs = unbroken_runs(&line.points, line.max_step, &down);
+                    if let [run] = &runs[..]
+                        && run.len() > 1
+                    {
+                        // One unbroken line (the common case): no copy.
+                        plot_ui.line(
+                            Line::new(line.name, PlotPoints::Owned(line.points))
+                                .color(color)
+                                .width(1.5),
+                        );
+                        continue;
+                    }
+                    for run in runs {
+                        let points = &line.points[run];
+                        if let [single] = points {
+                            plot_ui.points(
+                                Points::new(line.name.clone(), vec![[single.x, single.y]])
+                                    .color(color)
+                                    .radius(2.0),
+                            );
+                        } else {
+                            plot_ui.line(
+                                Line::new(line.name.clone(), PlotPoints::Owned(points.to_vec()))
+                                    .color(color)
+                                    .width(1.5),
+                            );
+                        }
+                    }
                 }
                 for (name, value) in thresholds {
                     plot_ui.hline(
@@ -339,22 +395,44 @@ fn chart_ui(
 /// second thread (below, starting one costs more than it saves).
 const PARALLEL_SAMPLES: usize = 200_000;
 
+/// One series of a chart, reduced for drawing.
+#[derive(Debug, Clone)]
+pub struct ReducedLine {
+    /// The series name.
+    pub name: String,
+    /// Its points in the window, in time order.
+    pub points: Vec<PlotPoint>,
+    /// Neighbours further apart than this are not joined (`None`: too few
+    /// samples to tell the usual step).
+    pub max_step: Option<f64>,
+}
+
 /// Each series of `names` reduced to the points of `columns` pixel
-/// columns over `[x0, x1]`, in order. A chart with many samples has half
-/// its series reduced on a second core, when there is one: reading the
-/// samples is nearly all of a dense chart's frame.
+/// columns over `[x0, x1]`, in order, with the step beyond which its line
+/// breaks: [`GAP_FACTOR`] times its usual step, and never less than a
+/// few columns (reduced points of neighbouring columns are that far
+/// apart). A chart with many samples has half its series reduced on a
+/// second thread, when there is a second core: reading the samples is
+/// nearly all of a dense chart's frame.
 fn reduce_lines(
     store: &Store,
     names: &[&str],
     x0: f64,
     x1: f64,
     columns: usize,
-) -> Vec<(String, Vec<PlotPoint>)> {
+) -> Vec<ReducedLine> {
+    let column_width = (x1 - x0).max(0.0) / columns.max(1) as f64;
     let reduce = |name: &&str| {
         let series = store.series(name)?;
         let mut points = Vec::new();
         reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
-        Some((name.to_string(), points))
+        let max_step = median_step(&series.newest(STEP_SAMPLES + 1))
+            .map(|step| (step * GAP_FACTOR).max(column_width * 2.5));
+        Some(ReducedLine {
+            name: name.to_string(),
+            points,
+            max_step,
+        })
     };
     let samples: usize = names
         .iter()
@@ -377,6 +455,34 @@ fn reduce_lines(
     })
 }
 
+/// The hover readout at (`x`, `y`): the series near the pointer (if
+/// any), the time and the value, and the period without connection the
+/// time falls in (if any).
+pub fn readout(series: Option<&str>, x: f64, y: f64, down: &[(f64, f64)]) -> String {
+    let mut text = String::new();
+    if let Some(name) = series {
+        text.push_str(name);
+        text.push('\n');
+    }
+    text.push_str(&format_clock(x, true));
+    text.push('\n');
+    text.push_str(&format_value(y));
+    if let Some((d0, d1)) = down.iter().find(|(d0, d1)| (*d0..=*d1).contains(&x)) {
+        text.push('\n');
+        text.push_str(&down_hover_text(*d0, *d1));
+    }
+    text
+}
+
+/// The hover text of a period without connection.
+pub fn down_hover_text(from: f64, to: f64) -> String {
+    format!(
+        "disconnected {}–{}; messages published meanwhile may be missing",
+        format_clock(from, false),
+        format_clock(to, false)
+    )
+}
+
 /// The cores this process may use, asked once: the answer reads the
 /// system's CPU limits, too slow to ask every frame.
 fn cores() -> usize {
@@ -393,19 +499,18 @@ fn format_value(v: f64) -> String {
 }
 
 /// The chart's own legend: a coloured toggle per series.
-fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str]) {
+fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str], colors: &[Color32]) {
     ui.horizontal_wrapped(|ui| {
         if names.is_empty() {
             ui.weak("waiting for data…");
         }
-        for name in names {
+        for (name, color) in names.iter().zip(colors) {
             let hidden = spec.hidden.iter().any(|h| h == name);
-            let color = series_color(name);
             let label = short_series_label(name, names);
             let text = if hidden {
                 RichText::new(format!("- {label}")).weak().strikethrough()
             } else {
-                RichText::new(format!("— {label}")).color(color)
+                RichText::new(format!("— {label}")).color(*color)
             };
             let response = ui
                 .add(egui::Button::new(text).frame(false).stroke(Stroke::NONE))
@@ -424,18 +529,23 @@ fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str]) {
     });
 }
 
-/// A legend label: the pointer when all series share a channel, else the
-/// last channel segment and the pointer.
+/// A legend label: the pointer when all series share a channel, the last
+/// channel segment when all share the pointer (the chart's title names
+/// it), else both.
 pub fn short_series_label(name: &str, all: &[&str]) -> String {
     let (channel, pointer) = name.split_once('#').unwrap_or((name, ""));
     let same_channel = all
         .iter()
         .all(|n| n.split_once('#').map(|(c, _)| c) == Some(channel));
+    let same_pointer = all.len() > 1
+        && all
+            .iter()
+            .all(|n| n.split_once('#').map(|(_, p)| p) == Some(pointer));
     let last_segment = channel.rsplit('/').next().unwrap_or(channel);
     let pointer = pointer.trim_start_matches('/');
     if same_channel && !pointer.is_empty() {
         pointer.to_owned()
-    } else if pointer.is_empty() {
+    } else if pointer.is_empty() || same_pointer {
         last_segment.to_owned()
     } else {
         format!("{last_segment} {pointer}")
@@ -528,7 +638,8 @@ mod tests {
             })
             .collect();
         assert_eq!(lines.len(), 3);
-        for ((a, pa), (b, pb)) in lines.iter().zip(&one_by_one) {
+        for (line, (b, pb)) in lines.iter().zip(&one_by_one) {
+            let (a, pa) = (&line.name, &line.points);
             assert_eq!(a, b);
             let xy = |p: &Vec<PlotPoint>| p.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
             assert_eq!(xy(pa), xy(pb), "{a}");
@@ -539,8 +650,50 @@ mod tests {
     fn labels_are_short_and_distinct() {
         let same = ["/monitor/host/load#/one", "/monitor/host/load#/five"];
         assert_eq!(short_series_label(same[0], &same), "one");
-        let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/last"];
-        assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI last");
+        let siblings = ["/quotes/ACME#/last", "/quotes/HOOLI#/last"];
+        assert_eq!(short_series_label(siblings[1], &siblings), "HOOLI");
+        let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/bid"];
+        assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI bid");
         assert_eq!(series_color("a"), series_color("a"));
+    }
+
+    #[test]
+    fn the_grid_fits_a_laptop_screen() {
+        // 1280 × 800 less the default side panels, bars and margins.
+        let (columns, plot) = grid_shape(820.0, 700.0, 6);
+        assert_eq!(columns, 2);
+        assert!(plot > 150.0, "{plot}");
+        assert_eq!(grid_shape(820.0, 700.0, 1).0, 1, "one chart, full width");
+        assert_eq!(grid_shape(1900.0, 1000.0, 12).0, 4);
+        assert_eq!(grid_shape(250.0, 700.0, 3).0, 1);
+        let (_, tall) = grid_shape(820.0, 700.0, 2);
+        assert!(tall > plot, "fewer rows, taller plots");
+        assert_eq!(grid_shape(820.0, 300.0, 30).1, MIN_PLOT_HEIGHT);
+    }
+
+    #[test]
+    fn the_readout_names_series_time_value_and_outage() {
+        let t = 1_795_384_143.25;
+        let text = readout(Some("/stocks/IBM#/price"), t, 181.5, &[]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "/stocks/IBM#/price");
+        assert_eq!(lines[1], format_clock(t, true));
+        assert_eq!(lines[2], "181.5000");
+        assert_eq!(lines.len(), 3);
+        let down = [(t - 5.0, t + 5.0)];
+        let text = readout(None, t, 1.0, &down);
+        assert!(
+            text.ends_with("messages published meanwhile may be missing"),
+            "{text}"
+        );
+        assert_eq!(readout(None, t + 6.0, 1.0, &down).lines().count(), 2);
+    }
+
+    #[test]
+    fn down_periods_say_what_may_be_missing() {
+        let text = down_hover_text(1_795_384_143.0, 1_795_384_200.0);
+        assert!(text.starts_with("disconnected "), "{text}");
+        assert!(text.contains('–'));
+        assert!(text.ends_with("; messages published meanwhile may be missing"));
     }
 }

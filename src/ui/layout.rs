@@ -8,6 +8,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::auto_layout::AutoChart;
+
+/// The subscription of a dashboard on a server of unknown schema: every
+/// channel.
+pub const EVERYTHING: &str = "/**";
+
+/// The subscriptions of a dashboard on the embedded demo server.
+pub const DEMO_SUBSCRIPTIONS: [&str; 3] = ["/quotes/**", "/monitor/**", "/alerts/**"];
+
 /// How much time a following chart shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimeWindow {
@@ -111,11 +120,16 @@ impl Default for Panels {
 pub struct Layout {
     /// The charts, in grid order.
     pub charts: Vec<ChartSpec>,
-    /// Add a chart for each new quote symbol and host metric seen.
+    /// Add charts for the channels and fields seen (see
+    /// [`auto_layout`](super::auto_layout)).
     pub auto_charts: bool,
-    /// Channel prefixes already given an automatic chart.
+    /// Field patterns the automatic layout has charted, also when the user
+    /// removed the chart since: they get no new automatic chart.
     #[serde(default)]
     pub auto_charted: Vec<String>,
+    /// The automatic charts as made, to tell them from the user's edits.
+    #[serde(default)]
+    pub auto_origins: Vec<AutoOrigin>,
     /// Time window of following charts.
     pub window: TimeWindow,
     /// Panels shown.
@@ -134,14 +148,11 @@ impl Default for Layout {
             charts: Vec::new(),
             auto_charts: true,
             auto_charted: Vec::new(),
+            auto_origins: Vec::new(),
             window: TimeWindow::OneMinute,
             panels: Panels::default(),
             theme: ThemeChoice::System,
-            subscriptions: vec![
-                "/quotes/**".into(),
-                "/monitor/**".into(),
-                "/alerts/**".into(),
-            ],
+            subscriptions: vec![EVERYTHING.into()],
             next_id: 1,
         }
     }
@@ -161,33 +172,111 @@ impl Layout {
         id
     }
 
-    /// Removes the chart `id`.
+    /// Removes the chart `id` (an automatic one's fields stay covered).
     pub fn remove_chart(&mut self, id: u64) {
         self.charts.retain(|c| c.id != id);
+        self.auto_origins.retain(|o| o.id != id);
     }
 
-    /// The default chart for a channel seen for the first time, if the
-    /// automatic layout wants one: one per quote symbol (last price) and
-    /// one per host metric group (all its numbers).
-    pub fn auto_chart_for(&mut self, channel: &str) -> Option<u64> {
-        if !self.auto_charts || self.auto_charted.iter().any(|c| c == channel) {
-            return None;
+    /// Adds the charts the automatic layout proposes: each covers its
+    /// fields from now on, and replaces the untouched automatic charts
+    /// whose series it shows (charts the user renamed or changed stay).
+    pub fn apply_auto(&mut self, charts: Vec<AutoChart>) {
+        let replaced: Vec<&str> = charts
+            .iter()
+            .flat_map(|c| c.replaces.iter().map(String::as_str))
+            .collect();
+        let gone: Vec<u64> = self
+            .auto_origins
+            .iter()
+            .filter(|origin| {
+                !origin.series.is_empty()
+                    && origin.series.iter().all(|s| replaced.contains(&s.as_str()))
+                    && self.charts.iter().any(|c| origin.is_untouched(c))
+            })
+            .map(|origin| origin.id)
+            .collect();
+        for id in gone {
+            self.remove_chart(id);
         }
-        let (title, series) = if let Some(symbol) = channel.strip_prefix("/quotes/") {
-            if symbol.contains('/') {
-                return None;
+        for chart in charts {
+            for field in chart.covers {
+                if !self.auto_charted.contains(&field) {
+                    self.auto_charted.push(field);
+                }
             }
-            (format!("{symbol} last"), vec![format!("{channel}#/last")])
-        } else if let Some(metric) = channel.strip_prefix("/monitor/host/") {
-            if metric.contains('/') {
-                return None;
+            let id = self.add_chart(chart.title.clone(), chart.series.clone());
+            self.auto_origins.push(AutoOrigin {
+                id,
+                title: chart.title,
+                series: chart.series,
+            });
+        }
+    }
+
+    /// Takes over a layout saved when automatic charts were made per
+    /// channel (entries of `auto_charted` without `#`): the charts made
+    /// then and still as made (`ACME last` of `/quotes/ACME#/last`, `host
+    /// cpu` of `/monitor/host/cpu#/**`) become automatic charts that
+    /// charts of the new layout may replace; the old entries go.
+    pub fn adopt_per_channel_auto_charts(&mut self) {
+        let (old, fields): (Vec<String>, Vec<String>) = std::mem::take(&mut self.auto_charted)
+            .into_iter()
+            .partition(|entry| !entry.contains('#'));
+        self.auto_charted = fields;
+        for channel in old {
+            let last = channel.rsplit('/').next().unwrap_or(&channel);
+            let made = [
+                (format!("{last} last"), format!("{channel}#/last")),
+                (format!("host {last}"), format!("{channel}#/**")),
+            ];
+            for chart in &self.charts {
+                let as_made = made.iter().any(|(title, series)| {
+                    chart.title == *title && chart.series == [series.clone()]
+                });
+                if as_made
+                    && chart.hidden.is_empty()
+                    && !self.auto_origins.iter().any(|o| o.id == chart.id)
+                {
+                    self.auto_origins.push(AutoOrigin {
+                        id: chart.id,
+                        title: chart.title.clone(),
+                        series: chart.series.clone(),
+                    });
+                }
             }
-            (format!("host {metric}"), vec![format!("{channel}#/**")])
-        } else {
-            return None;
-        };
-        self.auto_charted.push(channel.to_owned());
-        Some(self.add_chart(title, series))
+        }
+    }
+
+    /// Every pattern that counts as charted already: the fields the
+    /// automatic layout covered and every chart's series.
+    pub fn covered(&self) -> impl Iterator<Item = &str> {
+        self.auto_charted
+            .iter()
+            .chain(self.charts.iter().flat_map(|c| &c.series))
+            .map(String::as_str)
+    }
+}
+
+/// A chart as the automatic layout made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AutoOrigin {
+    /// The chart's id.
+    pub id: u64,
+    /// Its title then.
+    pub title: String,
+    /// Its series then.
+    pub series: Vec<String>,
+}
+
+impl AutoOrigin {
+    /// True when `chart` is this automatic chart, as made (no series
+    /// hidden either).
+    pub fn is_untouched(&self, chart: &ChartSpec) -> bool {
+        chart.id == self.id
+            && chart.title == self.title
+            && chart.series == self.series
+            && chart.hidden.is_empty()
     }
 }
 
@@ -195,16 +284,72 @@ impl Layout {
 mod tests {
     use super::*;
 
+    fn auto(title: &str, series: &[&str], replaces: &[&str]) -> AutoChart {
+        AutoChart {
+            title: title.into(),
+            series: series.iter().map(|s| (*s).into()).collect(),
+            covers: series.iter().map(|s| (*s).into()).collect(),
+            replaces: replaces.iter().map(|s| (*s).into()).collect(),
+        }
+    }
+
     #[test]
-    fn auto_layout_adds_one_chart_per_symbol_and_metric_once() {
+    fn automatic_charts_cover_their_fields_even_once_removed() {
         let mut layout = Layout::default();
-        assert!(layout.auto_chart_for("/quotes/ACME").is_some());
-        assert!(layout.auto_chart_for("/quotes/ACME").is_none());
-        assert!(layout.auto_chart_for("/monitor/host/cpu").is_some());
-        assert!(layout.auto_chart_for("/alerts/warning").is_none());
-        assert_eq!(layout.charts.len(), 2);
-        assert_eq!(layout.charts[0].series, vec!["/quotes/ACME#/last"]);
-        layout.auto_charts = false;
-        assert!(layout.auto_chart_for("/quotes/HOOLI").is_none());
+        layout.apply_auto(vec![auto("price · /stocks/*", &["/stocks/*#/price"], &[])]);
+        assert_eq!(layout.charts.len(), 1);
+        let id = layout.charts[0].id;
+        layout.remove_chart(id);
+        assert!(layout.charts.is_empty());
+        assert!(layout.covered().any(|p| p == "/stocks/*#/price"));
+        assert!(layout.auto_origins.is_empty());
+    }
+
+    #[test]
+    fn charts_of_the_per_channel_layout_are_taken_over() {
+        let mut layout = Layout {
+            auto_charted: vec!["/quotes/ACME".into(), "/quotes/HOOLI".into()],
+            ..Layout::default()
+        };
+        layout.add_chart("ACME last", vec!["/quotes/ACME#/last".into()]);
+        layout.add_chart("my HOOLI", vec!["/quotes/HOOLI#/last".into()]);
+        layout.adopt_per_channel_auto_charts();
+        assert!(layout.auto_charted.is_empty());
+        layout.apply_auto(vec![auto(
+            "last · /quotes/*",
+            &["/quotes/*#/last"],
+            &["/quotes/ACME#/last", "/quotes/HOOLI#/last"],
+        )]);
+        let titles: Vec<&str> = layout.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["my HOOLI", "last · /quotes/*"]);
+    }
+
+    #[test]
+    fn group_charts_replace_only_untouched_automatic_charts() {
+        let mut layout = Layout::default();
+        layout.apply_auto(vec![
+            auto("/stocks/IBM", &["/stocks/IBM#/price"], &[]),
+            auto("/stocks/AAPL", &["/stocks/AAPL#/price"], &[]),
+        ]);
+        layout.charts[1].title = "my AAPL".into();
+        layout.add_chart("IBM too", vec!["/stocks/IBM#/price".into()]);
+        layout.charts[0].hidden.push("/stocks/IBM#/price".into());
+        layout.add_chart("mine", vec!["/stocks/IBM#/price".into()]);
+        layout.apply_auto(vec![auto(
+            "price · /stocks/*",
+            &["/stocks/*#/price"],
+            &["/stocks/IBM#/price", "/stocks/AAPL#/price"],
+        )]);
+        let titles: Vec<&str> = layout.charts.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "/stocks/IBM",
+                "my AAPL",
+                "IBM too",
+                "mine",
+                "price · /stocks/*"
+            ]
+        );
     }
 }

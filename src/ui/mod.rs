@@ -3,8 +3,11 @@
 
 pub mod alerts;
 pub mod app;
+pub mod auto_charts;
+pub mod auto_layout;
 pub mod channels;
 pub mod charts;
+pub mod colors;
 pub mod inspector;
 pub mod layout;
 pub mod model;

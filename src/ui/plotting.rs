@@ -1,7 +1,9 @@
 //! Turning the visible window of a series into the few points a plot
 //! needs: every sample when they fit, else a min/max pair per pixel column
 //! (as PlotJuggler and Rerun do), so a frame costs the same whatever the
-//! density. Also the wall-clock time axis. No egui state here.
+//! density; where a line breaks (a step much longer than the series'
+//! usual one, a period without connection). Also the wall-clock time
+//! axis. No egui state here.
 
 use egui_plot::{GridInput, GridMark, PlotPoint};
 
@@ -103,6 +105,59 @@ pub fn reduce_to_columns(
     }
 }
 
+/// A step longer than this many usual steps is a gap.
+pub const GAP_FACTOR: f64 = 5.0;
+/// Steps looked at for a series' usual step.
+pub const STEP_SAMPLES: usize = 256;
+
+/// The median of the positive time steps between the samples of `parts`
+/// (the newest few hundred, oldest first); `None` with too few.
+pub fn median_step(parts: &[(&[f64], &[f64])]) -> Option<f64> {
+    let mut steps: Vec<f64> = Vec::with_capacity(STEP_SAMPLES);
+    let mut previous: Option<f64> = None;
+    for (times, _) in parts {
+        for t in *times {
+            if let Some(p) = previous
+                && *t > p
+            {
+                steps.push(t - p);
+            }
+            previous = Some(*t);
+        }
+    }
+    if steps.len() < 2 {
+        return None;
+    }
+    let middle = steps.len() / 2;
+    let (_, median, _) = steps.select_nth_unstable_by(middle, f64::total_cmp);
+    Some(*median)
+}
+
+/// The runs of `points` (in time order) a line may join: broken where two
+/// neighbours are more than `max_step` apart (`None`: never) and where a
+/// period of `down` (start, end) lies between them.
+pub fn unbroken_runs(
+    points: &[PlotPoint],
+    max_step: Option<f64>,
+    down: &[(f64, f64)],
+) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        let (a, b) = (points[i - 1].x, points[i].x);
+        let long = max_step.is_some_and(|max| b - a > max);
+        let cut = down.iter().any(|(d0, d1)| *d0 < b && *d1 > a);
+        if long || cut {
+            runs.push(start..i);
+            start = i;
+        }
+    }
+    if start < points.len() {
+        runs.push(start..points.len());
+    }
+    runs
+}
+
 /// Indices of `times` (sorted) within `[x0, x1]`, by binary search.
 pub fn window_range(times: &[f64], x0: f64, x1: f64) -> std::ops::Range<usize> {
     let start = times.partition_point(|t| *t < x0);
@@ -148,6 +203,66 @@ pub fn time_grid(input: GridInput) -> Vec<GridMark> {
         t += step;
     }
     marks
+}
+
+/// Grid marks for a value axis: steps of 1, 2 or 5 times a power of ten,
+/// about five per axis, so a short plot still has labelled lines (powers
+/// of ten alone leave a 0–760 axis with one label).
+pub fn value_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    let span = max - min;
+    if !span.is_finite() || span <= 0.0 {
+        return Vec::new();
+    }
+    let wanted = (input.base_step_size * 4.0).max(span / 5.0);
+    let power = 10f64.powf(wanted.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|s| *s >= wanted)
+        .unwrap_or(10.0 * power);
+    let mut marks = Vec::new();
+    let mut k = (min / step).ceil();
+    while k * step <= max && marks.len() < 100 {
+        marks.push(GridMark {
+            // `+ 0.0` turns -0 into 0 (no "-0" label).
+            value: k * step + 0.0,
+            step_size: step,
+        });
+        k += 1.0;
+    }
+    marks
+}
+
+/// A value-axis label: short, with k, M, G, T for large magnitudes
+/// (`1.3 G` rather than `1300000000`).
+pub fn format_axis_value(value: f64) -> String {
+    // (from, scale, unit): thousands only from 10 000 on.
+    const UNITS: [(f64, f64, &str); 4] = [
+        (1e12, 1e12, "T"),
+        (1e9, 1e9, "G"),
+        (1e6, 1e6, "M"),
+        (1e4, 1e3, "k"),
+    ];
+    // Decimals without trailing zeros ("1.50" → "1.5", "60.00" → "60").
+    let short = |v: f64, places: usize| {
+        let text = format!("{v:.places$}");
+        let text = if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &text
+        };
+        if text == "-0" {
+            "0".to_owned()
+        } else {
+            text.to_owned()
+        }
+    };
+    let magnitude = value.abs();
+    match UNITS.iter().find(|(from, _, _)| magnitude >= *from) {
+        Some((_, scale, unit)) => format!("{} {unit}", short(value / scale, 2)),
+        None => short(value, 4),
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +378,71 @@ mod tests {
                 proptest::prop_assert_eq!(got, brute);
             }
         }
+    }
+
+    fn points(xs: &[f64]) -> Vec<PlotPoint> {
+        xs.iter().map(|x| PlotPoint::new(*x, 1.0)).collect()
+    }
+
+    #[test]
+    fn the_usual_step_is_the_median() {
+        let t = [0.0, 1.0, 2.0, 2.0, 3.0, 60.0, 61.0];
+        let v = [0.0; 7];
+        assert_eq!(
+            median_step(&[(&t[..3], &v[..3]), (&t[3..], &v[3..])]),
+            Some(1.0)
+        );
+        assert_eq!(median_step(&[(&t[..2], &v[..2])]), None);
+    }
+
+    #[test]
+    fn lines_break_at_long_steps_and_down_periods() {
+        let p = points(&[0.0, 1.0, 2.0, 30.0, 31.0, 32.0, 33.0]);
+        assert_eq!(unbroken_runs(&p, Some(5.0), &[]), vec![0..3, 3..7]);
+        assert_eq!(unbroken_runs(&p, None, &[]), vec![0..7]);
+        assert_eq!(
+            unbroken_runs(&p, Some(5.0), &[(31.5, 31.8)]),
+            vec![0..3, 3..5, 5..7]
+        );
+        assert_eq!(
+            unbroken_runs(&p, None, &[(40.0, 50.0)]),
+            vec![0..7],
+            "a period outside the data breaks nothing"
+        );
+        assert!(unbroken_runs(&[], Some(1.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn value_grid_has_a_few_round_marks() {
+        let marks = value_grid(GridInput {
+            bounds: (-10.0, 760.0),
+            base_step_size: 1.0,
+        });
+        let values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        assert_eq!(values, vec![0.0, 200.0, 400.0, 600.0]);
+        let small = value_grid(GridInput {
+            bounds: (100.2, 100.9),
+            base_step_size: 0.001,
+        });
+        assert!((3..=8).contains(&small.len()), "{}", small.len());
+        assert!(
+            value_grid(GridInput {
+                bounds: (1.0, 1.0),
+                base_step_size: 0.1,
+            })
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn axis_values_are_short() {
+        assert_eq!(format_axis_value(1_300_000_000.0), "1.3 G");
+        assert_eq!(format_axis_value(25_275_973_650.0), "25.28 G");
+        assert_eq!(format_axis_value(60_000.0), "60 k");
+        assert_eq!(format_axis_value(500.0), "500");
+        assert_eq!(format_axis_value(0.25), "0.25");
+        assert_eq!(format_axis_value(-0.0), "0");
+        assert_eq!(format_axis_value(-2e6), "-2 M");
     }
 
     #[test]

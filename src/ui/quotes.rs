@@ -111,8 +111,14 @@ impl QuoteRow {
 }
 
 impl QuoteBoard {
-    /// The rows, sorted.
-    pub fn rows(&mut self, store: &Store) -> Vec<QuoteRow> {
+    /// True when the store has quote channels (else the board takes no
+    /// room).
+    pub fn has_symbols(&mut self, store: &Store) -> bool {
+        self.refresh(store);
+        self.symbols.as_ref().is_some_and(|(_, s)| !s.is_empty())
+    }
+
+    fn refresh(&mut self, store: &Store) {
         let generation = store.generation();
         if self.symbols.as_ref().is_none_or(|(g, _)| *g != generation) {
             let symbols = store
@@ -124,6 +130,11 @@ impl QuoteBoard {
                 .collect();
             self.symbols = Some((generation, symbols));
         }
+    }
+
+    /// The rows, sorted.
+    pub fn rows(&mut self, store: &Store) -> Vec<QuoteRow> {
+        self.refresh(store);
         let mut rows = Vec::new();
         for names in self.symbols.iter().flat_map(|(_, symbols)| symbols) {
             let last_of = |name: &str| store.series(name).and_then(|s| s.last()).map(|(_, v)| v);

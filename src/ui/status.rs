@@ -2,8 +2,10 @@
 //!
 //! [`ConnectionStatus`] folds session events into what the status bar
 //! needs (state, next retry, the server's reason, rates, reconnects, last
-//! error); it knows nothing of egui. [`status_bar_ui`] draws it.
+//! error, the periods without connection); it knows nothing of egui.
+//! [`status_bar_ui`] draws it.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::bayeux::{Event, State};
@@ -30,6 +32,29 @@ pub struct ConnectionStatus {
     pub last_error: Option<(String, Instant)>,
     /// True while the user is told that a gap may exist.
     pub gap_warning: Option<String>,
+    /// The periods without connection since the first one, oldest first,
+    /// at most [`MAX_DOWN_PERIODS`].
+    pub down: VecDeque<DownPeriod>,
+}
+
+/// Periods without connection kept.
+pub const MAX_DOWN_PERIODS: usize = 100;
+
+/// A period without connection (Unix seconds): from leaving the connected
+/// state until back in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DownPeriod {
+    /// When the connection was lost.
+    pub from: f64,
+    /// When it was back; `None` while still down.
+    pub to: Option<f64>,
+}
+
+impl DownPeriod {
+    /// Its span, an ongoing one up to `now` (Unix seconds).
+    pub fn span(&self, now: f64) -> (f64, f64) {
+        (self.from, self.to.unwrap_or(now).max(self.from))
+    }
 }
 
 impl ConnectionStatus {
@@ -45,11 +70,18 @@ impl ConnectionStatus {
             reconnects: 0,
             last_error: None,
             gap_warning: None,
+            down: VecDeque::new(),
         }
     }
 
     /// Folds one event in.
     pub fn apply(&mut self, event: &Event, now: Instant) {
+        let unix = crate::bayeux::session::unix_millis() as f64 / 1000.0;
+        self.apply_at(event, now, unix);
+    }
+
+    /// Folds one event in that happened at `unix` (Unix seconds).
+    pub fn apply_at(&mut self, event: &Event, now: Instant, unix: f64) {
         match event {
             Event::StateChanged {
                 state,
@@ -59,6 +91,7 @@ impl ConnectionStatus {
                 if *state == State::Rehandshaking && self.state != State::Rehandshaking {
                     self.reconnects += 1;
                 }
+                self.track_down(*state, unix);
                 self.state = *state;
                 self.retry_at = retry_in.map(|d| now + d);
                 self.reason.clone_from(reason);
@@ -140,6 +173,31 @@ impl ConnectionStatus {
                     .as_deref()
                     .unwrap_or("the server refused the session")
             ),
+        }
+    }
+
+    /// The periods without connection (Unix seconds), an ongoing one up to
+    /// `now`.
+    pub fn down_spans(&self, now: f64) -> Vec<(f64, f64)> {
+        self.down.iter().map(|d| d.span(now)).collect()
+    }
+
+    fn track_down(&mut self, state: State, unix: f64) {
+        let was_up = self.state == State::Connected;
+        let open = self.down.back().is_some_and(|d| d.to.is_none());
+        if was_up && state != State::Connected && !open {
+            if self.down.len() >= MAX_DOWN_PERIODS {
+                self.down.pop_front();
+            }
+            self.down.push_back(DownPeriod {
+                from: unix,
+                to: None,
+            });
+        } else if state == State::Connected
+            && let Some(last) = self.down.back_mut()
+            && last.to.is_none()
+        {
+            last.to = Some(unix);
         }
     }
 
@@ -238,6 +296,36 @@ mod tests {
             now,
         );
         assert_eq!(s.summary(now), "stopped: banned");
+    }
+
+    fn state(state: State) -> Event {
+        Event::StateChanged {
+            state,
+            retry_in: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn periods_without_connection_are_kept_and_bounded() {
+        let now = Instant::now();
+        let mut s = ConnectionStatus::new("http://x/cometd");
+        s.apply_at(&state(State::Connecting), now, 1.0);
+        s.apply_at(&state(State::Connected), now, 2.0);
+        assert!(s.down.is_empty(), "the first connection is no gap");
+        s.apply_at(&state(State::Unconnected), now, 10.0);
+        s.apply_at(&state(State::Rehandshaking), now, 12.0);
+        assert_eq!(s.down_spans(13.0), vec![(10.0, 13.0)]);
+        s.apply_at(&state(State::Connecting), now, 14.0);
+        s.apply_at(&state(State::Connected), now, 15.0);
+        assert_eq!(s.down_spans(99.0), vec![(10.0, 15.0)]);
+        for i in 0..2 * MAX_DOWN_PERIODS {
+            let t = 100.0 + i as f64 * 10.0;
+            s.apply_at(&state(State::Unconnected), now, t);
+            s.apply_at(&state(State::Connected), now, t + 1.0);
+        }
+        assert_eq!(s.down.len(), MAX_DOWN_PERIODS);
+        assert_eq!(s.down.back().and_then(|d| d.to), Some(100.0 + 1991.0));
     }
 
     #[test]
