@@ -9,6 +9,7 @@
 
 pub mod alarm;
 pub mod alerts;
+pub mod codec;
 pub mod extract;
 pub mod pattern;
 pub mod series;
