@@ -13,6 +13,7 @@ pub mod codec;
 pub mod extract;
 pub mod pattern;
 pub mod series;
+pub mod summary;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};

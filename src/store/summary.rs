@@ -1,0 +1,491 @@
+//! Summaries of a series at several resolutions, so that a view of any
+//! width reads about as many summaries as it has pixel columns.
+//!
+//! Each summary covers a run of consecutive samples and keeps their time
+//! span, count, minimum, maximum, first and last value: what the M4
+//! aggregation (Jugel et al., PVLDB 2014) needs to draw, per pixel column,
+//! exactly the line that all the samples would draw. Level 0 summarises
+//! [`SummaryPyramid::BASE`] samples each; every level above merges
+//! [`SummaryPyramid::FANOUT`] summaries of the level below.
+//!
+//! [`SummaryPyramid::columns`] reduces a time window to per-column M4
+//! points. It takes the coarsest level whose summaries each fall inside
+//! one column and, where a summary would straddle a column border, opens
+//! it into the finer levels and, at the bottom, into the samples
+//! themselves (read through a callback by sequence number), so the result
+//! equals reducing every sample while reading about a few summaries per
+//! column whatever the window.
+
+/// One run of consecutive samples, summarised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Sequence number of the first sample (samples are numbered from 0
+    /// in the order pushed).
+    pub seq: u64,
+    /// Samples covered.
+    pub count: u64,
+    /// Time of the first sample.
+    pub start: f64,
+    /// Time of the last sample.
+    pub end: f64,
+    /// Smallest value (NaN only when every value is NaN).
+    pub min: f64,
+    /// Largest value (NaN only when every value is NaN).
+    pub max: f64,
+    /// Value of the first sample.
+    pub first: f64,
+    /// Value of the last sample.
+    pub last: f64,
+}
+
+impl Summary {
+    /// The summary of one sample.
+    pub fn of(seq: u64, time: f64, value: f64) -> Self {
+        Self {
+            seq,
+            count: 1,
+            start: time,
+            end: time,
+            min: value,
+            max: value,
+            first: value,
+            last: value,
+        }
+    }
+
+    /// Extends it with the run that follows it.
+    pub fn merge(&mut self, later: &Summary) {
+        self.end = later.end;
+        self.count += later.count;
+        self.min = nan_min(self.min, later.min);
+        self.max = nan_max(self.max, later.max);
+        self.last = later.last;
+    }
+
+    /// Sequence number just after its last sample.
+    pub fn seq_end(&self) -> u64 {
+        self.seq + self.count
+    }
+}
+
+/// The smaller, a NaN giving way to a number.
+fn nan_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b < a { b } else { a }
+}
+
+/// The larger, a NaN giving way to a number.
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b > a { b } else { a }
+}
+
+/// The M4 points of one pixel column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column {
+    /// The column's index.
+    pub index: usize,
+    /// The samples of the column, summarised.
+    pub summary: Summary,
+}
+
+/// Reads the samples with sequence numbers `seq..seq + count` in order,
+/// handing each `(time, value)` to the sink.
+pub type SampleReader<'a> = dyn FnMut(u64, u64, &mut dyn FnMut(f64, f64)) + 'a;
+
+/// Summaries of one series at every level. Samples arrive in time order.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryPyramid {
+    /// Sealed summaries per level, oldest first.
+    levels: Vec<Vec<Summary>>,
+    /// The summary being filled at each level, and how many parts (samples
+    /// at level 0, summaries above) it holds.
+    open: Vec<Option<(Summary, usize)>>,
+    /// Samples pushed in all.
+    pushed: u64,
+}
+
+impl SummaryPyramid {
+    /// Samples summarised by one level-0 summary.
+    pub const BASE: usize = 64;
+    /// Summaries of one level merged into one of the next.
+    pub const FANOUT: usize = 16;
+
+    /// An empty pyramid.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Samples pushed in all (the next sample's sequence number).
+    pub fn pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Takes in the next sample.
+    pub fn push(&mut self, time: f64, value: f64) {
+        let sample = Summary::of(self.pushed, time, value);
+        self.pushed += 1;
+        self.add(0, &sample, Self::BASE);
+    }
+
+    /// Adds a part to the open summary of `level`, sealing it when full.
+    fn add(&mut self, level: usize, part: &Summary, capacity: usize) {
+        while self.levels.len() <= level {
+            self.levels.push(Vec::new());
+            self.open.push(None);
+        }
+        let full = match &mut self.open[level] {
+            Some((open, parts)) => {
+                open.merge(part);
+                *parts += 1;
+                *parts == capacity
+            }
+            None => {
+                self.open[level] = Some((*part, 1));
+                capacity == 1
+            }
+        };
+        if full && let Some((sealed, _)) = self.open[level].take() {
+            self.levels[level].push(sealed);
+            self.add(level + 1, &sealed, Self::FANOUT);
+        }
+    }
+
+    /// Sealed summaries of `level`, oldest first.
+    pub fn level(&self, level: usize) -> &[Summary] {
+        self.levels.get(level).map_or(&[], Vec::as_slice)
+    }
+
+    /// Forgets the summaries of samples before sequence number `seq`
+    /// (samples aged out); a summary holding `seq` or later stays whole.
+    pub fn drop_before(&mut self, seq: u64) {
+        for level in &mut self.levels {
+            let keep_from = level.partition_point(|s| s.seq_end() <= seq);
+            level.drain(..keep_from);
+        }
+    }
+
+    /// The samples in `[x0, x1]` reduced to `columns` equal pixel columns:
+    /// one [`Column`] per column that holds samples, in order. `read`
+    /// gives samples by sequence number: those under a summary that
+    /// straddles a column border, and the newest ones not yet in a sealed
+    /// summary. The result equals reducing every sample of the window.
+    pub fn columns(
+        &self,
+        x0: f64,
+        x1: f64,
+        columns: usize,
+        read: &mut SampleReader<'_>,
+    ) -> Vec<Column> {
+        let mut reducer = Reducer {
+            x0,
+            x1,
+            width: (x1 - x0) / columns.max(1) as f64,
+            columns,
+            out: Vec::new(),
+        };
+        if columns == 0 || x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
+            return reducer.out;
+        }
+        // From the top level down, each level's summaries that the level
+        // above does not cover yet, in time order.
+        // The oldest sample still summarised: samples before it aged out.
+        let open_seq = self.open.first().and_then(|o| o.map(|(s, _)| s.seq));
+        let mut covered = self
+            .level(0)
+            .first()
+            .map(|s| s.seq)
+            .or(open_seq)
+            .unwrap_or(self.pushed);
+        for level in (0..self.levels.len()).rev() {
+            let summaries = self.level(level);
+            // A summary reaching back before `covered` holds samples that
+            // aged out: the levels below cover the rest of it.
+            let from = summaries.partition_point(|s| s.seq < covered);
+            if let Some(straddling) = from
+                .checked_sub(1)
+                .map(|i| &summaries[i])
+                .filter(|s| s.seq_end() > covered)
+            {
+                self.visit_from(level, straddling, covered, &mut reducer, read);
+            }
+            for summary in &summaries[from..] {
+                self.visit(level, summary, &mut reducer, read);
+            }
+            if let Some(last) = summaries[from..].last() {
+                covered = last.seq_end();
+            }
+        }
+        if covered < self.pushed {
+            reducer.samples(covered, self.pushed - covered, read);
+        }
+        reducer.out
+    }
+
+    /// Visits the part of `summary` from sequence number `seq` on (its
+    /// older samples aged out).
+    fn visit_from(
+        &self,
+        level: usize,
+        summary: &Summary,
+        seq: u64,
+        reducer: &mut Reducer,
+        read: &mut SampleReader<'_>,
+    ) {
+        if level == 0 {
+            reducer.samples(seq, summary.seq_end() - seq, read);
+            return;
+        }
+        let children = self.level(level - 1);
+        let from = children.partition_point(|c| c.seq_end() <= seq);
+        let to = children.partition_point(|c| c.seq < summary.seq_end());
+        for child in &children[from..to] {
+            if child.seq < seq {
+                self.visit_from(level - 1, child, seq, reducer, read);
+            } else {
+                self.visit(level - 1, child, reducer, read);
+            }
+        }
+    }
+
+    fn visit(
+        &self,
+        level: usize,
+        summary: &Summary,
+        reducer: &mut Reducer,
+        read: &mut SampleReader<'_>,
+    ) {
+        if summary.end < reducer.x0 || summary.start > reducer.x1 {
+            return;
+        }
+        if let Some(index) = reducer.column_holding(summary) {
+            reducer.add(index, summary);
+        } else if level == 0 {
+            reducer.samples(summary.seq, summary.count, read);
+        } else {
+            let children = self.level(level - 1);
+            let from = children.partition_point(|c| c.seq < summary.seq);
+            let to = children.partition_point(|c| c.seq < summary.seq_end());
+            for child in &children[from..to] {
+                self.visit(level - 1, child, reducer, read);
+            }
+        }
+    }
+}
+
+/// Collects per-column summaries in time order.
+struct Reducer {
+    x0: f64,
+    x1: f64,
+    width: f64,
+    columns: usize,
+    out: Vec<Column>,
+}
+
+impl Reducer {
+    fn column_of(&self, time: f64) -> usize {
+        (((time - self.x0) / self.width) as usize).min(self.columns - 1)
+    }
+
+    /// The column a summary lies in whole, if one.
+    fn column_holding(&self, summary: &Summary) -> Option<usize> {
+        let inside = summary.start >= self.x0 && summary.end <= self.x1;
+        let column = self.column_of(summary.start);
+        (inside && column == self.column_of(summary.end)).then_some(column)
+    }
+
+    fn add(&mut self, index: usize, part: &Summary) {
+        match self.out.last_mut() {
+            Some(last) if last.index == index => last.summary.merge(part),
+            _ => self.out.push(Column {
+                index,
+                summary: *part,
+            }),
+        }
+    }
+
+    fn samples(&mut self, seq: u64, count: u64, read: &mut SampleReader<'_>) {
+        let mut next = seq;
+        read(seq, count, &mut |time, value| {
+            if time >= self.x0 && time <= self.x1 {
+                let index = self.column_of(time);
+                self.add(index, &Summary::of(next, time, value));
+            }
+            next += 1;
+        });
+    }
+}
+
+/// The M4 columns of `samples` reduced one by one: what
+/// [`SummaryPyramid::columns`] must equal.
+pub fn columns_of_samples(samples: &[(f64, f64)], x0: f64, x1: f64, columns: usize) -> Vec<Column> {
+    let mut reducer = Reducer {
+        x0,
+        x1,
+        width: (x1 - x0) / columns.max(1) as f64,
+        columns,
+        out: Vec::new(),
+    };
+    if columns == 0 || x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
+        return reducer.out;
+    }
+    let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+        for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
+            sink(t, v);
+        }
+    };
+    reducer.samples(0, samples.len() as u64, &mut read);
+    reducer.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pyramid_of(samples: &[(f64, f64)]) -> SummaryPyramid {
+        let mut pyramid = SummaryPyramid::new();
+        for &(t, v) in samples {
+            pyramid.push(t, v);
+        }
+        pyramid
+    }
+
+    /// What a summary must be: min, max, first and last of its samples.
+    fn expected(samples: &[(f64, f64)], summary: &Summary) -> Summary {
+        let run = &samples[summary.seq as usize..summary.seq_end() as usize];
+        let mut s = Summary::of(summary.seq, run[0].0, run[0].1);
+        for (i, &(t, v)) in run.iter().enumerate().skip(1) {
+            s.merge(&Summary::of(summary.seq + i as u64, t, v));
+        }
+        s
+    }
+
+    /// Compared with NaN equal to NaN.
+    fn same(a: &[Column], b: &[Column]) -> bool {
+        let bits = |c: &Column| {
+            let s = c.summary;
+            (
+                c.index,
+                s.seq,
+                s.count,
+                [s.start, s.end, s.min, s.max, s.first, s.last].map(f64::to_bits),
+            )
+        };
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| bits(x) == bits(y))
+    }
+
+    fn series() -> impl Strategy<Value = Vec<(f64, f64)>> {
+        proptest::collection::vec((0u32..5, -1e3f64..1e3, 0u8..20), 0..6000).prop_map(|steps| {
+            let mut t = 1_700_000_000.0;
+            steps
+                .into_iter()
+                .map(|(dt, v, nan)| {
+                    t += f64::from(dt) * 0.25;
+                    (t, if nan == 0 { f64::NAN } else { v })
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn every_summary_is_the_min_max_first_last_of_its_samples(samples in series()) {
+            let pyramid = pyramid_of(&samples);
+            for level in 0..8 {
+                for summary in pyramid.level(level) {
+                    let want = expected(&samples, summary);
+                    let got = [summary.min, summary.max, summary.first, summary.last, summary.start, summary.end];
+                    let want = [want.min, want.max, want.first, want.last, want.start, want.end];
+                    prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+                }
+            }
+        }
+
+        #[test]
+        fn columns_from_summaries_equal_columns_from_every_sample(
+            samples in series(),
+            columns in 1usize..1200,
+            a in 0.0f64..1.0,
+            b in 0.0f64..1.0,
+        ) {
+            let pyramid = pyramid_of(&samples);
+            let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+                return Ok(());
+            };
+            let span = (last.0 - first.0).max(1.0);
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            let x0 = first.0 - 1.0 + lo * (span + 2.0);
+            let x1 = first.0 - 1.0 + hi * (span + 2.0) + 0.5;
+            let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+                for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
+                    sink(t, v);
+                }
+            };
+            let from_pyramid = pyramid.columns(x0, x1, columns, &mut read);
+            let from_samples = columns_of_samples(&samples, x0, x1, columns);
+            prop_assert!(same(&from_pyramid, &from_samples));
+        }
+    }
+
+    #[test]
+    fn a_wide_window_reads_summaries_not_samples() {
+        let samples: Vec<(f64, f64)> = (0..1_000_000)
+            .map(|i| (f64::from(i), f64::from(i % 1000)))
+            .collect();
+        let pyramid = pyramid_of(&samples);
+        let mut read_samples = 0u64;
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+            read_samples += count;
+            for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
+                sink(t, v);
+            }
+        };
+        let columns = pyramid.columns(0.0, 1_000_000.0, 1600, &mut read);
+        assert_eq!(columns.len(), 1600);
+        assert!(
+            same(
+                &columns,
+                &columns_of_samples(&samples, 0.0, 1_000_000.0, 1600)
+            ),
+            "pixel-identical"
+        );
+        // Only samples under summaries across column borders are read.
+        assert!(
+            read_samples < 1600 * SummaryPyramid::BASE as u64,
+            "{read_samples}"
+        );
+    }
+
+    #[test]
+    fn dropped_summaries_are_gone_and_the_rest_still_reduce() {
+        let samples: Vec<(f64, f64)> = (0..10_000).map(|i| (f64::from(i), f64::from(i))).collect();
+        let mut pyramid = pyramid_of(&samples);
+        pyramid.drop_before(5_000);
+        assert!(
+            pyramid
+                .level(0)
+                .first()
+                .is_some_and(|s| s.seq_end() > 5_000)
+        );
+        // The kept samples of summaries that reach back past the cut are
+        // drawn; the dropped ones are not.
+        let kept: Vec<(f64, f64)> = samples
+            .iter()
+            .copied()
+            .filter(|&(t, _)| t >= pyramid.level(0)[0].start)
+            .collect();
+        let first_kept = pyramid.level(0)[0].seq as usize;
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+            for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
+                sink(t, v);
+            }
+        };
+        for (x0, x1) in [(0.0, 9_999.0), (4_000.0, 5_500.0), (6_000.0, 9_999.0)] {
+            let columns = pyramid.columns(x0, x1, 100, &mut read);
+            let mut want = columns_of_samples(&kept, x0, x1, 100);
+            for column in &mut want {
+                column.summary.seq += first_kept as u64;
+            }
+            assert!(same(&columns, &want), "{x0}..{x1}");
+        }
+    }
+}
