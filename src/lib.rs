@@ -7,6 +7,8 @@
 //!   feeds;
 //! - [`store`]: series ring buffers, extraction of numbers, alert engine;
 //! - [`config`]: the TOML configuration file;
+//! - `history` (feature `history`): samples kept across restarts in a
+//!   SQLite file, and exported;
 //! - `ui` (feature `gui`): the desktop dashboard.
 //!
 //! With `default-features = false` the crate is the Bayeux client and the
@@ -16,6 +18,8 @@
 
 pub mod bayeux;
 pub mod config;
+#[cfg(feature = "history")]
+pub mod history;
 pub mod json;
 #[cfg(feature = "server")]
 pub mod server;
