@@ -47,6 +47,8 @@ enum Command {
     Tail(Box<cli::tail::TailArgs>),
     /// Run the embedded Bayeux server with demo feeds.
     Serve(cli::serve::ServeArgs),
+    /// Print the samples of a history file as CSV or JSON lines.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::Tail(args)) => cli::tail::run(*args),
         Some(Command::Serve(args)) => cli::serve::run(args),
+        Some(Command::Export(args)) => cli::export::run(args),
         None => cli::gui::run(cli.gui.connection, cli.gui.fps),
     };
     match result {

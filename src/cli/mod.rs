@@ -1,6 +1,7 @@
 //! Command-line front ends of the binary (`anyhow` lives here, at the edge).
 
 pub mod connection;
+pub mod export;
 pub mod gui;
 pub mod serve;
 pub mod tail;

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +17,8 @@ use cometwatch::bayeux::protocol::Event;
 use cometwatch::bayeux::replay::ReplayRecorder;
 use cometwatch::bayeux::session::unix_millis;
 use cometwatch::bayeux::{Client, MessageBatch, State};
-use cometwatch::store::Store;
+use cometwatch::history::{Budget, HistoryFile, HistoryRecorder};
+use cometwatch::store::{Store, StoreConfig};
 use crossbeam_channel::{bounded, select};
 
 use super::Exit;
@@ -35,6 +38,10 @@ pub struct TailArgs {
     /// Give up (exit 4) after this many seconds without a working session.
     #[arg(long, value_name = "SECS")]
     pub give_up_after: Option<u64>,
+    /// Record every number received into this history file (open it with
+    /// the dashboard's --history, or `cometwatch export`).
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
     /// Channels or patterns to subscribe to (`/a/*` one level, `/a/**` any
     /// depth, `/**` everything).
     #[arg(value_name = "CHANNEL")]
@@ -106,7 +113,20 @@ pub fn run(args: TailArgs) -> Result<()> {
     client_config.subscriptions = channels;
     client_config.token_give_up_after = Some(TOKEN_GIVE_UP_AFTER);
     // Payloads are only written out, unless a store reads them.
-    client_config.protocol.read_leaves = config.is_some();
+    client_config.protocol.read_leaves = config.is_some() || args.history.is_some();
+    let history = match &args.history {
+        Some(path) => {
+            let (file, notice) = HistoryFile::open_for_writing(path)?;
+            if let Some(notice) = notice {
+                eprintln!("cometwatch: warning: {notice}");
+            }
+            Some(Arc::new(Mutex::new(HistoryRecorder::start(
+                file,
+                Budget::default(),
+            )?)))
+        }
+        None => None,
+    };
     let client = Client::connect(client_config).context("cannot start the session")?;
     let (stop_tx, stop_rx) = bounded::<()>(1);
     ctrlc::set_handler(move || {
@@ -114,14 +134,33 @@ pub fn run(args: TailArgs) -> Result<()> {
     })
     .context("cannot install the Ctrl-C handler")?;
 
-    let store = config
-        .as_ref()
-        .map(|c| Store::new(c.store.clone(), c.alerts.clone()));
+    let mut store = match (&config, &history) {
+        (Some(c), _) => Some(Store::new(c.store.clone(), c.alerts.clone())),
+        (None, Some(_)) => Some(Store::new(StoreConfig::default(), Vec::new())),
+        (None, None) => None,
+    };
+    if let (Some(store), Some(recorder)) = (&mut store, &history) {
+        let recorder = recorder.clone();
+        store.set_sample_sink(Some(Box::new(move |series, time, value| {
+            if let Ok(mut recorder) = recorder.lock() {
+                recorder.record(series, time, value);
+            }
+        })));
+    }
     let mut output = Output::new(store, args.alerts_only, args.count);
+    output.history.clone_from(&history);
     output.recorder = recorder;
     let give_up_after = args.give_up_after.map(Duration::from_secs);
     let ending = stream(&client, &mut output, &stop_rx, give_up_after);
     client.disconnect();
+    // The store's sink holds the recorder too: drop both so that the last
+    // blocks are written before the process ends.
+    output.store = None;
+    if let Some(history) = output.history.take()
+        && let Ok(recorder) = Arc::try_unwrap(history)
+    {
+        drop(recorder);
+    }
     if let Some(recorder) = &mut output.recorder
         && let Err(error) = recorder.save()
     {
@@ -164,6 +203,8 @@ struct Output {
     first_at: Option<Instant>,
     /// Keeps the replay ids of the lines written (`--replay resume`).
     recorder: Option<ReplayRecorder>,
+    /// Records the numbers received (`--history`).
+    history: Option<Arc<Mutex<HistoryRecorder>>>,
 }
 
 impl Output {
@@ -177,6 +218,7 @@ impl Output {
             written: 0,
             first_at: None,
             recorder: None,
+            history: None,
         }
     }
 }
@@ -210,6 +252,7 @@ fn stream(
                     }
                 }
                 save_replay_positions(output);
+                flush_history(output);
                 if let (Some(limit), Some(since)) = (give_up_after, down_since)
                     && since.elapsed() >= limit
                 {
@@ -266,6 +309,19 @@ fn stream(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Seals the history's open blocks every few seconds and reports what
+/// went wrong in its writer.
+fn flush_history(output: &Output) {
+    if let Some(history) = &output.history
+        && let Ok(mut recorder) = history.lock()
+    {
+        recorder.flush_if_due(Instant::now());
+        for error in recorder.take_errors() {
+            eprintln!("cometwatch: warning: {error}");
         }
     }
 }

@@ -253,7 +253,13 @@ pub struct Store {
     /// Bytes held by the channels' layouts.
     layout_bytes: usize,
     generation: u64,
+    /// Told of every sample stored (e.g. to record history).
+    sample_sink: Option<SampleSink>,
 }
+
+/// Receives every sample a store keeps: the series' name, the time it
+/// was stored at (Unix seconds) and the value.
+pub type SampleSink = Box<dyn FnMut(&str, f64, f64) + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -289,7 +295,13 @@ impl Store {
             learned: Vec::new(),
             layout_bytes: 0,
             generation: 0,
+            sample_sink: None,
         }
+    }
+
+    /// Tells `sink` of every sample stored from now on.
+    pub fn set_sample_sink(&mut self, sink: Option<SampleSink>) {
+        self.sample_sink = sink;
     }
 
     /// Takes in the messages of one reply.
@@ -343,6 +355,7 @@ impl Store {
             layout_bytes,
             batches,
             batch_channels,
+            sample_sink,
             ..
         } = self;
         let Some(stats) = channels.get_mut(&**channel) else {
@@ -458,6 +471,11 @@ impl Store {
         for (index, value) in pending.drain(..) {
             let entry = &mut series[index];
             entry.series.push(time, value);
+            if let Some(sink) = sample_sink
+                && let Some((stored_at, stored)) = entry.series.last()
+            {
+                sink(&entry.name, stored_at, stored);
+            }
             if !entry.rules.is_empty() {
                 alerts.observe(&entry.rules, &entry.name, value, received_ms);
             }
