@@ -92,8 +92,8 @@ pub fn export(
         })
         .collect();
     let mut heap = BinaryHeap::new();
-    for index in 0..cursors.len() {
-        if let Some(time) = advance(file, &mut cursors[index], from, to)? {
+    for (index, cursor) in cursors.iter_mut().enumerate() {
+        if let Some(time) = advance(file, cursor, from, to)? {
             heap.push(Reverse(Head {
                 time,
                 cursor: index,
