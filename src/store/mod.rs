@@ -411,6 +411,11 @@ impl Store {
                     let position = leaf;
                     leaf += 1;
                     let index = stats.series_for(position, pointer, || {
+                        // A series restored from history continues.
+                        let name = series_name(channel, pointer);
+                        if let Some(&index) = by_name.get(&name) {
+                            return Some(index);
+                        }
                         if series.len() >= config.max_series {
                             *refused_series += 1;
                             if *refused_series == 1 && warnings.len() < 100 {
@@ -421,7 +426,6 @@ impl Store {
                             }
                             return None;
                         }
-                        let name = series_name(channel, pointer);
                         let index = series.len();
                         series.push(SeriesEntry {
                             rules: alerts.rules_for(&name),
@@ -519,6 +523,36 @@ impl Store {
         self.refused_series
     }
 
+    /// Puts samples of an earlier run back (from a history file), before
+    /// any live sample of the series: the series is created when new (up
+    /// to the series cap; false when refused), alert rules are not run,
+    /// and the sample sink is not told.
+    pub fn restore(&mut self, name: &str, times: &[f64], values: &[f64]) -> bool {
+        let index = match self.by_name.get(name) {
+            Some(&index) => index,
+            None => {
+                if self.series.len() >= self.config.max_series {
+                    self.refused_series += 1;
+                    return false;
+                }
+                let index = self.series.len();
+                self.series.push(SeriesEntry {
+                    rules: self.alerts.rules_for(name),
+                    name: name.to_owned(),
+                    series: Series::new(self.config.retention),
+                });
+                self.by_name.insert(name.to_owned(), index);
+                self.generation += 1;
+                index
+            }
+        };
+        let series = &mut self.series[index].series;
+        for (&time, &value) in times.iter().zip(values) {
+            series.push(time, value);
+        }
+        true
+    }
+
     /// A series by name.
     pub fn series(&self, name: &str) -> Option<&Series> {
         self.by_name.get(name).map(|i| &self.series[*i].series)
@@ -597,6 +631,27 @@ impl Store {
 mod tests {
     use super::*;
     use crate::bayeux::DataMessage;
+
+    #[test]
+    fn restored_samples_come_before_live_ones_and_the_sink_hears_live_ones() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink_heard = heard.clone();
+        store.set_sample_sink(Some(Box::new(move |name, time, value| {
+            if let Ok(mut heard) = sink_heard.lock() {
+                heard.push((name.to_owned(), time, value));
+            }
+        })));
+        assert!(store.restore("/a#/x", &[10.0, 11.0], &[1.0, 2.0]));
+        store.ingest(&batch(12_000, &[("/a", r#"{"x":3}"#)]));
+        let values: Vec<f64> = store
+            .series("/a#/x")
+            .map(|s| s.iter().map(|(_, v)| v).collect())
+            .unwrap_or_default();
+        assert_eq!(values, vec![1.0, 2.0, 3.0]);
+        let heard = heard.lock().map(|h| h.clone()).unwrap_or_default();
+        assert_eq!(heard, vec![("/a#/x".to_owned(), 12.0, 3.0)]);
+    }
 
     fn batch(received_ms: u64, messages: &[(&str, &str)]) -> MessageBatch {
         MessageBatch::new(
