@@ -21,7 +21,7 @@
 # default target/release/cometwatch, built first), FAYE_DELIVERY=immediate
 # (the server answers a held long-poll without its 1 ms delivery timer; see
 # tests/peers/server.js), TRANSPORT=websocket (Faye's client on its default
-# WebSocket transport instead), STRACE=1 (the server runs under strace,
+# WebSocket transport instead), STRACE=1 (needs strace; the server runs under it,
 # which slows it down, and the report adds each client's time from the
 # server's write of a message to its arrival), KEEP=1 (keep the collected
 # lines; their folder is printed).
