@@ -8,7 +8,11 @@
 //                                  in order, then prints {"published":COUNT}
 // Environment: TIMEOUT (connect hold, ms), MAX_INTERVAL (session expiry, ms,
 // cometd only), ACK=1 (cometd ack extension), TLS_CERT + TLS_KEY (HTTPS),
-// REDIS_PORT (faye only: the faye-redis engine, for a cluster of nodes).
+// REDIS_PORT (faye only: the faye-redis engine, for a cluster of nodes),
+// FAYE_DELIVERY=immediate (faye only, for latency measurements: a held
+// long-poll is answered in the event loop's next turn, setImmediate, in
+// place of Faye's delivery timer, a setTimeout of 0 that Node runs no
+// sooner than 1 ms later).
 'use strict';
 const http = require('http');
 const readline = require('readline');
@@ -22,6 +26,16 @@ let publish;
 let attach = server => server;
 if (kind === 'faye') {
     const faye = require('faye');
+    if (process.env.FAYE_DELIVERY === 'immediate') {
+        const Connection = require('faye/src/engines/connection');
+        Connection.prototype._beginDeliveryTimeout = function () {
+            if (this._inbox.length === 0 || this._flushSoon) return;
+            this._flushSoon = setImmediate(() => {
+                this._flushSoon = null;
+                if (this._inbox.length > 0) this.flush();
+            });
+        };
+    }
     const options = {mount: '/bayeux', timeout: timeout / 1000};
     if (process.env.REDIS_PORT) {
         // Several Faye nodes sharing one Redis form a cluster.
