@@ -147,6 +147,39 @@ impl HistoryRecorder {
     }
 }
 
+/// Seals the open blocks of a shared recorder every second on a thread of
+/// its own, and hands the writer's errors to `on_error`; the thread ends
+/// once the recorder is dropped.
+pub fn flush_in_background(
+    recorder: &std::sync::Arc<std::sync::Mutex<HistoryRecorder>>,
+    on_error: impl Fn(String) + Send + 'static,
+) -> Result<(), HistoryError> {
+    let weak = std::sync::Arc::downgrade(recorder);
+    std::thread::Builder::new()
+        .name("history-flush".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let Some(recorder) = weak.upgrade() else {
+                    return;
+                };
+                let errors = match recorder.lock() {
+                    Ok(mut recorder) => {
+                        recorder.flush_if_due(Instant::now());
+                        recorder.take_errors()
+                    }
+                    Err(_) => return,
+                };
+                drop(recorder);
+                for error in errors {
+                    on_error(error);
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| HistoryError::Thread(e.to_string()))
+}
+
 impl Drop for HistoryRecorder {
     fn drop(&mut self) {
         self.flush();
