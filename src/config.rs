@@ -121,7 +121,15 @@ struct RawConfig {
     ack: bool,
     ca_cert: Option<PathBuf>,
     store: Option<RawStore>,
+    history: Option<RawHistory>,
     fps: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    enabled: Option<bool>,
+    file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +201,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// Frame rate cap of the dashboard.
     pub fps: Option<u32>,
+    /// `[history] enabled = false`: the dashboard keeps no history file.
+    pub history_disabled: bool,
+    /// `[history] file`: the history file instead of the default one.
+    pub history_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -219,6 +231,8 @@ impl std::fmt::Debug for Config {
             .field("ca_cert", &self.ca_cert)
             .field("store", &self.store)
             .field("fps", &self.fps)
+            .field("history_disabled", &self.history_disabled)
+            .field("history_file", &self.history_file)
             .finish()
     }
 }
@@ -450,6 +464,8 @@ impl Config {
             replay_state: raw.replay_state,
             follow_advised_hosts: raw.follow_advised_hosts,
             max_network_delay,
+            history_disabled: raw.history.as_ref().and_then(|h| h.enabled) == Some(false),
+            history_file: raw.history.and_then(|h| h.file),
             ack: raw.ack,
             ca_cert: raw.ca_cert,
             store,
@@ -607,6 +623,9 @@ authToken = "${TOKEN}"
             Some(&serde_json::Value::from("s3cr\"et"))
         );
         assert!(config.follow_advised_hosts);
+        let history = parse("[history]\nenabled = false\nfile = \"/tmp/h.sqlite\"").expect("valid");
+        assert!(history.history_disabled);
+        assert_eq!(history.history_file, Some(PathBuf::from("/tmp/h.sqlite")));
         assert_eq!(
             config.max_network_delay,
             Some(std::time::Duration::from_secs(5))
