@@ -370,6 +370,23 @@ fn data_of_any_shape_gets_charts_from_what_it_holds() {
     assert!(!counters(&shown["price · /stocks/*"]));
     assert!(!counters(&shown["payload/Amount__c · /event/Order__e"]));
     assert!(counters(&shown["event/replayId · /event/Order__e"]));
+    // The order events' own CreatedDate is their time, not the receive time.
+    let created = 1_796_220_000.0; // 2026-12-02T14:00:00Z
+    let times: Vec<f64> = shared
+        .store
+        .series("/event/Order__e#/payload/Amount__c")
+        .map(|s| s.iter().map(|(t, _)| t).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        times,
+        (0..10).map(|i| created + f64::from(i)).collect::<Vec<_>>()
+    );
+    assert!(
+        shared
+            .store
+            .series("/event/Order__e#/payload/CreatedDate")
+            .is_none()
+    );
 }
 
 #[test]

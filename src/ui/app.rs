@@ -24,6 +24,7 @@ use crate::bayeux::{Client, ClientConfig};
 use crate::config::Config;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
+use crate::store::extract::TimeSpec;
 
 /// Default width of the channel browser: with the alerts panel, it leaves
 /// a 1280-pixel-wide laptop window about two thirds for the charts.
@@ -220,7 +221,11 @@ impl DashboardApp {
                 .resizable(true)
                 .default_size(240.0)
                 .show(ui, |ui| {
-                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector);
+                    let time = shared
+                        .inspected
+                        .as_deref()
+                        .map_or(TimeSpec::Auto, |c| shared.store.time_spec(c));
+                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector, time);
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
