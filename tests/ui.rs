@@ -105,7 +105,7 @@ fn starts_on_the_demo_server_and_shows_connected_with_live_quotes() {
     harness.get_by_label("connected");
     assert!(
         harness.query_all_by_label("ACME").count() >= 1,
-        "quote board and channel tree"
+        "quotes table and channel tree"
     );
     until(&mut harness, "an automatic chart of the quotes", |app| {
         app.layout
@@ -232,7 +232,7 @@ fn a_series_can_be_hidden_from_its_chart_legend() {
 fn a_folder_of_the_channel_tree_closes_and_opens() {
     let mut harness = harness(Config::default(), None);
     connected_with_quotes(&mut harness);
-    // ACME is on the quote board and in the tree under `quotes/`.
+    // ACME is in the quotes table and in the tree under `quotes/`.
     let open = harness.query_all_by_label("ACME").count();
     assert!(open >= 2, "{open}");
     harness.get_by_label("quotes/").click_accesskit();
@@ -387,6 +387,42 @@ fn data_of_any_shape_gets_charts_from_what_it_holds() {
             .series("/event/Order__e#/payload/CreatedDate")
             .is_none()
     );
+}
+
+#[test]
+fn a_group_of_siblings_gets_a_table_whose_columns_can_be_picked() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    feed_other_shapes(app(&mut harness));
+    harness.run_steps(3);
+    harness.get_by_label("/stocks/* · 2 channels");
+    // A row each, besides the channel tree's.
+    assert_eq!(harness.query_all_by_label("IBM").count(), 2);
+    assert_eq!(harness.query_all_by_label("AAPL").count(), 2);
+    harness.get_by_label("seq");
+    // The lone metrics channel and the single order channel get none.
+    assert!(harness.query_by_label_contains("/metrics/web01/* ·").is_none());
+    harness.get_by_label("Change of price").click_accesskit();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::RadioButton, "size")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Columns").click_accesskit();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::CheckBox, "seq")
+        .click_accesskit();
+    harness.run_steps(3);
+    let spec = app(&mut harness).layout.tables["/stocks/*"].clone();
+    assert_eq!(spec.change.as_deref(), Some("/size"));
+    let columns = spec.columns.expect("picked");
+    assert!(!columns.contains(&"/seq".to_owned()), "{columns:?}");
+    assert!(columns.contains(&"/price".to_owned()), "{columns:?}");
 }
 
 #[test]

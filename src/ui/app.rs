@@ -6,8 +6,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use egui::RichText;
-
 use super::UiError;
 use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::auto_charts::{AutoCharts, INTERVAL_MS};
@@ -16,8 +14,8 @@ use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
 use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
-use super::quotes::QuoteBoard;
 use super::status::status_bar_ui;
+use super::tables::GroupTables;
 use crate::bayeux::replay::ReplaySetup;
 use crate::bayeux::session::unix_millis;
 use crate::bayeux::{Client, ClientConfig};
@@ -61,7 +59,7 @@ pub struct DashboardApp {
     pub layout: Layout,
     /// Chart view state.
     pub charts: ChartsView,
-    quotes: QuoteBoard,
+    tables: GroupTables,
     /// Channel browser state.
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
@@ -139,7 +137,7 @@ impl DashboardApp {
             _ingest: Some(ingest),
             layout,
             charts: ChartsView::default(),
-            quotes: QuoteBoard::default(),
+            tables: GroupTables::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
             auto: AutoCharts::default(),
@@ -229,16 +227,9 @@ impl DashboardApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.layout.panels.quotes && self.quotes.has_symbols(&shared.store) {
-                // Scrolled sideways when narrow, so the board never widens
-                // the charts beyond what is visible.
-                egui::CollapsingHeader::new(RichText::new("Quote board").strong())
-                    .default_open(true)
-                    .show(ui, |ui| {
-                        egui::ScrollArea::horizontal()
-                            .id_salt("quote-board-scroll")
-                            .show(ui, |ui| self.quotes.ui(ui, &shared.store, now_secs));
-                    });
+            if self.layout.panels.tables && self.tables.has_tables(&shared.store) {
+                self.tables
+                    .ui(ui, &shared.store, &mut self.layout.tables, now_secs);
                 ui.separator();
             }
             self.charts.down = shared.status.down_spans(now_secs);
@@ -311,8 +302,8 @@ impl DashboardApp {
                 );
             ui.separator();
             ui.toggle_value(&mut self.layout.panels.channels, "Channels");
-            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes")
-                .on_hover_text("The quote board, shown while /quotes/<SYMBOL> channels exist");
+            ui.toggle_value(&mut self.layout.panels.tables, "Tables")
+                .on_hover_text("A table per group of two or more sibling channels with alike fields");
             ui.toggle_value(&mut self.layout.panels.alerts, "Alerts");
             ui.toggle_value(&mut self.layout.panels.inspector, "Inspector");
             ui.separator();

@@ -1,14 +1,18 @@
 //! The dashboard layout that persists between runs: charts and the series
-//! they show, the time window, visible panels, theme and subscriptions.
+//! they show, the time window, visible panels, theme, subscriptions and
+//! the group tables' columns.
 //!
 //! A chart lists series *patterns*: `<channel pattern>#<pointer pattern>`,
 //! e.g. `/quotes/ACME#/last`, `/monitor/host/cpu#/cores/*` (every core) or
 //! `/monitor/host/load#/*`. `*` in the pointer matches one segment, `**`
 //! (at the end) any number.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::auto_layout::AutoChart;
+use super::tables::TableSpec;
 
 /// The subscription of a dashboard on a server of unknown schema: every
 /// channel.
@@ -98,8 +102,9 @@ pub struct Panels {
     pub channels: bool,
     /// Alerts (right).
     pub alerts: bool,
-    /// Quote board (top of the centre).
-    pub quotes: bool,
+    /// Group tables (top of the centre).
+    #[serde(alias = "quotes")]
+    pub tables: bool,
     /// Inspector (bottom).
     pub inspector: bool,
 }
@@ -109,7 +114,7 @@ impl Default for Panels {
         Self {
             channels: true,
             alerts: true,
-            quotes: true,
+            tables: true,
             inspector: false,
         }
     }
@@ -138,6 +143,9 @@ pub struct Layout {
     pub theme: ThemeChoice,
     /// Subscriptions to restore.
     pub subscriptions: Vec<String>,
+    /// The columns and change column picked per group table, by group key.
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSpec>,
     /// Next chart id.
     pub next_id: u64,
 }
@@ -153,6 +161,7 @@ impl Default for Layout {
             panels: Panels::default(),
             theme: ThemeChoice::System,
             subscriptions: vec![EVERYTHING.into()],
+            tables: BTreeMap::new(),
             next_id: 1,
         }
     }

@@ -1,4 +1,4 @@
-//! The desktop dashboard (egui only): charts, quote board, channel browser,
+//! The desktop dashboard (egui only): charts, group tables, channel browser,
 //! alerts, inspector and status bar, on top of the session and the store.
 
 pub mod alerts;
@@ -12,9 +12,9 @@ pub mod inspector;
 pub mod layout;
 pub mod model;
 pub mod plotting;
-pub mod quotes;
 pub mod sparkline;
 pub mod status;
+pub mod tables;
 
 use thiserror::Error;
 
