@@ -405,7 +405,11 @@ fn a_group_of_siblings_gets_a_table_whose_columns_can_be_picked() {
     assert_eq!(harness.query_all_by_label("AAPL").count(), 2);
     harness.get_by_label("seq");
     // The lone metrics channel and the single order channel get none.
-    assert!(harness.query_by_label_contains("/metrics/web01/* ·").is_none());
+    assert!(
+        harness
+            .query_by_label_contains("/metrics/web01/* ·")
+            .is_none()
+    );
     harness.get_by_label("Change of price").click_accesskit();
     harness.run_steps(2);
     harness
@@ -546,4 +550,30 @@ fn top_level_wildcards_go_through_the_subscribe_box() {
         lock(app.model()).subscriptions.get("/*") == Some(&SubscriptionState::Active)
     });
     assert!(harness.query_by_label_contains("Invalid pattern").is_none());
+}
+
+#[test]
+fn a_changed_subscribe_list_in_the_configuration_wins_over_the_saved_layout() {
+    let saved = Layout {
+        subscriptions: vec!["/quotes/**".into()],
+        config_subscribe: Some(vec!["/quotes/**".into()]),
+        ..Layout::default()
+    };
+    let config = Config {
+        subscribe: vec!["/stocks/*".into()],
+        ..Config::default()
+    };
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        config,
+        Some(saved),
+    );
+    harness.run_steps(2);
+    let dashboard = app(&mut harness);
+    assert_eq!(dashboard.layout.subscriptions, vec!["/stocks/*"]);
+    assert_eq!(
+        dashboard.layout_key(),
+        "cometwatch-layout http://127.0.0.1:9/cometd"
+    );
+    harness.get_by_label_contains("subscribe list changed");
 }

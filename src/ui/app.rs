@@ -12,7 +12,7 @@ use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
-use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow};
+use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow, storage_key};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
 use super::status::status_bar_ui;
 use super::tables::GroupTables;
@@ -29,9 +29,6 @@ use crate::store::extract::TimeSpec;
 pub const CHANNELS_WIDTH: f32 = 210.0;
 /// Default width of the alerts panel.
 pub const ALERTS_WIDTH: f32 = 220.0;
-
-/// Key of the layout in eframe's storage.
-pub const LAYOUT_KEY: &str = "cometwatch-layout";
 
 /// How the dashboard starts.
 #[derive(Debug, Clone, Default)]
@@ -64,11 +61,17 @@ pub struct DashboardApp {
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
     auto: AutoCharts,
+    /// Where the layout is saved (per server, see [`storage_key`]).
+    layout_key: String,
+    /// Said once in the status bar (the configuration won over the saved
+    /// subscriptions).
+    notice: Option<String>,
 }
 
 impl DashboardApp {
     /// Starts the session (and the embedded server when no URL is given)
-    /// and the ingest thread; `saved` is the layout of the last run.
+    /// and the ingest thread; `saved` is the layout of the last run on
+    /// these servers (saved under [`DashboardApp::layout_key`]).
     pub fn start(
         ctx: &egui::Context,
         options: GuiOptions,
@@ -79,7 +82,21 @@ impl DashboardApp {
         if urls.is_empty() {
             urls.clone_from(&config.urls);
         }
-        let mut layout = saved.unwrap_or_else(|| first_layout(&config, urls.is_empty()));
+        let layout_key = storage_key(&urls);
+        let demo = urls.is_empty();
+        let (mut layout, notice) = match saved {
+            Some(mut layout) => {
+                let notice = layout.follow_config(&config.subscribe, || {
+                    first_layout(&Config::default(), demo).subscriptions
+                });
+                (layout, notice)
+            }
+            None => {
+                let mut layout = first_layout(&config, demo);
+                layout.config_subscribe = Some(config.subscribe.clone());
+                (layout, None)
+            }
+        };
         layout.adopt_per_channel_auto_charts();
         let embedded = if urls.is_empty() {
             let server = server::start(ServerConfig::default())?;
@@ -141,7 +158,14 @@ impl DashboardApp {
             channels: ChannelBrowser::default(),
             applied_theme: None,
             auto: AutoCharts::default(),
+            layout_key,
+            notice,
         })
+    }
+
+    /// The key the layout is saved under in eframe's storage.
+    pub fn layout_key(&self) -> &str {
+        &self.layout_key
     }
 
     /// The shared model (for tests and tools).
@@ -169,6 +193,14 @@ impl DashboardApp {
         });
         egui::Panel::bottom("status-bar").show(ui, |ui| {
             status_bar_ui(ui, &shared.status, now, now_ms);
+            if let Some(notice) = self.notice.clone() {
+                ui.horizontal(|ui| {
+                    ui.colored_label(ui.visuals().warn_fg_color, notice);
+                    if ui.small_button("OK").clicked() {
+                        self.notice = None;
+                    }
+                });
+            }
             if let Some(gap) = &shared.status.gap_warning {
                 ui.colored_label(ui.visuals().warn_fg_color, gap);
             }
@@ -413,7 +445,7 @@ impl eframe::App for DashboardApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+        eframe::set_value(storage, &self.layout_key, &self.layout);
     }
 }
 

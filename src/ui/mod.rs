@@ -18,7 +18,8 @@ pub mod tables;
 
 use thiserror::Error;
 
-pub use app::{DashboardApp, GuiOptions, LAYOUT_KEY};
+pub use app::{DashboardApp, GuiOptions};
+pub use layout::storage_key;
 
 /// Why the dashboard could not start.
 #[derive(Debug, Error)]
@@ -62,9 +63,15 @@ pub fn run(options: GuiOptions) -> Result<(), UiError> {
         "cometwatch",
         native,
         Box::new(|cc| {
+            let urls = if options.urls.is_empty() {
+                &options.config.urls
+            } else {
+                &options.urls
+            };
+            let key = storage_key(urls);
             let saved = cc
                 .storage
-                .and_then(|s| eframe::get_value::<layout::Layout>(s, LAYOUT_KEY));
+                .and_then(|s| eframe::get_value::<layout::Layout>(s, &key));
             match DashboardApp::start(&cc.egui_ctx, options, saved) {
                 Ok(app) => Ok(Box::new(app) as Box<dyn eframe::App>),
                 Err(e) => {
