@@ -577,3 +577,34 @@ fn a_changed_subscribe_list_in_the_configuration_wins_over_the_saved_layout() {
     );
     harness.get_by_label_contains("subscribe list changed");
 }
+
+#[test]
+fn an_alert_storm_shows_one_toast_and_every_alert_in_the_panel() {
+    let config = Config::parse(
+        "[[alert]]\nname = \"stock up\"\nseries = \"/stocks/*#/price\"\nabove = 0.0\n",
+        std::path::Path::new("test.toml"),
+        &|_| None,
+    )
+    .expect("valid config");
+    let mut harness = harness_on(vec!["http://127.0.0.1:9/cometd".into()], config, None);
+    harness.run_steps(2);
+    let symbols = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    let messages: Vec<(String, String)> = symbols
+        .iter()
+        .map(|s| (format!("/stocks/{s}"), r#"{"price":10}"#.to_owned()))
+        .collect();
+    let borrowed: Vec<(&str, String)> = messages
+        .iter()
+        .map(|(c, d)| (c.as_str(), d.clone()))
+        .collect();
+    let dashboard = app(&mut harness);
+    feed(dashboard, unix_millis(), &borrowed);
+    lock(dashboard.model()).collect_alerts(Instant::now());
+    let toasts: Vec<_> = lock(dashboard.model()).toasts.iter().cloned().collect();
+    assert_eq!(toasts.len(), 1, "{toasts:?}");
+    assert_eq!(toasts[0].title, "8 alerts firing");
+    assert_eq!(toasts[0].text, "stock up ×8");
+    harness.run_steps(2);
+    harness.get_by_label("8 alerts firing");
+    harness.get_by_label("Active alerts (8)");
+}

@@ -14,6 +14,7 @@ pub mod model;
 pub mod plotting;
 pub mod sparkline;
 pub mod status;
+pub mod storm;
 pub mod tables;
 
 use thiserror::Error;
