@@ -36,7 +36,7 @@ pub fn storm_toasts(new: Vec<Toast>, last: Option<&Toast>, now: Instant) -> (Vec
         }
     }
     // The most frequent first; ties in order of arrival.
-    tally.sort_by(|a, b| b.1.cmp(&a.1));
+    tally.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let total: usize = tally.iter().map(|(_, n)| n).sum();
     let mut named: Vec<String> = tally
         .iter()
