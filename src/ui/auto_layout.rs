@@ -37,6 +37,10 @@ pub const SLOW_CHANNEL_MS: u64 = 10_000;
 /// Samples a field that looks like a counter needs (a gauge rising a few
 /// times in a row is common; eight times, rare).
 pub const COUNTER_SAMPLES: usize = 8;
+/// Samples a field of fractions that looks like a counter needs (counters
+/// are mostly whole numbers; a gauge of fractions rising for a few
+/// seconds is common).
+pub const FRACTIONAL_COUNTER_SAMPLES: usize = 24;
 /// After this long a counter is believed on fewer samples.
 pub const SLOW_COUNTER_MS: u64 = 30_000;
 /// Fields whose typical magnitudes differ by more than this factor go on
@@ -92,7 +96,11 @@ impl FieldFacts {
             Kind::Gauge
         } else if samples.iter().all(near_time) {
             Kind::Timestamp
-        } else if samples.len() >= 2 && samples.windows(2).all(|w| w[1].1 > w[0].1) {
+        } else if samples.len() >= 2
+            && samples.windows(2).all(|w| w[1].1 > w[0].1)
+            && (samples.iter().all(|(_, v)| v.fract() == 0.0)
+                || samples.len() >= FRACTIONAL_COUNTER_SAMPLES)
+        {
             Kind::Counter
         } else {
             Kind::Gauge
@@ -404,7 +412,7 @@ fn clusters_cover_all(channel: &Channel<'_>, cluster: &[&str]) -> bool {
     channel
         .fields
         .iter()
-        .filter(|(_, m)| m.kind != Kind::Timestamp)
+        .filter(|(_, m)| !m.known || m.kind != Kind::Timestamp)
         .all(|(f, _)| cluster.contains(&f.as_str()))
 }
 
@@ -648,6 +656,18 @@ mod tests {
             ["/monitor/host/cpu#/cores/*", "/monitor/host/cpu#/total"]
         );
         assert_eq!(plan.charts[0].title, "/monitor/host/cpu");
+    }
+
+    #[test]
+    fn a_rising_gauge_of_fractions_is_no_counter_yet() {
+        let times: Vec<f64> = (0..10).map(|i| 1.795e9 + f64::from(i)).collect();
+        let rising: Vec<f64> = (0..10).map(|i| 30.0 + f64::from(i) * 1.37).collect();
+        assert_eq!(FieldFacts::of(&times, &rising).kind, Kind::Gauge);
+        let whole: Vec<f64> = (0..10).map(|i| 1000.0 + f64::from(i)).collect();
+        assert_eq!(FieldFacts::of(&times, &whole).kind, Kind::Counter);
+        let times: Vec<f64> = (0..30).map(|i| 1.795e9 + f64::from(i)).collect();
+        let long: Vec<f64> = (0..30).map(|i| 0.5 + f64::from(i) * 1.37).collect();
+        assert_eq!(FieldFacts::of(&times, &long).kind, Kind::Counter);
     }
 
     #[test]
