@@ -596,6 +596,24 @@ impl Store {
         out
     }
 
+    /// The JSON pointers of a channel's series, in the order its messages
+    /// give them (as far as remembered), then the others by name.
+    pub fn channel_pointers(&self, name: &str) -> Vec<&str> {
+        let Some(stats) = self.channels.get(name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = stats.leaves.iter().map(|(p, _)| &**p).collect();
+        let mut rest: Vec<&str> = stats
+            .series
+            .keys()
+            .map(|p| &**p)
+            .filter(|p| !out.contains(p))
+            .collect();
+        rest.sort_unstable();
+        out.extend(rest);
+        out
+    }
+
     /// Grows whenever a channel or series is added (for caches).
     pub fn generation(&self) -> u64 {
         self.generation
@@ -814,6 +832,10 @@ mod tests {
             "the layout with its time is learned"
         );
         assert_eq!(store.time_spec("/event/Order__e"), extract::TimeSpec::Auto);
+        assert_eq!(
+            store.channel_pointers("/event/Order__e"),
+            ["/payload/Amount__c", "/event/replayId"]
+        );
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub struct Group {
     pub key: String,
     /// Its channels, by name.
     pub channels: Vec<String>,
-    /// Its fields (JSON pointers), in the order of the first channel's.
+    /// Its fields (JSON pointers), in the order of the first channel's
+    /// messages.
     pub fields: Vec<String>,
     /// The first gauge among `fields` (the default change column).
     pub first_gauge: Option<usize>,
@@ -149,9 +150,9 @@ pub fn groups_of(store: &Store) -> Vec<Group> {
         .filter(|(_, stats)| !stats.is_alarm_channel())
         .map(|(channel, _)| {
             let pointers = store
-                .channel_series(channel)
+                .channel_pointers(channel)
                 .into_iter()
-                .filter_map(|name| Some(name.split_once('#')?.1.to_owned()))
+                .map(str::to_owned)
                 .collect();
             (channel, pointers)
         })
@@ -566,7 +567,7 @@ mod tests {
         let keys: Vec<&str> = groups.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(keys, ["/stocks/*", "/stocks/* (2)"]);
         assert_eq!(groups[0].channels, ["/stocks/AAPL", "/stocks/IBM"]);
-        assert_eq!(groups[0].fields, ["/price", "/seq", "/size"]);
+        assert_eq!(groups[0].fields, ["/price", "/size", "/seq"]);
         assert_eq!(groups[1].fields, ["/headlines"]);
     }
 
@@ -580,7 +581,7 @@ mod tests {
         };
         let rows = tables.rows(&store, 0, &spec);
         assert_eq!(rows[0].name, "AAPL");
-        assert_eq!(rows[0].values, [Some(229.0), Some(1.0), Some(101.0)]);
+        assert_eq!(rows[0].values, [Some(229.0), Some(101.0), Some(1.0)]);
         assert_eq!(rows[0].change(), Some(-1.0));
         assert_eq!(rows[1].change(), Some(2.0));
         assert!((rows[1].change_percent().expect("a change") - 2.0 / 180.0 * 100.0).abs() < 1e-9);
@@ -609,8 +610,8 @@ mod tests {
             columns: Some(vec!["/size".into(), "/price".into()]),
             change: Some("/size".into()),
         };
-        assert_eq!(groups[0].shown_columns(&picked), [0, 2]);
-        assert_eq!(groups[0].change_column(&picked), Some(2));
+        assert_eq!(groups[0].shown_columns(&picked), [0, 1]);
+        assert_eq!(groups[0].change_column(&picked), Some(1));
     }
 
     #[test]
