@@ -6,7 +6,7 @@
 //! way, the main comparison), and, for reference, every point with
 //! egui_plot's bands on (its default).
 //!
-//! Then the side of a busy desk: the quote board and the channel tree with
+//! Then the side of a busy desk: the group tables and the channel tree with
 //! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000
 //! more channels, in the dashboard's layout.
 //!
@@ -33,7 +33,7 @@ use cometwatch::store::{Retention, Store, StoreConfig};
 use cometwatch::ui::channels::ChannelBrowser;
 use cometwatch::ui::charts::{ChartsView, charts_ui};
 use cometwatch::ui::layout::{Layout, TimeWindow};
-use cometwatch::ui::quotes::QuoteBoard;
+use cometwatch::ui::tables::GroupTables;
 use egui_plot::{Line, Plot, PlotPoints};
 
 const SERIES: usize = 20;
@@ -209,7 +209,8 @@ fn main() {
         "frame/dashboard charts: {ours:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {POINTS} samples visible, 1600x1000)"
     );
     let (busy, busy_now) = busy_store();
-    let mut board = QuoteBoard::default();
+    let mut tables = GroupTables::default();
+    let mut specs = BTreeMap::new();
     let mut browser = ChannelBrowser::default();
     let subscriptions = BTreeMap::new();
     let now_ms = (busy_now * 1000.0) as u64;
@@ -219,10 +220,10 @@ fn main() {
             .show(ui, |ui| {
                 browser.ui(ui, &busy, &subscriptions, None, None, now_ms);
             });
-        egui::CentralPanel::default().show(ui, |ui| board.ui(ui, &busy, busy_now));
+        egui::CentralPanel::default().show(ui, |ui| tables.ui(ui, &busy, &mut specs, busy_now));
     });
     println!(
-        "frame/quote board and channel tree: {side:.2} ms per frame, median of {frames}, 1 thread ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
+        "frame/group tables and channel tree: {side:.2} ms per frame, median of {frames}, 1 thread ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
         SYMBOLS + OTHER_CHANNELS
     );
     println!(

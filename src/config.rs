@@ -26,6 +26,16 @@
 //!
 //! [handshake_ext]                   # `ext` of the handshake only
 //! [ext]                             # `ext` of every message (Faye auth)
+//!
+//! [store]
+//! # The message's own time. Default: the first field at any depth named
+//! # ts, timestamp, time, date, createdDate, … (any case) whose value reads
+//! # as a time (Unix s/ms/µs/ns by magnitude, or RFC 3339), else the
+//! # receive time. A JSON pointer, a top-level field name, or "" (always
+//! # the receive time):
+//! timestamp_field = "/payload/CreatedDate"
+//! # The same per channel pattern; the longest matching pattern wins.
+//! timestamp_fields = { "/event/**" = "/payload/CreatedDate", "/raw/*" = "" }
 //! ```
 //!
 //! Strings may name environment variables as `${VAR}` (for credentials).
@@ -145,6 +155,7 @@ struct RawStore {
     retention_secs: Option<f64>,
     max_series: Option<usize>,
     timestamp_field: Option<String>,
+    timestamp_fields: Option<BTreeMap<String, String>>,
     alert_channels: Option<Vec<String>>,
 }
 
@@ -402,8 +413,26 @@ impl Config {
             if let Some(max) = s.max_series {
                 store.max_series = max;
             }
+            let check_field = |field: &str| {
+                if field.starts_with('/') || !field.contains('/') {
+                    Ok(())
+                } else {
+                    Err(invalid(
+                        at(field, 0),
+                        format!("timestamp field `{field}`: a JSON pointer starts with `/`"),
+                    ))
+                }
+            };
             if let Some(field) = s.timestamp_field {
-                store.timestamp_field = field;
+                check_field(&field)?;
+                store.timestamp_field = Some(field);
+            }
+            for (pattern, field) in s.timestamp_fields.unwrap_or_default() {
+                if let Err(e) = ChannelPattern::parse(&pattern) {
+                    return Err(invalid(at(&pattern, 0), e.to_string()));
+                }
+                check_field(&field)?;
+                store.timestamp_fields.push((pattern, field));
             }
             if let Some(channels) = s.alert_channels {
                 for pattern in &channels {
@@ -650,6 +679,27 @@ authToken = "${TOKEN}"
         )
         .expect("the example is valid");
         assert!(!config.alerts.is_empty());
+    }
+
+    #[test]
+    fn time_fields_parse_per_channel_pattern() {
+        let config = parse(
+            "[store]\ntimestamp_field = \"ts\"\ntimestamp_fields = { \"/event/**\" = \"/payload/CreatedDate\", \"/raw/*\" = \"\" }\n",
+        )
+        .expect("valid");
+        assert_eq!(config.store.timestamp_field.as_deref(), Some("ts"));
+        assert_eq!(
+            config.store.timestamp_fields,
+            vec![
+                ("/event/**".to_owned(), "/payload/CreatedDate".to_owned()),
+                ("/raw/*".to_owned(), String::new()),
+            ]
+        );
+        assert_eq!(parse("").expect("valid").store.timestamp_field, None);
+        let e = error("[store]\ntimestamp_fields = { \"/a/**\" = \"payload/x\" }\n");
+        assert!(e.contains("a JSON pointer starts with `/`"), "{e}");
+        let e = error("[store]\ntimestamp_fields = { \"a\" = \"/x\" }\n");
+        assert!(e.starts_with("test.toml:2:"), "{e}");
     }
 
     #[test]

@@ -105,7 +105,7 @@ fn starts_on_the_demo_server_and_shows_connected_with_live_quotes() {
     harness.get_by_label("connected");
     assert!(
         harness.query_all_by_label("ACME").count() >= 1,
-        "quote board and channel tree"
+        "quotes table and channel tree"
     );
     until(&mut harness, "an automatic chart of the quotes", |app| {
         app.layout
@@ -232,7 +232,7 @@ fn a_series_can_be_hidden_from_its_chart_legend() {
 fn a_folder_of_the_channel_tree_closes_and_opens() {
     let mut harness = harness(Config::default(), None);
     connected_with_quotes(&mut harness);
-    // ACME is on the quote board and in the tree under `quotes/`.
+    // ACME is in the quotes table and in the tree under `quotes/`.
     let open = harness.query_all_by_label("ACME").count();
     assert!(open >= 2, "{open}");
     harness.get_by_label("quotes/").click_accesskit();
@@ -370,6 +370,63 @@ fn data_of_any_shape_gets_charts_from_what_it_holds() {
     assert!(!counters(&shown["price · /stocks/*"]));
     assert!(!counters(&shown["payload/Amount__c · /event/Order__e"]));
     assert!(counters(&shown["event/replayId · /event/Order__e"]));
+    // The order events' own CreatedDate is their time, not the receive time.
+    let created = 1_796_220_000.0; // 2026-12-02T14:00:00Z
+    let times: Vec<f64> = shared
+        .store
+        .series("/event/Order__e#/payload/Amount__c")
+        .map(|s| s.iter().map(|(t, _)| t).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        times,
+        (0..10).map(|i| created + f64::from(i)).collect::<Vec<_>>()
+    );
+    assert!(
+        shared
+            .store
+            .series("/event/Order__e#/payload/CreatedDate")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_group_of_siblings_gets_a_table_whose_columns_can_be_picked() {
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        None,
+    );
+    harness.run_steps(2);
+    feed_other_shapes(app(&mut harness));
+    harness.run_steps(3);
+    harness.get_by_label("/stocks/* · 2 channels");
+    // A row each, besides the channel tree's.
+    assert_eq!(harness.query_all_by_label("IBM").count(), 2);
+    assert_eq!(harness.query_all_by_label("AAPL").count(), 2);
+    harness.get_by_label("seq");
+    // The lone metrics channel and the single order channel get none.
+    assert!(
+        harness
+            .query_by_label_contains("/metrics/web01/* ·")
+            .is_none()
+    );
+    harness.get_by_label("Change of price").click_accesskit();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::RadioButton, "size")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label("Columns").click_accesskit();
+    harness.run_steps(2);
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::CheckBox, "seq")
+        .click_accesskit();
+    harness.run_steps(3);
+    let spec = app(&mut harness).layout.tables["/stocks/*"].clone();
+    assert_eq!(spec.change.as_deref(), Some("/size"));
+    let columns = spec.columns.expect("picked");
+    assert!(!columns.contains(&"/seq".to_owned()), "{columns:?}");
+    assert!(columns.contains(&"/price".to_owned()), "{columns:?}");
 }
 
 #[test]
@@ -493,4 +550,61 @@ fn top_level_wildcards_go_through_the_subscribe_box() {
         lock(app.model()).subscriptions.get("/*") == Some(&SubscriptionState::Active)
     });
     assert!(harness.query_by_label_contains("Invalid pattern").is_none());
+}
+
+#[test]
+fn a_changed_subscribe_list_in_the_configuration_wins_over_the_saved_layout() {
+    let saved = Layout {
+        subscriptions: vec!["/quotes/**".into()],
+        config_subscribe: Some(vec!["/quotes/**".into()]),
+        ..Layout::default()
+    };
+    let config = Config {
+        subscribe: vec!["/stocks/*".into()],
+        ..Config::default()
+    };
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        config,
+        Some(saved),
+    );
+    harness.run_steps(2);
+    let dashboard = app(&mut harness);
+    assert_eq!(dashboard.layout.subscriptions, vec!["/stocks/*"]);
+    assert_eq!(
+        dashboard.layout_key(),
+        "cometwatch-layout http://127.0.0.1:9/cometd"
+    );
+    harness.get_by_label_contains("subscribe list changed");
+}
+
+#[test]
+fn an_alert_storm_shows_one_toast_and_every_alert_in_the_panel() {
+    let config = Config::parse(
+        "[[alert]]\nname = \"stock up\"\nseries = \"/stocks/*#/price\"\nabove = 0.0\n",
+        std::path::Path::new("test.toml"),
+        &|_| None,
+    )
+    .expect("valid config");
+    let mut harness = harness_on(vec!["http://127.0.0.1:9/cometd".into()], config, None);
+    harness.run_steps(2);
+    let symbols = ["A", "B", "C", "D", "E", "F", "G", "H"];
+    let messages: Vec<(String, String)> = symbols
+        .iter()
+        .map(|s| (format!("/stocks/{s}"), r#"{"price":10}"#.to_owned()))
+        .collect();
+    let borrowed: Vec<(&str, String)> = messages
+        .iter()
+        .map(|(c, d)| (c.as_str(), d.clone()))
+        .collect();
+    let dashboard = app(&mut harness);
+    feed(dashboard, unix_millis(), &borrowed);
+    lock(dashboard.model()).collect_alerts(Instant::now());
+    let toasts: Vec<_> = lock(dashboard.model()).toasts.iter().cloned().collect();
+    assert_eq!(toasts.len(), 1, "{toasts:?}");
+    assert_eq!(toasts[0].title, "8 alerts firing");
+    assert_eq!(toasts[0].text, "stock up ×8");
+    harness.run_steps(2);
+    harness.get_by_label("8 alerts firing");
+    harness.get_by_label("Active alerts (8)");
 }

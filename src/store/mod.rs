@@ -38,8 +38,14 @@ pub struct StoreConfig {
     pub max_series: usize,
     /// Most channels tracked.
     pub max_channels: usize,
-    /// Top-level field holding a message's own time (`ts`).
-    pub timestamp_field: String,
+    /// Where every channel's messages hold their own time: a JSON
+    /// pointer (`/payload/CreatedDate`), a top-level field's name, or `""`
+    /// for the receive time. `None`: found by its name
+    /// ([`extract::TimeSpec::Auto`]).
+    pub timestamp_field: Option<String>,
+    /// The same per channel pattern (`/event/**`); the longest pattern
+    /// that matches a channel wins over `timestamp_field`.
+    pub timestamp_fields: Vec<(String, String)>,
     /// Channels whose messages are server-pushed alarms.
     pub alert_channels: Vec<String>,
 }
@@ -50,7 +56,8 @@ impl Default for StoreConfig {
             retention: Retention::default(),
             max_series: 10_000,
             max_channels: 10_000,
-            timestamp_field: "ts".into(),
+            timestamp_field: None,
+            timestamp_fields: Vec::new(),
             alert_channels: vec!["/alerts/**".into()],
         }
     }
@@ -82,6 +89,8 @@ pub struct ChannelStats {
     /// Messages walked the general way (no layout, or one that did not
     /// fit): learning is tried when [`learning_due`] says so.
     walked: u32,
+    /// The entry of [`StoreConfig::timestamp_fields`] for this channel.
+    time_rule: Option<usize>,
 }
 
 /// A channel's message layout and the series each of its samples feeds
@@ -125,6 +134,16 @@ impl ChannelLayout {
     fn heap_bytes(&self) -> usize {
         self.layout.heap_bytes() + self.series.capacity() * std::mem::size_of::<Option<usize>>()
     }
+}
+
+/// Where a channel with this entry of [`StoreConfig::timestamp_fields`]
+/// has its messages' time.
+fn time_spec(config: &StoreConfig, rule: Option<usize>) -> extract::TimeSpec<'_> {
+    let configured = match rule.and_then(|i| config.timestamp_fields.get(i)) {
+        Some((_, field)) => Some(field.as_str()),
+        None => config.timestamp_field.as_deref(),
+    };
+    configured.map_or(extract::TimeSpec::Auto, extract::TimeSpec::from)
 }
 
 /// Hashing for maps keyed by what a server sends: fast, seeded per process.
@@ -242,6 +261,9 @@ pub struct Store {
     /// Channels seen in the batch being taken in.
     batch_channels: Vec<Arc<str>>,
     alert_channels: Vec<ChannelPattern>,
+    /// [`StoreConfig::timestamp_fields`] parsed, longest pattern first:
+    /// (pattern, index in the configuration).
+    time_rules: Vec<(ChannelPattern, usize)>,
     alerts: AlertEngine,
     warnings: Vec<String>,
     refused_series: u64,
@@ -278,7 +300,15 @@ impl Store {
             .iter()
             .filter_map(|p| ChannelPattern::parse(p).ok())
             .collect();
+        let mut time_rules: Vec<(ChannelPattern, usize)> = config
+            .timestamp_fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (p, _))| Some((ChannelPattern::parse(p).ok()?, i)))
+            .collect();
+        time_rules.sort_by_key(|(_, i)| std::cmp::Reverse(config.timestamp_fields[*i].0.len()));
         Self {
+            time_rules,
             config,
             series: Vec::new(),
             by_name: HashMap::new(),
@@ -405,6 +435,7 @@ impl Store {
                 pending.clear();
                 learned.clear();
                 let learn = learning_due(stats.walked);
+                let time = time_spec(config, stats.time_rule);
                 stats.walked = stats.walked.saturating_add(1);
                 let mut leaf = 0usize;
                 let mut sink = |pointer: &str, value: f64| {
@@ -444,7 +475,7 @@ impl Store {
                     }
                 };
                 if learn {
-                    extract::extract_and_learn(bytes, &config.timestamp_field, path, &mut sink).map(
+                    extract::extract_and_learn(bytes, time, path, &mut sink).map(
                         |(found, layout)| {
                             let learned =
                                 layout.map(|layout| ChannelLayout::new(layout, learned.clone()));
@@ -453,7 +484,7 @@ impl Store {
                         },
                     )
                 } else {
-                    extract::extract(bytes, &config.timestamp_field, path, &mut sink)
+                    extract::extract(bytes, time, path, &mut sink)
                 }
             }
         };
@@ -501,10 +532,23 @@ impl Store {
         self.generation += 1;
         let stats = ChannelStats {
             is_alarm_channel: self.alert_channels.iter().any(|p| p.matches(channel)),
+            time_rule: self
+                .time_rules
+                .iter()
+                .find(|(p, _)| p.matches(channel))
+                .map(|(_, i)| *i),
             ..ChannelStats::default()
         };
         self.channels.insert(channel.clone(), stats);
         true
+    }
+
+    /// Where `channel`'s messages hold their own time.
+    pub fn time_spec(&self, channel: &str) -> extract::TimeSpec<'_> {
+        time_spec(
+            &self.config,
+            self.channels.get(channel).and_then(|c| c.time_rule),
+        )
     }
 
     /// Time-based alert transitions (pending durations, no-data); call
@@ -603,6 +647,24 @@ impl Store {
             .map(|i| self.series[*i].name.as_str())
             .collect();
         out.sort();
+        out
+    }
+
+    /// The JSON pointers of a channel's series, in the order its messages
+    /// give them (as far as remembered), then the others by name.
+    pub fn channel_pointers(&self, name: &str) -> Vec<&str> {
+        let Some(stats) = self.channels.get(name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = stats.leaves.iter().map(|(p, _)| &**p).collect();
+        let mut rest: Vec<&str> = stats
+            .series
+            .keys()
+            .map(|p| &**p)
+            .filter(|p| !out.contains(p))
+            .collect();
+        rest.sort_unstable();
+        out.extend(rest);
         out
     }
 
@@ -796,6 +858,96 @@ mod tests {
             .and_then(|c| c.last_message.clone())
             .expect("last");
         assert_eq!(last.as_str(), r#"{"v":1,"ts":9999999999999}"#);
+    }
+
+    fn order_event(second: u32, replay: u32) -> String {
+        format!(
+            r#"{{"schema":"x1","payload":{{"Amount__c":12.5,"CreatedDate":"2026-11-22T10:00:{second:02}.000Z"}},"event":{{"replayId":{replay}}}}}"#
+        )
+    }
+
+    fn times(store: &Store, name: &str) -> Vec<f64> {
+        store
+            .series(name)
+            .map(|s| s.iter().map(|(t, _)| t).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_nested_time_is_the_sample_time_through_learned_layouts() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        let mut shapes = crate::bayeux::data_shapes::DataShapes::default();
+        let events: Vec<String> = (0..40).map(|i| order_event(i, 41 + i)).collect();
+        for (i, event) in events.iter().enumerate() {
+            let messages = [("/event/Order__e", event.as_str())];
+            // By text and by the leaves the protocol read, in turn.
+            let received = 1_795_400_000_000 + i as u64;
+            if i % 2 == 0 {
+                store.ingest(&batch(received, &messages));
+            } else {
+                store.ingest(&batch_with_leaves(&mut shapes, received, &messages));
+            }
+        }
+        let expected: Vec<f64> = (0..40).map(|i| 1_795_341_600.0 + f64::from(i)).collect();
+        assert_eq!(
+            times(&store, "/event/Order__e#/payload/Amount__c"),
+            expected
+        );
+        assert_eq!(times(&store, "/event/Order__e#/event/replayId"), expected);
+        assert!(
+            store
+                .series("/event/Order__e#/payload/CreatedDate")
+                .is_none()
+        );
+        assert!(
+            store
+                .channel("/event/Order__e")
+                .and_then(|c| c.layout.as_ref())
+                .is_some(),
+            "the layout with its time is learned"
+        );
+        assert_eq!(store.time_spec("/event/Order__e"), extract::TimeSpec::Auto);
+        assert_eq!(
+            store.channel_pointers("/event/Order__e"),
+            ["/payload/Amount__c", "/event/replayId"]
+        );
+    }
+
+    #[test]
+    fn configured_time_fields_win_per_channel_pattern() {
+        let config = StoreConfig {
+            timestamp_field: Some(String::new()),
+            timestamp_fields: vec![
+                ("/event/**".into(), "/event/replayId".into()),
+                ("/event/Order__e".into(), "/payload/CreatedDate".into()),
+            ],
+            ..StoreConfig::default()
+        };
+        let mut store = Store::new(config, Vec::new());
+        let event = order_event(5, 1_795_341_000);
+        store.ingest(&batch(
+            1_795_400_000_000,
+            &[
+                ("/event/Order__e", event.as_str()),
+                ("/event/Other__e", event.as_str()),
+                ("/other", r#"{"v":1,"ts":1795341600}"#),
+            ],
+        ));
+        assert_eq!(
+            times(&store, "/event/Order__e#/payload/Amount__c"),
+            vec![1_795_341_605.0]
+        );
+        assert_eq!(
+            times(&store, "/event/Other__e#/payload/Amount__c"),
+            vec![1_795_341_000.0]
+        );
+        // "" everywhere else: the receive time, and `ts` a sample.
+        assert_eq!(times(&store, "/other#/v"), vec![1_795_400_000.0]);
+        assert_eq!(times(&store, "/other#/ts"), vec![1_795_400_000.0]);
+        assert_eq!(
+            store.time_spec("/event/Order__e"),
+            extract::TimeSpec::Pointer("/payload/CreatedDate")
+        );
     }
 
     #[test]

@@ -6,33 +6,29 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use egui::RichText;
-
 use super::UiError;
 use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
-use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow};
+use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow, storage_key};
 use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
-use super::quotes::QuoteBoard;
 use super::status::status_bar_ui;
+use super::tables::GroupTables;
 use crate::bayeux::replay::ReplaySetup;
 use crate::bayeux::session::unix_millis;
 use crate::bayeux::{Client, ClientConfig};
 use crate::config::Config;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
+use crate::store::extract::TimeSpec;
 
 /// Default width of the channel browser: with the alerts panel, it leaves
 /// a 1280-pixel-wide laptop window about two thirds for the charts.
 pub const CHANNELS_WIDTH: f32 = 210.0;
 /// Default width of the alerts panel.
 pub const ALERTS_WIDTH: f32 = 220.0;
-
-/// Key of the layout in eframe's storage.
-pub const LAYOUT_KEY: &str = "cometwatch-layout";
 
 /// How the dashboard starts.
 #[derive(Debug, Clone, Default)]
@@ -60,16 +56,22 @@ pub struct DashboardApp {
     pub layout: Layout,
     /// Chart view state.
     pub charts: ChartsView,
-    quotes: QuoteBoard,
+    tables: GroupTables,
     /// Channel browser state.
     pub channels: ChannelBrowser,
     applied_theme: Option<ThemeChoice>,
     auto: AutoCharts,
+    /// Where the layout is saved (per server, see [`storage_key`]).
+    layout_key: String,
+    /// Said once in the status bar (the configuration won over the saved
+    /// subscriptions).
+    notice: Option<String>,
 }
 
 impl DashboardApp {
     /// Starts the session (and the embedded server when no URL is given)
-    /// and the ingest thread; `saved` is the layout of the last run.
+    /// and the ingest thread; `saved` is the layout of the last run on
+    /// these servers (saved under [`DashboardApp::layout_key`]).
     pub fn start(
         ctx: &egui::Context,
         options: GuiOptions,
@@ -80,7 +82,21 @@ impl DashboardApp {
         if urls.is_empty() {
             urls.clone_from(&config.urls);
         }
-        let mut layout = saved.unwrap_or_else(|| first_layout(&config, urls.is_empty()));
+        let layout_key = storage_key(&urls);
+        let demo = urls.is_empty();
+        let (mut layout, notice) = match saved {
+            Some(mut layout) => {
+                let notice = layout.follow_config(&config.subscribe, || {
+                    first_layout(&Config::default(), demo).subscriptions
+                });
+                (layout, notice)
+            }
+            None => {
+                let mut layout = first_layout(&config, demo);
+                layout.config_subscribe = Some(config.subscribe.clone());
+                (layout, None)
+            }
+        };
         layout.adopt_per_channel_auto_charts();
         let embedded = if urls.is_empty() {
             let server = server::start(ServerConfig::default())?;
@@ -138,11 +154,18 @@ impl DashboardApp {
             _ingest: Some(ingest),
             layout,
             charts: ChartsView::default(),
-            quotes: QuoteBoard::default(),
+            tables: GroupTables::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
             auto: AutoCharts::default(),
+            layout_key,
+            notice,
         })
+    }
+
+    /// The key the layout is saved under in eframe's storage.
+    pub fn layout_key(&self) -> &str {
+        &self.layout_key
     }
 
     /// The shared model (for tests and tools).
@@ -170,6 +193,14 @@ impl DashboardApp {
         });
         egui::Panel::bottom("status-bar").show(ui, |ui| {
             status_bar_ui(ui, &shared.status, now, now_ms);
+            if let Some(notice) = self.notice.clone() {
+                ui.horizontal(|ui| {
+                    ui.colored_label(ui.visuals().warn_fg_color, notice);
+                    if ui.small_button("OK").clicked() {
+                        self.notice = None;
+                    }
+                });
+            }
             if let Some(gap) = &shared.status.gap_warning {
                 ui.colored_label(ui.visuals().warn_fg_color, gap);
             }
@@ -220,20 +251,17 @@ impl DashboardApp {
                 .resizable(true)
                 .default_size(240.0)
                 .show(ui, |ui| {
-                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector);
+                    let time = shared
+                        .inspected
+                        .as_deref()
+                        .map_or(TimeSpec::Auto, |c| shared.store.time_spec(c));
+                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector, time);
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
-            if self.layout.panels.quotes && self.quotes.has_symbols(&shared.store) {
-                // Scrolled sideways when narrow, so the board never widens
-                // the charts beyond what is visible.
-                egui::CollapsingHeader::new(RichText::new("Quote board").strong())
-                    .default_open(true)
-                    .show(ui, |ui| {
-                        egui::ScrollArea::horizontal()
-                            .id_salt("quote-board-scroll")
-                            .show(ui, |ui| self.quotes.ui(ui, &shared.store, now_secs));
-                    });
+            if self.layout.panels.tables && self.tables.has_tables(&shared.store) {
+                self.tables
+                    .ui(ui, &shared.store, &mut self.layout.tables, now_secs);
                 ui.separator();
             }
             self.charts.down = shared.status.down_spans(now_secs);
@@ -306,8 +334,8 @@ impl DashboardApp {
                 );
             ui.separator();
             ui.toggle_value(&mut self.layout.panels.channels, "Channels");
-            ui.toggle_value(&mut self.layout.panels.quotes, "Quotes")
-                .on_hover_text("The quote board, shown while /quotes/<SYMBOL> channels exist");
+            ui.toggle_value(&mut self.layout.panels.tables, "Tables")
+                .on_hover_text("A table per group of two or more sibling channels with alike fields");
             ui.toggle_value(&mut self.layout.panels.alerts, "Alerts");
             ui.toggle_value(&mut self.layout.panels.inspector, "Inspector");
             ui.separator();
@@ -417,7 +445,7 @@ impl eframe::App for DashboardApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+        eframe::set_value(storage, &self.layout_key, &self.layout);
     }
 }
 

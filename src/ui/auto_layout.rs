@@ -37,6 +37,10 @@ pub const SLOW_CHANNEL_MS: u64 = 10_000;
 /// Samples a field that looks like a counter needs (a gauge rising a few
 /// times in a row is common; eight times, rare).
 pub const COUNTER_SAMPLES: usize = 8;
+/// Samples a field of fractions that looks like a counter needs (counters
+/// are mostly whole numbers; a gauge of fractions rising for a few
+/// seconds is common).
+pub const FRACTIONAL_COUNTER_SAMPLES: usize = 24;
 /// After this long a counter is believed on fewer samples.
 pub const SLOW_COUNTER_MS: u64 = 30_000;
 /// Fields whose typical magnitudes differ by more than this factor go on
@@ -92,7 +96,11 @@ impl FieldFacts {
             Kind::Gauge
         } else if samples.iter().all(near_time) {
             Kind::Timestamp
-        } else if samples.len() >= 2 && samples.windows(2).all(|w| w[1].1 > w[0].1) {
+        } else if samples.len() >= 2
+            && samples.windows(2).all(|w| w[1].1 > w[0].1)
+            && (samples.iter().all(|(_, v)| v.fract() == 0.0)
+                || samples.len() >= FRACTIONAL_COUNTER_SAMPLES)
+        {
             Kind::Counter
         } else {
             Kind::Gauge
@@ -208,10 +216,6 @@ struct Channel<'a> {
 }
 
 impl Channel<'_> {
-    fn parent(&self) -> &str {
-        self.name.rsplit_once('/').map_or("", |(parent, _)| parent)
-    }
-
     fn ready(&self, field: &Merged, now_ms: u64) -> bool {
         let age = now_ms.saturating_sub(self.first_seen_ms);
         let believed = field.kind != Kind::Counter
@@ -225,14 +229,41 @@ impl Channel<'_> {
 }
 
 /// Fields in common over all fields of two channels.
-fn likeness(a: &BTreeMap<String, Merged>, b: &BTreeMap<String, Merged>) -> f64 {
-    let shared = a.keys().filter(|k| b.contains_key(*k)).count();
+fn likeness(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
+    let shared = a.intersection(b).count();
     let all = a.len() + b.len() - shared;
     if all == 0 {
         0.0
     } else {
         shared as f64 / all as f64
     }
+}
+
+/// A channel's parent: `/stocks` of `/stocks/IBM`.
+pub fn parent_of(channel: &str) -> &str {
+    channel.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+/// Sibling groups of `channels` (name, fields): channels of one parent
+/// whose fields are alike (each joins the first group of its parent whose
+/// first member's fields are alike enough, see [`SIBLING_LIKENESS`]), as
+/// (parent, member indices), by parent.
+pub fn sibling_groups<'a>(channels: &[(&'a str, BTreeSet<String>)]) -> Vec<(&'a str, Vec<usize>)> {
+    let mut by_parent: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
+    for (index, (name, fields)) in channels.iter().enumerate() {
+        let groups = by_parent.entry(parent_of(name)).or_default();
+        let alike = groups
+            .iter_mut()
+            .find(|g| likeness(&channels[g[0]].1, fields) >= SIBLING_LIKENESS);
+        match alike {
+            Some(group) => group.push(index),
+            None => groups.push(vec![index]),
+        }
+    }
+    by_parent
+        .into_iter()
+        .flat_map(|(parent, groups)| groups.into_iter().map(move |g| (parent, g)))
+        .collect()
 }
 
 fn is_covered(covered: &[SeriesPattern], name: &str) -> bool {
@@ -257,79 +288,69 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
         })
         .filter(|c| !c.fields.is_empty())
         .collect();
-    // Siblings: one parent, alike fields (each channel joins the first
-    // group whose first member's fields are alike enough).
-    let mut by_parent: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
-    for (index, channel) in merged.iter().enumerate() {
-        let groups = by_parent.entry(channel.parent()).or_default();
-        let alike = groups
-            .iter_mut()
-            .find(|g| likeness(&merged[g[0]].fields, &channel.fields) >= SIBLING_LIKENESS);
-        match alike {
-            Some(group) => group.push(index),
-            None => groups.push(vec![index]),
-        }
-    }
+    let named: Vec<(&str, BTreeSet<String>)> = merged
+        .iter()
+        .map(|c| (c.name, c.fields.keys().cloned().collect()))
+        .collect();
     let mut plan = Plan::default();
     let mut planned: Vec<SeriesPattern> = Vec::new();
     // The fields of each channel that its sibling group charts.
     let mut grouped: Vec<BTreeSet<&str>> = vec![BTreeSet::new(); merged.len()];
-    for (parent, groups) in &by_parent {
-        for members in groups.iter().filter(|g| g.len() >= 2) {
-            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-            for member in members {
-                for field in merged[*member].fields.keys() {
-                    *counts.entry(field.as_str()).or_default() += 1;
-                }
+    for (parent, members) in sibling_groups(&named) {
+        if members.len() < 2 {
+            continue;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for member in &members {
+            for field in merged[*member].fields.keys() {
+                *counts.entry(field.as_str()).or_default() += 1;
             }
-            // A field of one member only stays that member's.
-            let fields: Vec<&str> = counts
-                .into_iter()
-                .filter(|(_, n)| *n >= 2)
-                .map(|(f, _)| f)
+        }
+        // A field of one member only stays that member's.
+        let fields: Vec<&str> = counts
+            .into_iter()
+            .filter(|(_, n)| *n >= 2)
+            .map(|(f, _)| f)
+            .collect();
+        let pattern = format!("{parent}/*");
+        for field in fields {
+            let having: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|m| merged[*m].fields.contains_key(field))
                 .collect();
-            let pattern = format!("{parent}/*");
-            for field in fields {
-                let having: Vec<usize> = members
-                    .iter()
-                    .copied()
-                    .filter(|m| merged[*m].fields.contains_key(field))
-                    .collect();
-                for member in &having {
-                    grouped[*member].insert(field);
-                }
-                let name = format!("{pattern}#{field}");
-                if is_covered(covered, &name) || is_covered(&planned, &name) {
-                    continue;
-                }
-                // The members whose field is not charted yet.
-                let facts: Vec<(&Channel<'_>, &Merged)> = having
-                    .iter()
-                    .filter_map(|m| Some((&merged[*m], merged[*m].fields.get(field)?)))
-                    .filter(|(c, f)| {
-                        f.known && !is_covered(covered, &format!("{}#{field}", c.name))
-                    })
-                    .collect();
-                if facts.iter().all(|(_, f)| f.kind == Kind::Timestamp) {
-                    continue;
-                }
-                if !facts.iter().any(|(c, f)| c.ready(f, now_ms)) {
-                    plan.waiting = true;
-                    continue;
-                }
-                if let Some(p) = SeriesPattern::parse(&name) {
-                    planned.push(p);
-                }
-                plan.charts.push(AutoChart {
-                    title: format!("{} · {pattern}", field_label(field)),
-                    series: vec![name.clone()],
-                    covers: vec![name],
-                    replaces: having
-                        .iter()
-                        .map(|m| format!("{}#{field}", merged[*m].name))
-                        .collect(),
-                });
+            for member in &having {
+                grouped[*member].insert(field);
             }
+            let name = format!("{pattern}#{field}");
+            if is_covered(covered, &name) || is_covered(&planned, &name) {
+                continue;
+            }
+            // The members whose field is not charted yet.
+            let facts: Vec<(&Channel<'_>, &Merged)> = having
+                .iter()
+                .filter_map(|m| Some((&merged[*m], merged[*m].fields.get(field)?)))
+                .filter(|(c, f)| f.known && !is_covered(covered, &format!("{}#{field}", c.name)))
+                .collect();
+            if facts.iter().all(|(_, f)| f.kind == Kind::Timestamp) {
+                continue;
+            }
+            if !facts.iter().any(|(c, f)| c.ready(f, now_ms)) {
+                plan.waiting = true;
+                continue;
+            }
+            if let Some(p) = SeriesPattern::parse(&name) {
+                planned.push(p);
+            }
+            plan.charts.push(AutoChart {
+                title: format!("{} · {pattern}", field_label(field)),
+                series: vec![name.clone()],
+                covers: vec![name],
+                replaces: having
+                    .iter()
+                    .map(|m| format!("{}#{field}", merged[*m].name))
+                    .collect(),
+            });
         }
     }
     for (index, channel) in merged.iter().enumerate() {
@@ -391,7 +412,7 @@ fn clusters_cover_all(channel: &Channel<'_>, cluster: &[&str]) -> bool {
     channel
         .fields
         .iter()
-        .filter(|(_, m)| m.kind != Kind::Timestamp)
+        .filter(|(_, m)| !m.known || m.kind != Kind::Timestamp)
         .all(|(f, _)| cluster.contains(&f.as_str()))
 }
 
@@ -635,6 +656,18 @@ mod tests {
             ["/monitor/host/cpu#/cores/*", "/monitor/host/cpu#/total"]
         );
         assert_eq!(plan.charts[0].title, "/monitor/host/cpu");
+    }
+
+    #[test]
+    fn a_rising_gauge_of_fractions_is_no_counter_yet() {
+        let times: Vec<f64> = (0..10).map(|i| 1.795e9 + f64::from(i)).collect();
+        let rising: Vec<f64> = (0..10).map(|i| 30.0 + f64::from(i) * 1.37).collect();
+        assert_eq!(FieldFacts::of(&times, &rising).kind, Kind::Gauge);
+        let whole: Vec<f64> = (0..10).map(|i| 1000.0 + f64::from(i)).collect();
+        assert_eq!(FieldFacts::of(&times, &whole).kind, Kind::Counter);
+        let times: Vec<f64> = (0..30).map(|i| 1.795e9 + f64::from(i)).collect();
+        let long: Vec<f64> = (0..30).map(|i| 0.5 + f64::from(i) * 1.37).collect();
+        assert_eq!(FieldFacts::of(&times, &long).kind, Kind::Counter);
     }
 
     #[test]

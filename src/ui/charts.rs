@@ -3,7 +3,8 @@
 //! Each chart shows the series its patterns match, each in its own colour,
 //! with a wall-clock time axis, its own legend (click a name to hide or
 //! show the series), a hover readout (series, time, value), alert
-//! thresholds as dashed lines, and y auto-fit. Lines break where data is
+//! thresholds as dashed lines, and y auto-fit (a threshold far outside
+//! the data does not stretch it: a marker at the edge names its value). Lines break where data is
 //! missing (a step much longer than the series' usual one, a period
 //! without connection); those periods are shaded. All charts
 //! share one x axis: following the newest data over the chosen window, or
@@ -14,7 +15,9 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, Stroke};
-use egui_plot::{HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span};
+use egui_plot::{
+    HLine, HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Points, Span, Text,
+};
 
 use super::colors::chart_colors;
 pub use super::colors::series_color;
@@ -291,6 +294,13 @@ fn chart_ui(
             .collect();
         let columns = ui.available_width().max(50.0) as usize;
         let lines = reduce_lines(store, &visible, x0, x1, columns);
+        let data_range = lines
+            .iter()
+            .flat_map(|line| line.points.iter().map(|p| p.y))
+            .filter(|y| y.is_finite())
+            .fold(None, |range: Option<(f64, f64)>, y| {
+                Some(range.map_or((y, y), |(lo, hi)| (lo.min(y), hi.max(y))))
+            });
         let thresholds: Vec<(String, f64)> = store
             .alerts()
             .rules()
@@ -368,12 +378,29 @@ fn chart_ui(
                         }
                     }
                 }
+                let red = Color32::from_rgb(220, 60, 60);
                 for (name, value) in thresholds {
-                    plot_ui.hline(
-                        HLine::new(format!("threshold: {name}"), value)
-                            .color(Color32::from_rgb(220, 60, 60))
-                            .style(LineStyle::dashed_loose())
-                            .width(1.0),
+                    let (edge, anchor, arrow) = match threshold_place(value, data_range) {
+                        ThresholdPlace::Line => {
+                            plot_ui.hline(
+                                HLine::new(format!("threshold: {name}"), value)
+                                    .color(red)
+                                    .style(LineStyle::dashed_loose())
+                                    .width(1.0),
+                            );
+                            continue;
+                        }
+                        ThresholdPlace::Above(edge) => (edge, egui::Align2::RIGHT_BOTTOM, "↑"),
+                        ThresholdPlace::Below(edge) => (edge, egui::Align2::RIGHT_TOP, "↓"),
+                    };
+                    let label = format!("{arrow} {name}: {}", format_value(value));
+                    plot_ui.text(
+                        Text::new(
+                            format!("threshold: {name}"),
+                            PlotPoint::new(x1, edge),
+                            RichText::new(label).color(red).small(),
+                        )
+                        .anchor(anchor),
                     );
                 }
             });
@@ -453,6 +480,38 @@ fn reduce_lines(
         }
         lines
     })
+}
+
+/// Where a threshold goes on a chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdPlace {
+    /// A dashed line at its value.
+    Line,
+    /// Far above the data: a marker at this top edge.
+    Above(f64),
+    /// Far below the data: a marker at this bottom edge.
+    Below(f64),
+}
+
+/// How far outside the data's range (in spans of it) a threshold may be
+/// and still be drawn as a line that stretches the y auto-fit.
+pub const THRESHOLD_REACH: f64 = 1.0;
+
+/// Where a threshold at `value` goes, given the visible data's range
+/// (`None`: no data, the line).
+pub fn threshold_place(value: f64, data: Option<(f64, f64)>) -> ThresholdPlace {
+    let Some((lo, hi)) = data else {
+        return ThresholdPlace::Line;
+    };
+    // A flat line's span is taken from its magnitude.
+    let span = (hi - lo).max(hi.abs().max(lo.abs()) * 0.01).max(1e-9);
+    if value > hi + span * THRESHOLD_REACH {
+        ThresholdPlace::Above(hi)
+    } else if value < lo - span * THRESHOLD_REACH {
+        ThresholdPlace::Below(lo)
+    } else {
+        ThresholdPlace::Line
+    }
 }
 
 /// The hover readout at (`x`, `y`): the series near the pointer (if
@@ -596,6 +655,25 @@ mod tests {
     use super::*;
     use crate::bayeux::{DataMessage, MessageBatch, RawJson};
     use crate::store::StoreConfig;
+
+    #[test]
+    fn thresholds_far_outside_the_data_do_not_stretch_the_fit() {
+        let data = Some((100.0, 102.0));
+        assert_eq!(threshold_place(103.5, data), ThresholdPlace::Line);
+        assert_eq!(threshold_place(99.0, data), ThresholdPlace::Line);
+        assert_eq!(threshold_place(500.0, data), ThresholdPlace::Above(102.0));
+        assert_eq!(threshold_place(0.0, data), ThresholdPlace::Below(100.0));
+        assert_eq!(threshold_place(0.0, None), ThresholdPlace::Line);
+        // A flat line: one per cent of its level counts as its span.
+        assert_eq!(
+            threshold_place(100.5, Some((100.0, 100.0))),
+            ThresholdPlace::Line
+        );
+        assert_eq!(
+            threshold_place(105.0, Some((100.0, 100.0))),
+            ThresholdPlace::Above(100.0)
+        );
+    }
 
     #[test]
     fn lines_reduced_on_two_threads_are_the_lines_reduced_on_one() {

@@ -1,11 +1,13 @@
 //! The inspector: the last messages of the selected channel, newest
-//! first, pretty-printed, with the time they were received. Only the
-//! messages shown are parsed, on demand.
+//! first, pretty-printed, with the time they were received, and which
+//! field gives the samples their time. Only the messages shown are
+//! parsed, on demand.
 
 use std::collections::VecDeque;
 
 use super::plotting::format_clock;
 use crate::bayeux::RawJson;
+use crate::store::extract::{TimeSpec, time_field};
 
 /// Messages pretty-printed at once.
 const SHOWN: usize = 30;
@@ -26,8 +28,25 @@ pub fn pretty(data: &RawJson) -> String {
     }
 }
 
-/// Draws the inspector for `channel` with its `messages` (oldest first).
-pub fn inspector_ui(ui: &mut egui::Ui, channel: Option<&str>, messages: &VecDeque<(u64, RawJson)>) {
+/// Where the samples of a message get their time, said in words.
+pub fn time_source(data: &RawJson, time: TimeSpec<'_>) -> String {
+    match time_field(data.as_bytes(), time) {
+        Some((pointer, secs)) => {
+            format!("sample time from {pointer} ({})", format_clock(secs, true))
+        }
+        None if time == TimeSpec::Receive => "sample time: receive time (configured)".into(),
+        None => "sample time: receive time (no time field found)".into(),
+    }
+}
+
+/// Draws the inspector for `channel` with its `messages` (oldest first),
+/// whose time is found as `time` says.
+pub fn inspector_ui(
+    ui: &mut egui::Ui,
+    channel: Option<&str>,
+    messages: &VecDeque<(u64, RawJson)>,
+    time: TimeSpec<'_>,
+) {
     let Some(channel) = channel else {
         ui.weak("Select a channel in the browser to see its messages here.");
         return;
@@ -36,6 +55,9 @@ pub fn inspector_ui(ui: &mut egui::Ui, channel: Option<&str>, messages: &VecDequ
         ui.strong("Inspector");
         ui.monospace(channel);
         ui.weak(format!("(last {} messages)", messages.len()));
+        if let Some((_, newest)) = messages.back() {
+            ui.label(time_source(newest, time));
+        }
     });
     egui::ScrollArea::vertical()
         .id_salt("inspector")
@@ -73,5 +95,25 @@ mod tests {
         );
         let big = RawJson::parse(&format!("\"{}\"", "x".repeat(50_000))).expect("json");
         assert!(pretty(&big).len() < MAX_TEXT + 100);
+    }
+
+    #[test]
+    fn the_time_field_used_is_named() {
+        let data = RawJson::parse(
+            r#"{"payload":{"Amount__c":12.5,"CreatedDate":"2026-11-22T10:00:00Z"},"event":{"replayId":41}}"#,
+        )
+        .expect("json");
+        assert!(
+            time_source(&data, TimeSpec::Auto).starts_with("sample time from /payload/CreatedDate")
+        );
+        let plain = RawJson::parse(r#"{"v":1}"#).expect("json");
+        assert_eq!(
+            time_source(&plain, TimeSpec::Auto),
+            "sample time: receive time (no time field found)"
+        );
+        assert_eq!(
+            time_source(&data, TimeSpec::Receive),
+            "sample time: receive time (configured)"
+        );
     }
 }

@@ -1,14 +1,18 @@
 //! The dashboard layout that persists between runs: charts and the series
-//! they show, the time window, visible panels, theme and subscriptions.
+//! they show, the time window, visible panels, theme, subscriptions and
+//! the group tables' columns.
 //!
 //! A chart lists series *patterns*: `<channel pattern>#<pointer pattern>`,
 //! e.g. `/quotes/ACME#/last`, `/monitor/host/cpu#/cores/*` (every core) or
 //! `/monitor/host/load#/*`. `*` in the pointer matches one segment, `**`
 //! (at the end) any number.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::auto_layout::AutoChart;
+use super::tables::TableSpec;
 
 /// The subscription of a dashboard on a server of unknown schema: every
 /// channel.
@@ -91,6 +95,21 @@ pub enum ThemeChoice {
     Dark,
 }
 
+/// The storage key of the layout for the servers `urls` (one cluster, in
+/// any order; none: the embedded demo server): each server keeps its own.
+pub fn storage_key(urls: &[String]) -> String {
+    if urls.is_empty() {
+        return format!("{LAYOUT_KEY_PREFIX} demo");
+    }
+    let mut sorted: Vec<&str> = urls.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    format!("{LAYOUT_KEY_PREFIX} {}", sorted.join(" "))
+}
+
+/// The start of every layout's storage key.
+pub const LAYOUT_KEY_PREFIX: &str = "cometwatch-layout";
+
 /// Which side panels are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Panels {
@@ -98,8 +117,9 @@ pub struct Panels {
     pub channels: bool,
     /// Alerts (right).
     pub alerts: bool,
-    /// Quote board (top of the centre).
-    pub quotes: bool,
+    /// Group tables (top of the centre).
+    #[serde(alias = "quotes")]
+    pub tables: bool,
     /// Inspector (bottom).
     pub inspector: bool,
 }
@@ -109,7 +129,7 @@ impl Default for Panels {
         Self {
             channels: true,
             alerts: true,
-            quotes: true,
+            tables: true,
             inspector: false,
         }
     }
@@ -138,6 +158,13 @@ pub struct Layout {
     pub theme: ThemeChoice,
     /// Subscriptions to restore.
     pub subscriptions: Vec<String>,
+    /// The columns and change column picked per group table, by group key.
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSpec>,
+    /// The configuration's `subscribe` list when this layout was last
+    /// used (`None`: not known).
+    #[serde(default)]
+    pub config_subscribe: Option<Vec<String>>,
     /// Next chart id.
     pub next_id: u64,
 }
@@ -153,6 +180,8 @@ impl Default for Layout {
             panels: Panels::default(),
             theme: ThemeChoice::System,
             subscriptions: vec![EVERYTHING.into()],
+            tables: BTreeMap::new(),
+            config_subscribe: None,
             next_id: 1,
         }
     }
@@ -212,6 +241,39 @@ impl Layout {
                 series: chart.series,
             });
         }
+    }
+
+    /// Lets the configuration's `subscribe` list win over the saved
+    /// subscriptions when it changed since the layout was last used (or,
+    /// not knowing, when it differs from them): the subscriptions become
+    /// `config_subscribe`, or `default` when the list is gone. Returns what
+    /// changed, for the status bar.
+    pub fn follow_config(
+        &mut self,
+        config_subscribe: &[String],
+        default: impl FnOnce() -> Vec<String>,
+    ) -> Option<String> {
+        let changed = match &self.config_subscribe {
+            Some(before) => before.as_slice() != config_subscribe,
+            None => !config_subscribe.is_empty() && self.subscriptions != config_subscribe,
+        };
+        self.config_subscribe = Some(config_subscribe.to_vec());
+        if !changed {
+            return None;
+        }
+        let wanted = if config_subscribe.is_empty() {
+            default()
+        } else {
+            config_subscribe.to_vec()
+        };
+        if wanted == self.subscriptions {
+            return None;
+        }
+        self.subscriptions = wanted;
+        Some(format!(
+            "the configuration's subscribe list changed: subscribed to {} instead of the saved subscriptions",
+            self.subscriptions.join(", ")
+        ))
     }
 
     /// Takes over a layout saved when automatic charts were made per
@@ -283,6 +345,50 @@ impl AutoOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_server_keeps_its_own_layout() {
+        let a = storage_key(&["http://b/cometd".into(), "http://a/cometd".into()]);
+        let b = storage_key(&["http://a/cometd".into(), "http://b/cometd".into()]);
+        assert_eq!(a, b, "a cluster in any order");
+        assert_eq!(a, "cometwatch-layout http://a/cometd http://b/cometd");
+        assert_eq!(storage_key(&[]), "cometwatch-layout demo");
+        assert_ne!(storage_key(&["http://a/cometd".into()]), a);
+    }
+
+    #[test]
+    fn the_configuration_wins_when_its_subscribe_list_changed() {
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut layout = Layout {
+            subscriptions: strings(&["/stocks/*", "/mine"]),
+            config_subscribe: Some(strings(&["/stocks/*"])),
+            ..Layout::default()
+        };
+        // Unchanged: the user's own subscriptions stay.
+        assert_eq!(
+            layout.follow_config(&strings(&["/stocks/*"]), Vec::new),
+            None
+        );
+        assert_eq!(layout.subscriptions, strings(&["/stocks/*", "/mine"]));
+        // Changed: the configuration's list, said so.
+        let notice = layout.follow_config(&strings(&["/metrics/**"]), Vec::new);
+        assert!(notice.expect("a notice").contains("/metrics/**"));
+        assert_eq!(layout.subscriptions, strings(&["/metrics/**"]));
+        assert_eq!(layout.config_subscribe, Some(strings(&["/metrics/**"])));
+        // Gone: the default.
+        layout.follow_config(&[], || strings(&["/**"]));
+        assert_eq!(layout.subscriptions, strings(&["/**"]));
+        // A layout saved before the list was kept: the list wins if it differs.
+        let mut old = Layout {
+            subscriptions: strings(&["/quotes/**"]),
+            ..Layout::default()
+        };
+        assert!(
+            old.follow_config(&strings(&["/stocks/*"]), Vec::new)
+                .is_some()
+        );
+        assert_eq!(old.subscriptions, strings(&["/stocks/*"]));
+    }
 
     fn auto(title: &str, series: &[&str], replaces: &[&str]) -> AutoChart {
         AutoChart {

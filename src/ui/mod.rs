@@ -1,4 +1,4 @@
-//! The desktop dashboard (egui only): charts, quote board, channel browser,
+//! The desktop dashboard (egui only): charts, group tables, channel browser,
 //! alerts, inspector and status bar, on top of the session and the store.
 
 pub mod alerts;
@@ -13,13 +13,15 @@ pub mod inspector;
 pub mod layout;
 pub mod model;
 pub mod plotting;
-pub mod quotes;
 pub mod sparkline;
 pub mod status;
+pub mod storm;
+pub mod tables;
 
 use thiserror::Error;
 
-pub use app::{DashboardApp, GuiOptions, LAYOUT_KEY};
+pub use app::{DashboardApp, GuiOptions};
+pub use layout::storage_key;
 
 /// Why the dashboard could not start.
 #[derive(Debug, Error)]
@@ -63,9 +65,15 @@ pub fn run(options: GuiOptions) -> Result<(), UiError> {
         "cometwatch",
         native,
         Box::new(|cc| {
+            let urls = if options.urls.is_empty() {
+                &options.config.urls
+            } else {
+                &options.urls
+            };
+            let key = storage_key(urls);
             let saved = cc
                 .storage
-                .and_then(|s| eframe::get_value::<layout::Layout>(s, LAYOUT_KEY));
+                .and_then(|s| eframe::get_value::<layout::Layout>(s, &key));
             match DashboardApp::start(&cc.egui_ctx, options, saved) {
                 Ok(app) => Ok(Box::new(app) as Box<dyn eframe::App>),
                 Err(e) => {

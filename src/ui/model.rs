@@ -20,6 +20,7 @@ use crate::bayeux::replay::{ReplayRecorder, replay_id_of};
 
 /// Most channels whose replay position the model keeps.
 const MAX_REPLAY_CHANNELS: usize = 10_000;
+use super::storm::storm_toasts;
 use crate::bayeux::session::unix_millis;
 use crate::bayeux::{Event, RawJson};
 use crate::store::alerts::AlertState;
@@ -56,6 +57,9 @@ pub struct Toast {
     pub severity: Severity,
     /// When it appeared.
     pub shown_at: Instant,
+    /// For a storm's toast: the alerts it stands for, by name, with their
+    /// counts (see [`super::storm`]); empty for one alert's.
+    pub tally: Vec<(String, usize)>,
 }
 
 /// Everything the ingest thread writes and the UI reads.
@@ -146,6 +150,7 @@ impl Shared {
 
     /// Turns new alert transitions into toasts (and notifications).
     pub fn collect_alerts(&mut self, now: Instant) {
+        let mut new = Vec::new();
         for event in self.store.alerts_mut().drain_events() {
             let toast = match &event {
                 AlertEvent::Rule {
@@ -168,24 +173,32 @@ impl Shared {
                     },
                     severity: *severity,
                     shown_at: now,
+                    tally: Vec::new(),
                 }),
                 AlertEvent::Server(alarm) => Some(Toast {
                     title: alarm.title.clone(),
                     text: alarm.message.clone(),
                     severity: alarm.severity,
                     shown_at: now,
+                    tally: Vec::new(),
                 }),
                 AlertEvent::Rule { .. } => None,
             };
-            if let Some(toast) = toast {
-                if self.desktop_notifications {
-                    notify_desktop(&toast);
-                }
-                if self.toasts.len() >= MAX_TOASTS {
-                    self.toasts.pop_front();
-                }
-                self.toasts.push_back(toast);
+            new.extend(toast);
+        }
+        let (shown, replaces_last) = storm_toasts(new, self.toasts.back(), now);
+        if replaces_last {
+            self.toasts.pop_back();
+        }
+        for toast in shown {
+            // A storm that grows is notified once.
+            if self.desktop_notifications && !replaces_last {
+                notify_desktop(&toast);
             }
+            if self.toasts.len() >= MAX_TOASTS {
+                self.toasts.pop_front();
+            }
+            self.toasts.push_back(toast);
         }
         self.toasts
             .retain(|t| now.duration_since(t.shown_at).as_secs_f64() < TOAST_SECONDS);
