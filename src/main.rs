@@ -39,6 +39,13 @@ struct GuiArgs {
     /// Repaints per second at most while data arrives (default 30).
     #[arg(long, value_name = "N")]
     fps: Option<u32>,
+    /// The history file: the last run's samples come back on launch, and
+    /// every sample is recorded [default: $XDG_DATA_HOME/cometwatch/history.sqlite].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_history")]
+    history: Option<std::path::PathBuf>,
+    /// Keep no history file this run.
+    #[arg(long)]
+    no_history: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,7 +64,14 @@ fn main() -> std::process::ExitCode {
         Some(Command::Tail(args)) => cli::tail::run(*args),
         Some(Command::Serve(args)) => cli::serve::run(args),
         Some(Command::Export(args)) => cli::export::run(args),
-        None => cli::gui::run(cli.gui.connection, cli.gui.fps),
+        None => cli::gui::run(
+            cli.gui.connection,
+            cli.gui.fps,
+            cli::gui::HistoryChoice {
+                file: cli.gui.history,
+                off: cli.gui.no_history,
+            },
+        ),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

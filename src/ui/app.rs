@@ -44,12 +44,17 @@ pub struct GuiOptions {
     pub client: ClientConfig,
     /// Salesforce replay, when asked for.
     pub replay: Option<ReplaySetup>,
+    /// The history file; `None`: no history this run.
+    pub history: Option<std::path::PathBuf>,
 }
 
 /// The dashboard.
 pub struct DashboardApp {
     model: SharedModel,
     client: Client,
+    /// Records every sample into the history file (also held by the
+    /// store's sink; flushed when eframe saves).
+    history: Option<Arc<std::sync::Mutex<crate::history::HistoryRecorder>>>,
     _server: Option<ServerHandle>,
     _ingest: Option<JoinHandle<()>>,
     /// The persisted layout.
@@ -108,12 +113,49 @@ impl DashboardApp {
         layout
             .subscriptions
             .retain(|s| crate::bayeux::ChannelPattern::parse_subscription(s).is_ok());
-        let store = Store::new(config.store.clone(), config.alerts.clone());
+        let mut store = Store::new(config.store.clone(), config.alerts.clone());
+        // The history's writer errors reach the status bar once the model
+        // exists; a history that cannot be opened never stops the start.
+        let model_slot: Arc<std::sync::OnceLock<SharedModel>> = Arc::default();
+        let now_secs = unix_millis() as f64 / 1000.0;
+        let history = options.history.as_deref().map(|path| {
+            let slot = model_slot.clone();
+            let window = config.store.retention.max_age_secs.unwrap_or(3600.0);
+            super::history::attach(path, &mut store, window, now_secs, move |error| {
+                if let Some(model) = slot.get() {
+                    lock(model).status.last_error =
+                        Some((format!("history: {error}"), Instant::now()));
+                }
+            })
+        });
         let model: SharedModel = Arc::new(std::sync::Mutex::new(Shared::new(
             store,
             &urls[0],
             &layout.subscriptions,
         )));
+        let _ = model_slot.set(model.clone());
+        let mut history_recorder = None;
+        match history {
+            Some(Ok(attached)) => {
+                let mut shared = lock(&model);
+                // The time the dashboard was closed is a gap.
+                if let Some(newest) = attached.newest {
+                    shared.status.down.push_back(super::status::DownPeriod {
+                        from: newest,
+                        to: Some(now_secs),
+                    });
+                }
+                if let Some(notice) = attached.notice {
+                    shared.status.last_error = Some((notice, Instant::now()));
+                }
+                history_recorder = Some(attached.recorder);
+            }
+            Some(Err(error)) => {
+                lock(&model).status.last_error =
+                    Some((format!("no history this run: {error}"), Instant::now()));
+            }
+            None => {}
+        }
         if options.replay.is_some() {
             lock(&model).replay_positions = Some(Default::default());
         }
@@ -150,6 +192,7 @@ impl DashboardApp {
         Ok(Self {
             model,
             client,
+            history: history_recorder,
             _server: embedded,
             _ingest: Some(ingest),
             layout,
@@ -446,6 +489,11 @@ impl eframe::App for DashboardApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, &self.layout_key, &self.layout);
+        if let Some(history) = &self.history
+            && let Ok(mut recorder) = history.lock()
+        {
+            recorder.flush();
+        }
     }
 }
 
