@@ -27,6 +27,10 @@ use crate::store::{Store, series_name};
 pub const MIN_CHANNELS: usize = 2;
 /// Most columns a table offers (fields beyond are left out).
 pub const MAX_COLUMNS: usize = 32;
+/// Most text columns (string fields: states, names) a table shows.
+pub const MAX_TEXT_COLUMNS: usize = 4;
+/// Longest text shown in a cell.
+const MAX_TEXT_CHARS: usize = 40;
 /// The most height all tables take before they scroll, as a share of the
 /// height they are given.
 const TABLES_HEIGHT_SHARE: f32 = 0.45;
@@ -73,6 +77,9 @@ pub struct Group {
     pub fields: Vec<String>,
     /// The first gauge among `fields` (the default change column).
     pub first_gauge: Option<usize>,
+    /// Its top-level string fields (states, names), shown as the latest
+    /// value.
+    pub text_fields: Vec<String>,
     /// Series names per channel and field.
     names: Vec<Vec<String>>,
 }
@@ -106,6 +113,8 @@ pub struct Row {
     pub name: String,
     /// The latest value per field of the group.
     pub values: Vec<Option<f64>>,
+    /// The latest text per text field of the group.
+    pub texts: Vec<Option<String>>,
     /// The change column's latest and first values.
     pub change: Option<(f64, f64)>,
 }
@@ -137,6 +146,9 @@ pub struct GroupTables {
     opens: HashMap<String, f64>,
     /// Sort column and direction per group key.
     pub sort: HashMap<String, (SortColumn, bool)>,
+    /// The latest string fields per channel, and the message count they
+    /// were read at.
+    texts: TextCache,
     /// Sparklines of the rows drawn so far, per series.
     sparklines: HashMap<String, Sparkline>,
 }
@@ -144,23 +156,46 @@ pub struct GroupTables {
 /// The groups of sibling channels in `store` with at least
 /// [`MIN_CHANNELS`] channels (alarm channels apart).
 pub fn groups_of(store: &Store) -> Vec<Group> {
-    let channels: Vec<(&str, Vec<String>)> = store
+    // (channel, numeric pointers, string fields of its last message).
+    let channels: Vec<(&str, Vec<String>, Vec<String>)> = store
         .channels()
         .into_iter()
         .filter(|(_, stats)| !stats.is_alarm_channel())
-        .map(|(channel, _)| {
-            let pointers = store
+        .map(|(channel, stats)| {
+            let pointers: Vec<String> = store
                 .channel_pointers(channel)
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
-            (channel, pointers)
+            // A text that only repeats the channel's name (the demo's
+            // `symbol`) adds nothing to the row's name.
+            let own_name = channel.rsplit('/').next().unwrap_or(channel);
+            let texts: Vec<String> = stats
+                .last_message
+                .as_ref()
+                .map(|m| {
+                    texts_of(m.as_str())
+                        .into_iter()
+                        .filter(|(_, value)| value != own_name)
+                        .map(|(key, _)| key)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (channel, pointers, texts)
         })
-        .filter(|(_, pointers): &(&str, Vec<String>)| !pointers.is_empty())
+        .filter(|(_, pointers, texts)| !pointers.is_empty() || !texts.is_empty())
         .collect();
+    // Numbers decide the likeness; channels of strings alone by theirs.
     let folded: Vec<(&str, BTreeSet<String>)> = channels
         .iter()
-        .map(|(channel, pointers)| (*channel, pointers.iter().map(|p| field_of(p)).collect()))
+        .map(|(channel, pointers, texts)| {
+            let fields = if pointers.is_empty() {
+                texts.iter().map(|t| format!("text:{t}")).collect()
+            } else {
+                pointers.iter().map(|p| field_of(p)).collect()
+            };
+            (*channel, fields)
+        })
         .collect();
     let mut groups: Vec<Group> = Vec::new();
     let mut per_parent: HashMap<&str, usize> = HashMap::new();
@@ -176,10 +211,16 @@ pub fn groups_of(store: &Store) -> Vec<Group> {
             n => format!("{parent}/* ({n})"),
         };
         let mut fields: Vec<String> = Vec::new();
+        let mut text_fields: Vec<String> = Vec::new();
         for member in &members {
             for pointer in &channels[*member].1 {
                 if fields.len() < MAX_COLUMNS && !fields.contains(pointer) {
                     fields.push(pointer.clone());
+                }
+            }
+            for text in &channels[*member].2 {
+                if text_fields.len() < MAX_TEXT_COLUMNS && !text_fields.contains(text) {
+                    text_fields.push(text.clone());
                 }
             }
         }
@@ -208,10 +249,54 @@ pub fn groups_of(store: &Store) -> Vec<Group> {
             channels: members.iter().map(|m| channels[*m].0.to_owned()).collect(),
             fields,
             first_gauge,
+            text_fields,
             names,
         });
     }
     groups
+}
+
+/// Per channel: the message count its texts were read at, and the texts
+/// (field, value).
+type TextCache = HashMap<String, (u64, Vec<(String, String)>)>;
+
+/// The top-level string fields of a message's data (key, text clipped to
+/// [`MAX_TEXT_CHARS`]), at most [`MAX_TEXT_COLUMNS`], by name.
+fn texts_of(data: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(data)
+    else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            serde_json::Value::String(text) => {
+                Some((key, text.chars().take(MAX_TEXT_CHARS).collect()))
+            }
+            _ => None,
+        })
+        .take(MAX_TEXT_COLUMNS)
+        .collect()
+}
+
+/// The latest string fields of `channel`, read again only when a new
+/// message arrived on it (each message's text is parsed once).
+fn latest_texts(cache: &mut TextCache, store: &Store, channel: &str) -> Vec<(String, String)> {
+    let Some(stats) = store.channel(channel) else {
+        return Vec::new();
+    };
+    if let Some((seen, texts)) = cache.get(channel)
+        && *seen == stats.messages
+    {
+        return texts.clone();
+    }
+    let texts = stats
+        .last_message
+        .as_ref()
+        .map(|m| texts_of(m.as_str()))
+        .unwrap_or_default();
+    cache.insert(channel.to_owned(), (stats.messages, texts.clone()));
+    texts
 }
 
 impl GroupTables {
@@ -220,6 +305,7 @@ impl GroupTables {
         let generation = store.generation();
         if self.groups.as_ref().is_none_or(|(g, _)| *g != generation) {
             self.groups = Some((generation, groups_of(store)));
+            self.texts.clear();
         }
         self.groups.as_ref().map_or(&[], |(_, groups)| groups)
     }
@@ -252,10 +338,26 @@ impl GroupTables {
                 });
                 Some((last, open))
             });
+            let texts = if group.text_fields.is_empty() {
+                Vec::new()
+            } else {
+                let latest = latest_texts(&mut self.texts, store, channel);
+                group
+                    .text_fields
+                    .iter()
+                    .map(|field| {
+                        latest
+                            .iter()
+                            .find(|(key, _)| key == field)
+                            .map(|(_, value)| value.clone())
+                    })
+                    .collect()
+            };
             rows.push(Row {
                 member,
                 name: channel.rsplit('/').next().unwrap_or(channel).to_owned(),
                 values,
+                texts,
                 change,
             });
         }
@@ -366,6 +468,9 @@ impl GroupTables {
                             let label = field_name(&group.fields[*column]);
                             self.header(ui, &group.key, label, SortColumn::Field(*column));
                         }
+                        for text in &group.text_fields {
+                            ui.strong(text.as_str());
+                        }
                         let change_name = change.map_or("", |c| field_name(&group.fields[c]));
                         if change.is_some() {
                             self.header(ui, &group.key, "Change", SortColumn::Change);
@@ -384,6 +489,9 @@ impl GroupTables {
                             for column in &shown {
                                 let text = row.values[*column].map_or("–".into(), format_value);
                                 ui.label(text);
+                            }
+                            for text in &row.texts {
+                                ui.label(text.as_deref().unwrap_or("–"));
                             }
                             let Some(c) = change else {
                                 ui.end_row();
@@ -558,6 +666,38 @@ mod tests {
             ));
         }
         store
+    }
+
+    #[test]
+    fn channels_of_strings_get_a_table_of_their_latest_texts() {
+        let mut store = Store::new(StoreConfig::default(), Vec::new());
+        for (i, (a, b)) in [("up", "up"), ("up", "down")].iter().enumerate() {
+            store.ingest(&MessageBatch::new(
+                1_795_000_000_000 + i as u64 * 1000,
+                vec![
+                    message("/status/web01", format!(r#"{{"state":"{a}","role":"db"}}"#)),
+                    message(
+                        "/status/web02",
+                        format!(r#"{{"state":"{b}","role":"web"}}"#),
+                    ),
+                ],
+            ));
+        }
+        let mut tables = GroupTables::default();
+        let groups = tables.groups(&store).to_vec();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].key, "/status/*");
+        assert!(groups[0].fields.is_empty());
+        assert_eq!(groups[0].text_fields, ["role", "state"]);
+        let rows = tables.rows(&store, 0, &TableSpec::default());
+        let texts: Vec<Vec<Option<String>>> = rows.iter().map(|r| r.texts.clone()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                vec![Some("db".into()), Some("up".into())],
+                vec![Some("web".into()), Some("down".into())]
+            ]
+        );
     }
 
     #[test]
