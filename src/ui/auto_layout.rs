@@ -174,8 +174,10 @@ pub fn field_of(pointer: &str) -> String {
 }
 
 /// A field's name in titles: its pointer without the leading `/`.
+/// A field as a title names it: its last segment (`Amount__c` for
+/// `/payload/Amount__c`), with the one before an array index (`cores/3`).
 fn field_label(field: &str) -> &str {
-    field.strip_prefix('/').unwrap_or(field)
+    super::charts::short_pointer(field, &[])
 }
 
 /// The facts of a field over its series (all elements of an array).
@@ -386,10 +388,11 @@ pub fn plan(channels: &[ChannelFacts], covered: &[SeriesPattern], now_ms: u64) -
             let title = if whole && clusters_cover_all(channel, &cluster) {
                 channel.name.to_owned()
             } else {
+                let all: Vec<&str> = cluster.to_vec();
                 let mut names: Vec<&str> = cluster
                     .iter()
                     .take(TITLE_FIELDS)
-                    .map(|f| field_label(f))
+                    .map(|f| super::charts::short_pointer(f, &all))
                     .collect();
                 if cluster.len() > TITLE_FIELDS {
                     names.push("…");
@@ -589,7 +592,7 @@ mod tests {
                 &["/event/Order__e#/event/replayId".to_owned()][..],
             ]
         );
-        assert_eq!(plan.charts[0].title, "payload/Amount__c · /event/Order__e");
+        assert_eq!(plan.charts[0].title, "Amount__c · /event/Order__e");
     }
 
     #[test]

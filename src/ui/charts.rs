@@ -588,9 +588,10 @@ fn legend_ui(ui: &mut egui::Ui, spec: &mut ChartSpec, names: &[&str], colors: &[
     });
 }
 
-/// A legend label: the pointer when all series share a channel, the last
-/// channel segment when all share the pointer (the chart's title names
-/// it), else both.
+/// A legend label: the pointer when all series share a channel (as short
+/// as it can be and still tell them apart: `Amount__c`, `cores/3`), the
+/// last channel segment when all share the pointer (the chart's title
+/// names it), else both.
 pub fn short_series_label(name: &str, all: &[&str]) -> String {
     let (channel, pointer) = name.split_once('#').unwrap_or((name, ""));
     let same_channel = all
@@ -601,14 +602,42 @@ pub fn short_series_label(name: &str, all: &[&str]) -> String {
             .iter()
             .all(|n| n.split_once('#').map(|(_, p)| p) == Some(pointer));
     let last_segment = channel.rsplit('/').next().unwrap_or(channel);
+    let pointers: Vec<&str> = all
+        .iter()
+        .filter_map(|n| n.split_once('#').map(|(_, p)| p))
+        .collect();
     let pointer = pointer.trim_start_matches('/');
     if same_channel && !pointer.is_empty() {
-        pointer.to_owned()
+        short_pointer(pointer, &pointers).to_owned()
     } else if pointer.is_empty() || same_pointer {
         last_segment.to_owned()
     } else {
         format!("{last_segment} {pointer}")
     }
+}
+
+/// The shortest tail of `pointer` (whole segments) that no other of
+/// `all` ends with, keeping the segment before an array index (`cores/3`).
+pub fn short_pointer<'a>(pointer: &'a str, all: &[&str]) -> &'a str {
+    let pointer = pointer.trim_start_matches('/');
+    let cuts: Vec<usize> = pointer
+        .match_indices('/')
+        .map(|(i, _)| i + 1)
+        .rev()
+        .chain(std::iter::once(0))
+        .collect();
+    for start in cuts {
+        let tail = &pointer[start..];
+        let is_index = tail.bytes().all(|b| b.is_ascii_digit());
+        let ambiguous = all.iter().any(|other| {
+            let other = other.trim_start_matches('/');
+            other != pointer && (other == tail || other.ends_with(&format!("/{tail}")))
+        });
+        if !is_index && !ambiguous {
+            return tail;
+        }
+    }
+    pointer
 }
 
 /// The "+" menu: pick a series (or a whole channel) to add.
@@ -732,6 +761,17 @@ mod tests {
         assert_eq!(short_series_label(siblings[1], &siblings), "HOOLI");
         let mixed = ["/quotes/ACME#/last", "/quotes/HOOLI#/bid"];
         assert_eq!(short_series_label(mixed[1], &mixed), "HOOLI bid");
+        let nested = ["/event/Order__e#/payload/Amount__c"];
+        assert_eq!(short_series_label(nested[0], &nested), "Amount__c");
+        let disks = [
+            "/m/cpu#/disks/sda/read",
+            "/m/cpu#/disks/sdb/read",
+            "/m/cpu#/idle",
+        ];
+        assert_eq!(short_series_label(disks[0], &disks), "sda/read");
+        assert_eq!(short_series_label(disks[2], &disks), "idle");
+        let cores = ["/m/cpu#/cores/3", "/m/cpu#/cores/4"];
+        assert_eq!(short_series_label(cores[0], &cores), "cores/3");
         assert_eq!(series_color("a"), series_color("a"));
     }
 
