@@ -1,11 +1,11 @@
 //! History that survives restarts: samples recorded into a SQLite file
 //! (WAL mode, bundled SQLite) as compressed blocks, and exported again.
 //!
-//! - [`file`]: the file itself (schema, one writer at a time, damaged
+//! - [`file`](mod@file): the file itself (schema, one writer at a time, damaged
 //!   files moved aside, the disk budget);
 //! - [`recorder`]: gathers samples into blocks and writes them on a
 //!   background thread;
-//! - [`export`]: every sample of the matching series in time order, as
+//! - [`export`](mod@export): every sample of the matching series in time order, as
 //!   CSV or JSON lines;
 //! - [`time_arg`]: times as the command line takes them.
 

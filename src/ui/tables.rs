@@ -1,6 +1,6 @@
 //! Live tables, one per group of sibling channels with a shared layout
 //! (the grouping the automatic charts use,
-//! [`sibling_groups`](super::auto_layout::sibling_groups)): one row per
+//! [`sibling_groups`]): one row per
 //! channel, one column per numeric field (its latest value), then the
 //! change and change % of a chosen column since its first value seen
 //! (green/red) and a sparkline of its last five minutes; sortable by any
