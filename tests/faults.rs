@@ -710,6 +710,22 @@ fn client_of(server: &ScriptedServer) -> Client {
     .expect("client")
 }
 
+/// The reason of the session's final state, within 10 s.
+fn final_reason(client: &Client) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no final state");
+        if let Ok(Event::StateChanged {
+            state: State::Terminated,
+            reason: Some(reason),
+            ..
+        }) = client.events().recv_timeout(Duration::from_millis(50))
+        {
+            return reason;
+        }
+    }
+}
+
 fn redirect_to(location: &str) -> Reply {
     Reply::Raw(
         format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
@@ -721,22 +737,11 @@ fn redirect_to(location: &str) -> Reply {
 fn a_redirect_to_another_origin_is_a_clear_final_error() {
     let server = ScriptedServer::start_raw(|_| redirect_to("http://127.0.0.1:9/elsewhere"));
     let client = client_of(&server);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        assert!(Instant::now() < deadline, "no final state");
-        if let Ok(Event::StateChanged {
-            state: State::Terminated,
-            reason: Some(reason),
-            ..
-        }) = client.events().recv_timeout(Duration::from_millis(50))
-        {
-            assert!(
-                reason.contains("another origin") && reason.contains("--url"),
-                "{reason}"
-            );
-            break;
-        }
-    }
+    let reason = final_reason(&client);
+    assert!(
+        reason.contains("another origin") && reason.contains("--url"),
+        "{reason}"
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(server.requests.load(Ordering::SeqCst), 1, "never retried");
 }
@@ -760,17 +765,6 @@ fn a_redirect_on_the_same_origin_is_followed() {
 fn a_redirect_loop_ends_with_a_clear_error() {
     let server = ScriptedServer::start_raw(|_| redirect_to("/again"));
     let client = client_of(&server);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        assert!(Instant::now() < deadline, "no final state");
-        if let Ok(Event::StateChanged {
-            state: State::Terminated,
-            reason: Some(reason),
-            ..
-        }) = client.events().recv_timeout(Duration::from_millis(50))
-        {
-            assert!(reason.contains("second redirect"), "{reason}");
-            break;
-        }
-    }
+    let reason = final_reason(&client);
+    assert!(reason.contains("second redirect"), "{reason}");
 }

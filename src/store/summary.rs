@@ -175,16 +175,9 @@ impl SummaryPyramid {
         columns: usize,
         read: &mut SampleReader<'_>,
     ) -> Vec<Column> {
-        let mut reducer = Reducer {
-            x0,
-            x1,
-            width: (x1 - x0) / columns.max(1) as f64,
-            columns,
-            out: Vec::new(),
+        let Some(mut reducer) = Reducer::new(x0, x1, columns) else {
+            return Vec::new();
         };
-        if columns == 0 || x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
-            return reducer.out;
-        }
         // From the top level down, each level's summaries that the level
         // above does not cover yet, in time order.
         // The oldest sample still summarised: samples before it aged out.
@@ -281,6 +274,18 @@ struct Reducer {
 }
 
 impl Reducer {
+    /// A reducer of `[x0, x1]` into `columns` columns; `None` for an empty
+    /// window or no columns.
+    fn new(x0: f64, x1: f64, columns: usize) -> Option<Self> {
+        (columns > 0 && x1.partial_cmp(&x0) == Some(std::cmp::Ordering::Greater)).then(|| Self {
+            x0,
+            x1,
+            width: (x1 - x0) / columns as f64,
+            columns,
+            out: Vec::new(),
+        })
+    }
+
     fn column_of(&self, time: f64) -> usize {
         (((time - self.x0) / self.width) as usize).min(self.columns - 1)
     }
@@ -317,16 +322,9 @@ impl Reducer {
 /// The M4 columns of `samples` reduced one by one: what
 /// [`SummaryPyramid::columns`] must equal.
 pub fn columns_of_samples(samples: &[(f64, f64)], x0: f64, x1: f64, columns: usize) -> Vec<Column> {
-    let mut reducer = Reducer {
-        x0,
-        x1,
-        width: (x1 - x0) / columns.max(1) as f64,
-        columns,
-        out: Vec::new(),
+    let Some(mut reducer) = Reducer::new(x0, x1, columns) else {
+        return Vec::new();
     };
-    if columns == 0 || x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
-        return reducer.out;
-    }
     let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
         for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
             sink(t, v);
