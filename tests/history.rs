@@ -12,6 +12,25 @@ use cometwatch::server::{self, ServerConfig, ServerHandle};
 use common::tail::Tail;
 use serde_json::{Value, json};
 
+/// A history file in a folder removed with it, and a quiet server.
+struct Rig {
+    _dir: tempfile::TempDir,
+    history: String,
+    server: ServerHandle,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let history = dir.path().join("h.sqlite");
+        Self {
+            history: history.to_str().expect("utf8").to_owned(),
+            server: server::start(ServerConfig::quiet()).expect("server"),
+            _dir: dir,
+        }
+    }
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -50,16 +69,13 @@ fn export(history: &str, series: &str, extra: &[&str]) -> Vec<Value> {
 
 #[test]
 fn what_tail_recorded_is_what_export_returns() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let history = dir.path().join("h.sqlite");
-    let history = history.to_str().expect("utf8").to_owned();
-    let server = server::start(ServerConfig::quiet()).expect("server");
-    let url = server.url();
+    let rig = Rig::new();
+    let (history, server, url) = (&rig.history, &rig.server, rig.server.url());
     let mut tail = Tail::start(&[
         "--url",
         &url,
         "--history",
-        &history,
+        history,
         "--count",
         "60",
         "/hist/**",
@@ -74,14 +90,14 @@ fn what_tail_recorded_is_what_export_returns() {
             (i as f64) * 0.25 - 3.0
         };
         publish(
-            &server,
+            server,
             "/hist/a",
             &json!({"v": value, "n": {"deep": i}, "ts": base + i}),
         );
     }
     let printed = tail.read_lines(60, Duration::from_secs(20));
     assert_eq!(tail.wait_exit(Duration::from_secs(20)), 0);
-    let exported = export(&history, "/hist/a#/v", &[]);
+    let exported = export(history, "/hist/a#/v", &[]);
     assert_eq!(exported.len(), 60);
     for (line, sample) in printed.iter().zip(&exported) {
         assert_eq!(sample["series"], "/hist/a#/v");
@@ -91,7 +107,7 @@ fn what_tail_recorded_is_what_export_returns() {
     }
     // Nested numbers are series too; a window picks a part.
     let nested = export(
-        &history,
+        history,
         "/hist/*#/n/deep",
         &[
             "--from",
@@ -106,19 +122,16 @@ fn what_tail_recorded_is_what_export_returns() {
 
 #[test]
 fn a_killed_recorder_loses_at_most_the_last_five_seconds() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let history = dir.path().join("h.sqlite");
-    let history = history.to_str().expect("utf8").to_owned();
-    let server = server::start(ServerConfig::quiet()).expect("server");
-    let url = server.url();
-    let mut tail = Tail::start(&["--url", &url, "--history", &history, "/kill/**"]);
+    let rig = Rig::new();
+    let (history, server, url) = (&rig.history, &rig.server, rig.server.url());
+    let mut tail = Tail::start(&["--url", &url, "--history", history, "/kill/**"]);
     tail.wait_stderr("subscribed to /kill/**", Duration::from_secs(20));
     let started = Instant::now();
     let mut sent = Vec::new();
     while started.elapsed() < Duration::from_secs(9) {
         let ts = now_ms();
         let value = sent.len() as f64 * 1.5;
-        publish(&server, "/kill/x", &json!({"value": value, "ts": ts}));
+        publish(server, "/kill/x", &json!({"value": value, "ts": ts}));
         sent.push((ts, value));
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -127,7 +140,7 @@ fn a_killed_recorder_loses_at_most_the_last_five_seconds() {
     let killed_at = now_ms();
     tail.child.kill().expect("SIGKILL");
     let _ = tail.child.wait();
-    let exported = export(&history, "/kill/x#/value", &[]);
+    let exported = export(history, "/kill/x#/value", &[]);
     let stored: Vec<(u64, u64)> = exported
         .iter()
         .map(|s| {
@@ -154,17 +167,14 @@ fn a_killed_recorder_loses_at_most_the_last_five_seconds() {
 
 #[test]
 fn a_second_writer_is_refused_with_a_clear_message() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let history = dir.path().join("h.sqlite");
-    let history = history.to_str().expect("utf8").to_owned();
-    let server = server::start(ServerConfig::quiet()).expect("server");
-    let url = server.url();
-    let mut first = Tail::start(&["--url", &url, "--history", &history, "/a"]);
+    let rig = Rig::new();
+    let (history, url) = (&rig.history, rig.server.url());
+    let mut first = Tail::start(&["--url", &url, "--history", history, "/a"]);
     first.wait_stderr("subscribed to /a", Duration::from_secs(20));
-    let mut second = Tail::start(&["--url", &url, "--history", &history, "/a"]);
+    let mut second = Tail::start(&["--url", &url, "--history", history, "/a"]);
     assert_eq!(second.wait_exit(Duration::from_secs(20)), 2);
     let stderr = second.drain_stderr().join("\n");
     assert!(stderr.contains("in use by another cometwatch"), "{stderr}");
     // Reading beside the writer works.
-    assert!(export(&history, "/a", &[]).is_empty());
+    assert!(export(history, "/a", &[]).is_empty());
 }

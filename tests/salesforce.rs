@@ -21,6 +21,30 @@ fn numbers(lines: &[Value]) -> Vec<i64> {
         .collect()
 }
 
+/// A token file, the command that prints it, and a replay state file, in
+/// a folder removed with it.
+struct Files {
+    _dir: tempfile::TempDir,
+    token: std::path::PathBuf,
+    command: String,
+    state: String,
+}
+
+impl Files {
+    fn new(token: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        write(&path, token);
+        let state = dir.path().join("replay.json");
+        Self {
+            command: format!("cat {}", path.display()),
+            state: state.to_str().expect("utf8").to_owned(),
+            token: path,
+            _dir: dir,
+        }
+    }
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write");
 }
@@ -48,15 +72,11 @@ fn tail_args<'a>(
 
 #[test]
 fn token_rotation_mid_stream_loses_and_repeats_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token_path = dir.path().join("token");
-    write(&token_path, "tok-1\n");
-    let command = format!("cat {}", token_path.display());
-    let state = dir.path().join("replay.json");
-    let state = state.to_str().expect("utf8").to_owned();
+    let files = Files::new("tok-1\n");
+    let (token_path, command, state) = (&files.token, &files.command, &files.state);
     let (server, salesforce) = Salesforce::start("tok-1", 1000);
     let url = server.url();
-    let mut tail = Tail::start(&tail_args(&url, &command, &state, "30"));
+    let mut tail = Tail::start(&tail_args(&url, command, state, "30"));
     tail.wait_stderr(&format!("subscribed to {CHANNEL}"), Duration::from_secs(20));
     for n in 0..10 {
         salesforce.publish(CHANNEL, json!({"n": n}));
@@ -64,7 +84,7 @@ fn token_rotation_mid_stream_loses_and_repeats_nothing() {
     let mut lines = tail.read_lines(10, Duration::from_secs(20));
     // The token rotates: the old one is refused from now on, with advice
     // `none`; events keep coming meanwhile.
-    write(&token_path, "tok-2\n");
+    write(token_path, "tok-2\n");
     salesforce.rotate("tok-2");
     for n in 10..20 {
         salesforce.publish(CHANNEL, json!({"n": n}));
@@ -87,18 +107,14 @@ fn token_rotation_mid_stream_loses_and_repeats_nothing() {
 
 #[test]
 fn consecutive_resume_runs_have_no_gap_and_no_duplicate() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token_path = dir.path().join("token");
-    write(&token_path, "t");
-    let command = format!("cat {}", token_path.display());
-    let state = dir.path().join("replay.json");
-    let state = state.to_str().expect("utf8").to_owned();
+    let files = Files::new("t");
+    let (command, state) = (&files.command, &files.state);
     let (server, salesforce) = Salesforce::start("t", 1000);
     let url = server.url();
 
     // The first run stops after 5 of a burst of 8: the 3 it received but
     // did not print are not marked as handled.
-    let mut first = Tail::start(&tail_args(&url, &command, &state, "5"));
+    let mut first = Tail::start(&tail_args(&url, command, state, "5"));
     first.wait_stderr(&format!("subscribed to {CHANNEL}"), Duration::from_secs(20));
     for n in 0..8 {
         salesforce.publish(CHANNEL, json!({"n": n}));
@@ -109,7 +125,7 @@ fn consecutive_resume_runs_have_no_gap_and_no_duplicate() {
     for n in 8..12 {
         salesforce.publish(CHANNEL, json!({"n": n}));
     }
-    let mut second = Tail::start(&tail_args(&url, &command, &state, "7"));
+    let mut second = Tail::start(&tail_args(&url, command, state, "7"));
     lines.extend(second.read_lines(7, Duration::from_secs(20)));
     assert_eq!(second.wait_exit(Duration::from_secs(10)), 0);
     assert_eq!(numbers(&lines), (0..12).collect::<Vec<_>>());
@@ -117,23 +133,18 @@ fn consecutive_resume_runs_have_no_gap_and_no_duplicate() {
 
 #[test]
 fn an_id_out_of_retention_falls_back_to_all_with_a_warning() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token_path = dir.path().join("token");
-    write(&token_path, "t");
-    let command = format!("cat {}", token_path.display());
+    let files = Files::new("t");
     let (server, salesforce) = Salesforce::start("t", 5);
     let url = server.url();
     for n in 0..20 {
         salesforce.publish(CHANNEL, json!({"n": n}));
     }
     // A state file from long ago: id 1 is no longer retained.
-    let state = dir.path().join("replay.json");
     write(
-        &state,
+        Path::new(&files.state),
         &json!({"servers": {url.clone(): {CHANNEL: 1}}}).to_string(),
     );
-    let state = state.to_str().expect("utf8").to_owned();
-    let mut tail = Tail::start(&tail_args(&url, &command, &state, "5"));
+    let mut tail = Tail::start(&tail_args(&url, &files.command, &files.state, "5"));
     let lines = tail.read_lines(5, Duration::from_secs(20));
     assert_eq!(numbers(&lines), (15..20).collect::<Vec<_>>());
     assert_eq!(tail.wait_exit(Duration::from_secs(10)), 0);
@@ -187,9 +198,8 @@ fn credentials_refused_without_a_token_command_end_with_exit_code_3() {
 fn the_embedded_server_rotates_tokens_and_replays() {
     use cometwatch::bayeux::RawJson;
     use cometwatch::server::{self, ServerConfig};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token_path = dir.path().join("token");
-    write(&token_path, "first\n");
+    let files = Files::new("first\n");
+    let token_path = &files.token;
     let server = server::start(ServerConfig {
         required_token: Some(token_path.clone()),
         connect_timeout: Duration::from_secs(1),
@@ -197,15 +207,12 @@ fn the_embedded_server_rotates_tokens_and_replays() {
     })
     .expect("server");
     let url = server.url();
-    let command = format!("cat {}", token_path.display());
-    let state = dir.path().join("replay.json");
-    let state = state.to_str().expect("utf8").to_owned();
     let channel = "/event/Test__e";
     let publish = |n: i64| {
         let data = RawJson::parse(&json!({"payload": {"n": n}}).to_string()).expect("json");
         server.publish(channel, &data).expect("publish");
     };
-    let mut args = tail_args(&url, &command, &state, "20");
+    let mut args = tail_args(&url, &files.command, &files.state, "20");
     args.pop();
     args.push(channel);
     let mut tail = Tail::start(&args);
@@ -214,7 +221,7 @@ fn the_embedded_server_rotates_tokens_and_replays() {
         publish(n);
     }
     let mut lines = tail.read_lines(10, Duration::from_secs(20));
-    write(&token_path, "second\n");
+    write(token_path, "second\n");
     for n in 10..15 {
         publish(n);
     }

@@ -11,22 +11,7 @@ use common::tail::Tail;
 
 #[test]
 fn serve_prints_its_url_serves_demo_quotes_and_stops_on_sigterm() {
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_cometwatch"))
-        .args(["serve", "--port", "0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    let mut line = String::new();
-    BufReader::new(serve.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("a line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (mut serve, url) = serve_with(&["--port".as_ref(), "0".as_ref()]);
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/cometd"),
         "{url}"
