@@ -54,6 +54,95 @@ pub fn encode_block(times: &[f64], values: &[f64]) -> Vec<u8> {
     out
 }
 
+/// Compresses a block whose reader keeps its sample count and first
+/// sample elsewhere (a series keeps them in the block's summary): the
+/// same encodings as [`encode_block`] without those, so a short block
+/// costs a few header bytes and its samples' bits. Decode with
+/// [`decode_sealed`], given the same count and first sample.
+pub fn encode_sealed(times: &[f64], values: &[f64]) -> Vec<u8> {
+    let count = times.len().min(values.len()).min(MAX_BLOCK_SAMPLES);
+    let mut out = Vec::with_capacity(4 + count * 2);
+    let (head, _) = encode_column_body(&times[..count], true);
+    let (tag, body) = head;
+    out.push(tag);
+    write_varint(&mut out, body.len() as u64);
+    out.extend_from_slice(&body);
+    let ((tag, body), _) = encode_column_body(&values[..count], true);
+    out.push(tag);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Decodes a block made by [`encode_sealed`] of `count` samples whose
+/// first sample is `first`, appending to `times` and `values`.
+pub fn decode_sealed(
+    bytes: &[u8],
+    count: usize,
+    first: (f64, f64),
+    times: &mut Vec<f64>,
+    values: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    if count > MAX_BLOCK_SAMPLES {
+        return Err(CodecError::TooManySamples(count as u64));
+    }
+    if count == 0 {
+        return Ok(());
+    }
+    let mut reader = ByteReader { bytes, at: 0 };
+    let tag = reader.byte()?;
+    let section = reader.section()?;
+    decode_column_body(tag, section, count, Some(first.0), times)?;
+    let tag = reader.byte()?;
+    let rest = &bytes[reader.at..];
+    decode_column_body(tag, rest, count, Some(first.1), values)
+}
+
+/// A column's tag (encoding, scale and order in one byte) and bits; the
+/// second item says whether the decimal form was taken.
+fn encode_column_body(column: &[f64], implicit_first: bool) -> ((u8, Vec<u8>), bool) {
+    let xor = encode_xor(column, implicit_first);
+    let decimal = decimal_scale(column).map(|scale| {
+        let by_delta = encode_decimal(column, scale, 1, implicit_first);
+        let by_second_delta = encode_decimal(column, scale, 2, implicit_first);
+        if by_delta.len() <= by_second_delta.len() {
+            (scale, 1, by_delta)
+        } else {
+            (scale, 2, by_second_delta)
+        }
+    });
+    match decimal {
+        Some((scale, order, decimal)) if decimal.len() < xor.len() => {
+            ((SEALED_DECIMAL | scale | ((order - 1) << 4), decimal), true)
+        }
+        _ => ((XOR, xor), false),
+    }
+}
+
+/// Tag bit of a decimal column in a sealed block (low bits: the scale;
+/// bit 4: delta-of-delta).
+const SEALED_DECIMAL: u8 = 0x80;
+
+fn decode_column_body(
+    tag: u8,
+    bits: &[u8],
+    count: usize,
+    first: Option<f64>,
+    out: &mut Vec<f64>,
+) -> Result<(), CodecError> {
+    if tag & SEALED_DECIMAL != 0 {
+        let scale = tag & 0x0f;
+        let order = ((tag >> 4) & 0x07) + 1;
+        if scale > 9 || order > 2 {
+            return Err(CodecError::UnknownEncoding(tag));
+        }
+        decode_decimal_into(bits, count, scale, order, first, out)
+    } else if tag == XOR {
+        decode_xor_into(bits, count, first, out)
+    } else {
+        Err(CodecError::UnknownEncoding(tag))
+    }
+}
+
 /// The times and values of a block made by [`encode_block`].
 pub fn decode_block(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), CodecError> {
     let mut reader = ByteReader { bytes, at: 0 };
@@ -68,10 +157,10 @@ pub fn decode_block(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), CodecError> {
 }
 
 fn encode_column(out: &mut Vec<u8>, column: &[f64]) {
-    let xor = encode_xor(column);
+    let xor = encode_xor(column, false);
     let decimal = decimal_scale(column).map(|scale| {
-        let by_delta = encode_decimal(column, scale, 1);
-        let by_second_delta = encode_decimal(column, scale, 2);
+        let by_delta = encode_decimal(column, scale, 1, false);
+        let by_second_delta = encode_decimal(column, scale, 2, false);
         if by_delta.len() <= by_second_delta.len() {
             (scale, 1, by_delta)
         } else {
@@ -104,11 +193,15 @@ fn decode_column(reader: &mut ByteReader<'_>, count: usize) -> Result<Vec<f64>, 
                 return Err(CodecError::UnknownEncoding(encoding));
             }
             let bits = reader.section()?;
-            decode_decimal(bits, count, scale, order)
+            let mut out = Vec::with_capacity(count.min(bits.len() * 8 + 1));
+            decode_decimal_into(bits, count, scale, order, None, &mut out)?;
+            Ok(out)
         }
         XOR => {
             let bits = reader.section()?;
-            decode_xor(bits, count)
+            let mut out = Vec::with_capacity(count.min(bits.len() * 8 + 1));
+            decode_xor_into(bits, count, None, &mut out)?;
+            Ok(out)
         }
         other => Err(CodecError::UnknownEncoding(other)),
     }
@@ -136,14 +229,16 @@ fn decimal_scale(column: &[f64]) -> Option<u8> {
 
 /// The integers `v × 10^scale` as deltas (`order` 1) or delta-of-deltas
 /// (`order` 2).
-fn encode_decimal(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
+fn encode_decimal(column: &[f64], scale: u8, order: u8, implicit_first: bool) -> Vec<u8> {
     let power = POWERS[scale as usize];
     let mut bits = BitWriter::default();
     let (mut previous, mut previous_delta) = (0i64, 0i64);
     for (i, &v) in column.iter().enumerate() {
         let n = (v * power).round() as i64;
         if i == 0 {
-            bits.write(zigzag(n), 64);
+            if !implicit_first {
+                bits.write(zigzag(n), 64);
+            }
         } else {
             let delta = n.wrapping_sub(previous);
             let coded = if order == 1 {
@@ -159,19 +254,26 @@ fn encode_decimal(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
     bits.finish()
 }
 
-fn decode_decimal(
+/// Decodes a decimal column; `first` is the first value when the block
+/// leaves it out.
+fn decode_decimal_into(
     bytes: &[u8],
     count: usize,
     scale: u8,
     order: u8,
-) -> Result<Vec<f64>, CodecError> {
+    first: Option<f64>,
+    out: &mut Vec<f64>,
+) -> Result<(), CodecError> {
     let power = POWERS[scale as usize];
     let mut bits = BitReader::new(bytes);
-    let mut out = Vec::with_capacity(count.min(bytes.len() * 8 + 1));
+    out.reserve(count.min(bytes.len() * 8 + 1));
     let (mut previous, mut previous_delta) = (0i64, 0i64);
     for i in 0..count {
         let n = if i == 0 {
-            unzigzag(bits.read(64)?)
+            match first {
+                Some(first) => (first * power).round() as i64,
+                None => unzigzag(bits.read(64)?),
+            }
         } else {
             let coded = unzigzag(read_bucketed(&mut bits)?);
             let delta = if order == 1 {
@@ -185,20 +287,22 @@ fn decode_decimal(
         previous = n;
         out.push(n as f64 / power);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Gorilla's float compression: the XOR with the previous value, as a
 /// `0` bit when equal, else its meaningful bits (reusing the previous
 /// window of leading and trailing zeros when it fits).
-fn encode_xor(column: &[f64]) -> Vec<u8> {
+fn encode_xor(column: &[f64], implicit_first: bool) -> Vec<u8> {
     let mut bits = BitWriter::default();
     let mut previous = 0u64;
     let (mut leading, mut trailing) = (u32::MAX, 0u32);
     for (i, &v) in column.iter().enumerate() {
         let current = v.to_bits();
         if i == 0 {
-            bits.write(current, 64);
+            if !implicit_first {
+                bits.write(current, 64);
+            }
             previous = current;
             continue;
         }
@@ -227,14 +331,24 @@ fn encode_xor(column: &[f64]) -> Vec<u8> {
     bits.finish()
 }
 
-fn decode_xor(bytes: &[u8], count: usize) -> Result<Vec<f64>, CodecError> {
+/// Decodes an XOR column; `first` is the first value when the block
+/// leaves it out.
+fn decode_xor_into(
+    bytes: &[u8],
+    count: usize,
+    first: Option<f64>,
+    out: &mut Vec<f64>,
+) -> Result<(), CodecError> {
     let mut bits = BitReader::new(bytes);
-    let mut out = Vec::with_capacity(count.min(bytes.len() * 8 + 1));
+    out.reserve(count.min(bytes.len() * 8 + 1));
     let mut previous = 0u64;
     let (mut leading, mut trailing) = (0u32, 0u32);
     for i in 0..count {
         if i == 0 {
-            previous = bits.read(64)?;
+            previous = match first {
+                Some(first) => first.to_bits(),
+                None => bits.read(64)?,
+            };
         } else if bits.read(1)? == 1 {
             if bits.read(1)? == 1 {
                 leading = bits.read(5)? as u32;
@@ -249,7 +363,7 @@ fn decode_xor(bytes: &[u8], count: usize) -> Result<Vec<f64>, CodecError> {
         }
         out.push(f64::from_bits(previous));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Bit lengths of the buckets of [`write_bucketed`], after their prefix.
@@ -277,11 +391,7 @@ fn write_bucketed(bits: &mut BitWriter, value: u64) {
 }
 
 fn read_bucketed(bits: &mut BitReader<'_>) -> Result<u64, CodecError> {
-    let mut ones = 0;
-    while ones < 4 && bits.read(1)? == 1 {
-        ones += 1;
-    }
-    match ones {
+    match bits.prefix_ones(4)? {
         0 => Ok(0),
         n => bits.read(BUCKETS[n - 1].2),
     }
@@ -373,25 +483,44 @@ impl<'a> BitReader<'a> {
 
     /// Reads `count` (0…64) bits.
     fn read(&mut self, count: u32) -> Result<u64, CodecError> {
-        if self.at + count as usize > self.bytes.len() * 8 {
+        if count > 56 {
+            let high = self.read(count - 32)?;
+            return Ok((high << 32) | self.read(32)?);
+        }
+        let end = self.at + count as usize;
+        if end > self.bytes.len() * 8 {
             return Err(CodecError::Truncated);
         }
-        let mut value = 0u64;
-        let mut left = count;
-        while left > 0 {
-            let byte = self.bytes[self.at / 8];
-            let offset = (self.at % 8) as u32;
-            let take = left.min(8 - offset);
-            let chunk = (u64::from(byte) >> (8 - offset - take)) & mask(take);
-            value = if take == 64 {
-                chunk
-            } else {
-                (value << take) | chunk
-            };
-            self.at += take as usize;
-            left -= take;
+        if count == 0 {
+            return Ok(0);
         }
+        let value = (self.word() << (self.at % 8)) >> (64 - count);
+        self.at = end;
         Ok(value)
+    }
+
+    /// Reads a run of up to `most` one bits and the zero that ends it
+    /// (none after `most` ones), returning how many ones.
+    fn prefix_ones(&mut self, most: u32) -> Result<usize, CodecError> {
+        let ones = ((self.word() << (self.at % 8)).leading_ones()).min(most);
+        let used = ones + u32::from(ones < most);
+        if self.at + used as usize > self.bytes.len() * 8 {
+            return Err(CodecError::Truncated);
+        }
+        self.at += used as usize;
+        Ok(ones as usize)
+    }
+
+    /// The eight bytes from the one holding the next bit, zero-padded
+    /// past the end.
+    #[inline]
+    fn word(&self) -> u64 {
+        let from = (self.at / 8).min(self.bytes.len());
+        let available = &self.bytes[from..];
+        let mut buffer = [0u8; 8];
+        let n = available.len().min(8);
+        buffer[..n].copy_from_slice(&available[..n]);
+        u64::from_be_bytes(buffer)
     }
 }
 
@@ -549,8 +678,45 @@ mod tests {
         }
 
         #[test]
+        fn sealed_blocks_round_trip_any_bits(
+            pairs in proptest::collection::vec((any::<u64>(), any::<u64>()), 1..300),
+        ) {
+            let times: Vec<f64> = pairs.iter().map(|p| f64::from_bits(p.0)).collect();
+            let values: Vec<f64> = pairs.iter().map(|p| f64::from_bits(p.1)).collect();
+            let bytes = encode_sealed(&times, &values);
+            let (mut t, mut v) = (Vec::new(), Vec::new());
+            decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+            let bits = |c: &[f64]| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&t), bits(&times));
+            prop_assert_eq!(bits(&v), bits(&values));
+        }
+
+        #[test]
+        fn sealed_decimal_blocks_round_trip(
+            steps in proptest::collection::vec((0i64..5000, -500i64..500), 1..300),
+            scale in 0u32..6,
+        ) {
+            let power = 10f64.powi(scale as i32);
+            let (mut ms, mut n) = (1_795_384_143_623i64, 10_000i64);
+            let (mut times, mut values) = (Vec::new(), Vec::new());
+            for (dt, dv) in steps {
+                ms += dt;
+                n += dv;
+                times.push(ms as f64 / 1000.0);
+                values.push(n as f64 / power);
+            }
+            let bytes = encode_sealed(&times, &values);
+            let (mut t, mut v) = (Vec::new(), Vec::new());
+            decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+            prop_assert_eq!(t, times);
+            prop_assert_eq!(v, values);
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode_block(&bytes);
+            let (mut t, mut v) = (Vec::new(), Vec::new());
+            let _ = decode_sealed(&bytes, 128, (1.0, 2.0), &mut t, &mut v);
         }
     }
 }

@@ -788,8 +788,8 @@ mod tests {
             Some((_, true))
         ));
         for name in names {
-            let a = by_text.series(name).expect("series").parts();
-            let b = by_leaves.series(name).expect("series").parts();
+            let a: Vec<(f64, f64)> = by_text.series(name).expect("series").iter().collect();
+            let b: Vec<(f64, f64)> = by_leaves.series(name).expect("series").iter().collect();
             assert_eq!(a, b, "{name}");
         }
     }

@@ -1,18 +1,30 @@
-//! One time series: columnar samples (times and values in separate
-//! vectors) bounded by a retention in points and seconds.
+//! One time series, compressed: the newest samples in an open block of
+//! plain columns, older ones in sealed blocks compressed by
+//! [`super::codec`], and summaries of every block at several resolutions
+//! ([`SummaryPyramid`]) so that a chart of any window reads about as many
+//! summaries as it has pixel columns.
 //!
-//! The columns are a ring buffer: once a series holds its most points, a
-//! new sample overwrites the oldest in place (no memory is moved), and
-//! samples that age out are dropped by moving the head. The live samples
-//! are therefore at most two contiguous pieces of each column, so a time
-//! window is at most two pairs of borrowed slices found by binary search,
-//! ready for a plot without copying. The columns grow by a quarter at a
-//! time up to the point limit exactly, and shrink when most of a series
-//! has aged out, so memory stays close to 16 bytes per stored sample.
+//! A block holds [`BLOCK`] samples; once full it is compressed (2–3 bytes
+//! a sample on prices and metrics instead of 16) and its level-0 summary
+//! (time span, min, max, first, last) keeps what a chart needs without
+//! opening it. Reading samples decodes only the blocks the reader
+//! reaches.
+//!
+//! Retention: the newest `max_points` samples within `max_age_secs` of the
+//! newest are kept. Samples beyond the bounds are forgotten at once for
+//! every reader, and their memory is given back a block at a time.
 //!
 //! Samples must arrive in time order for binary search: a sample older
 //! than the newest is stored at the newest time (clamped) and counted in
 //! [`Series::out_of_order`].
+
+use std::collections::VecDeque;
+
+use super::codec;
+use super::summary::{Column, SummaryPyramid};
+
+/// Samples per compressed block (one level-0 summary each).
+pub const BLOCK: usize = SummaryPyramid::BASE;
 
 /// Retention of a series.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,10 +36,12 @@ pub struct Retention {
 }
 
 impl Default for Retention {
+    /// A week, and at most 100 million samples a series (the store's
+    /// memory budget bounds the whole).
     fn default() -> Self {
         Self {
-            max_points: 1_000_000,
-            max_age_secs: Some(3600.0),
+            max_points: 100_000_000,
+            max_age_secs: Some(7.0 * 24.0 * 3600.0),
         }
     }
 }
@@ -56,192 +70,279 @@ pub struct Bucket {
     pub max: f64,
 }
 
-/// A bounded, columnar time series.
+/// A bounded, compressed time series.
 #[derive(Debug, Clone)]
 pub struct Series {
-    /// Ring storage: `len` of the slots are live, starting at `head` and
-    /// wrapping around; while a series grows, the slots are its samples.
-    times: Vec<f64>,
-    values: Vec<f64>,
-    head: usize,
-    len: usize,
-    /// The newest sample's time while `len > 0`, kept apart so a push
-    /// compares with it without finding its slot.
-    newest: f64,
+    /// Sealed blocks, oldest first; block `i` holds the samples with
+    /// sequence numbers `sealed_seq + i × BLOCK ..` (its summary is the
+    /// pyramid's level-0 summary of the same samples).
+    sealed: VecDeque<Box<[u8]>>,
+    sealed_seq: u64,
+    /// The newest samples, not yet sealed.
+    open_times: Vec<f64>,
+    open_values: Vec<f64>,
+    pyramid: SummaryPyramid,
+    /// Sequence number of the oldest kept sample (by the point limit and
+    /// the blocks dropped by age; [`Series::live_from`] applies the age
+    /// limit exactly).
+    first_seq: u64,
+    /// The newest sample (valid while the series holds one).
+    newest: (f64, f64),
     retention: Retention,
     out_of_order: u64,
+    sealed_bytes: usize,
 }
-
-/// Up to two pieces of (times, values), oldest first.
-pub type Parts<'a> = [(&'a [f64], &'a [f64]); 2];
-
-/// Slots added at least when a column grows.
-const MIN_GROWTH: usize = 64;
 
 impl Series {
     /// An empty series.
     pub fn new(retention: Retention) -> Self {
         Self {
-            times: Vec::new(),
-            values: Vec::new(),
-            head: 0,
-            len: 0,
-            newest: f64::NEG_INFINITY,
+            sealed: VecDeque::new(),
+            sealed_seq: 0,
+            open_times: Vec::new(),
+            open_values: Vec::new(),
+            pyramid: SummaryPyramid::new(),
+            first_seq: 0,
+            newest: (f64::NEG_INFINITY, f64::NAN),
             retention: Retention {
                 max_points: retention.max_points.max(1),
                 ..retention
             },
             out_of_order: 0,
+            sealed_bytes: 0,
         }
+    }
+
+    /// Samples pushed in all (the next sample's sequence number).
+    fn pushed(&self) -> u64 {
+        self.pyramid.pushed()
+    }
+
+    /// Sequence number of the first open sample.
+    fn open_seq(&self) -> u64 {
+        self.pushed() - self.open_times.len() as u64
     }
 
     /// Appends a sample (time in Unix seconds).
     pub fn push(&mut self, time: f64, value: f64) {
+        let holds_samples = self.pushed() > self.first_seq;
         // Older than the newest, or NaN: clamped.
-        let time = if self.len > 0 && (time < self.newest || time.is_nan()) {
+        let time = if holds_samples && (time < self.newest.0 || time.is_nan()) {
             self.out_of_order += 1;
-            self.newest
+            self.newest.0
         } else {
             time
         };
-        self.newest = time;
-        let slots = self.times.len();
-        if self.len < slots {
-            // Room inside the ring (after samples aged out).
-            let slot = wrap(self.head + self.len, slots);
-            self.times[slot] = time;
-            self.values[slot] = value;
-            self.len += 1;
-        } else if slots < self.retention.max_points {
-            // Growing: append, a quarter more room at a time.
-            self.linearize();
-            if self.times.len() == self.times.capacity() {
-                let extra = (slots / 4)
-                    .max(MIN_GROWTH)
-                    .min(self.retention.max_points - slots);
-                self.times.reserve_exact(extra);
-                self.values.reserve_exact(extra);
+        if !holds_samples {
+            self.first_seq = self.pushed();
+        }
+        self.newest = (time, value);
+        self.pyramid.push(time, value);
+        if self.open_times.capacity() == 0 {
+            self.open_times.reserve_exact(BLOCK);
+            self.open_values.reserve_exact(BLOCK);
+        }
+        self.open_times.push(time);
+        self.open_values.push(value);
+        if self.open_times.len() == BLOCK {
+            self.seal();
+        }
+        self.evict();
+    }
+
+    /// Compresses the open block.
+    fn seal(&mut self) {
+        let bytes = codec::encode_sealed(&self.open_times, &self.open_values).into_boxed_slice();
+        self.sealed_bytes += bytes.len();
+        if self.sealed.is_empty() {
+            self.sealed_seq = self.open_seq();
+        }
+        self.sealed.push_back(bytes);
+        self.open_times.clear();
+        self.open_values.clear();
+    }
+
+    /// Applies the point limit, and drops blocks wholly older than the
+    /// age limit.
+    fn evict(&mut self) {
+        let pushed = self.pushed();
+        let by_count = pushed.saturating_sub(self.retention.max_points as u64);
+        let mut first = self.first_seq.max(by_count);
+        if let Some(age) = self.retention.max_age_secs {
+            let cutoff = self.newest.0 - age;
+            let level0 = self.pyramid.level(0);
+            let old = level0.partition_point(|s| s.end < cutoff);
+            if let Some(summary) = old.checked_sub(1).map(|i| level0[i]) {
+                first = first.max(summary.seq_end());
             }
-            self.times.push(time);
-            self.values.push(value);
-            self.len += 1;
-        } else {
-            // Full: the newest overwrites the oldest, in place.
-            self.times[self.head] = time;
-            self.values[self.head] = value;
-            self.head = wrap(self.head + 1, slots);
         }
-        self.evict_older_than(time);
+        if first == self.first_seq {
+            return;
+        }
+        self.first_seq = first;
+        self.pyramid.drop_before(first);
+        while !self.sealed.is_empty() && self.sealed_seq + BLOCK as u64 <= first {
+            if let Some(bytes) = self.sealed.pop_front() {
+                self.sealed_bytes -= bytes.len();
+            }
+            self.sealed_seq += BLOCK as u64;
+        }
+        if self.sealed.capacity() > 64 && self.sealed.len() < self.sealed.capacity() / 4 {
+            self.sealed.shrink_to(self.sealed.len() * 2);
+        }
     }
 
-    /// Drops samples older than the age limit relative to `newest`.
-    fn evict_older_than(&mut self, newest: f64) {
+    /// Sequence number of the oldest sample within the bounds: the kept
+    /// samples from there on, the age limit applied to the sample.
+    fn live_from(&self) -> u64 {
         let Some(age) = self.retention.max_age_secs else {
-            return;
+            return self.first_seq;
         };
-        let cutoff = newest - age;
-        if self.first().is_none_or(|(oldest, _)| oldest >= cutoff) {
-            return;
+        let cutoff = self.newest.0 - age;
+        let mut seq = self.first_seq;
+        let mut samples = self.samples_from(seq);
+        while samples.next().is_some_and(|(t, _)| t < cutoff) {
+            seq += 1;
         }
-        let gone = self.partition_point(|t| t < cutoff);
-        self.head = wrap(self.head + gone, self.times.len());
-        self.len -= gone;
-        // Most of it aged out: give the memory back.
-        let slots = self.times.len();
-        if slots > 4 * MIN_GROWTH && self.len < slots / 4 {
-            self.linearize();
-            self.times.truncate(self.len);
-            self.values.truncate(self.len);
-            let keep = (self.len * 2).max(MIN_GROWTH);
-            self.times.shrink_to(keep);
-            self.values.shrink_to(keep);
-        }
-    }
-
-    /// Rotates the columns in place so the oldest sample is at index 0
-    /// and the live samples fill the front.
-    fn linearize(&mut self) {
-        if self.head != 0 {
-            self.times.rotate_left(self.head);
-            self.values.rotate_left(self.head);
-            self.head = 0;
-        }
+        seq
     }
 
     /// Number of stored samples.
     pub fn len(&self) -> usize {
-        self.len
+        (self.pushed() - self.live_from()) as usize
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
-    /// All stored samples as up to two pieces, oldest first.
-    pub fn parts(&self) -> Parts<'_> {
-        self.range(0, self.len)
-    }
-
-    /// The live samples with logical indices `lo..hi` as up to two pieces.
-    fn range(&self, lo: usize, hi: usize) -> Parts<'_> {
-        let capacity = self.times.len();
-        if lo >= hi {
-            return [(&[], &[]), (&[], &[])];
-        }
-        let a = self.head + lo;
-        let b = self.head + hi;
-        if b <= capacity {
-            [(&self.times[a..b], &self.values[a..b]), (&[], &[])]
-        } else if a >= capacity {
-            let (a, b) = (a - capacity, b - capacity);
-            [(&self.times[a..b], &self.values[a..b]), (&[], &[])]
-        } else {
-            [
-                (&self.times[a..], &self.values[a..]),
-                (&self.times[..b - capacity], &self.values[..b - capacity]),
-            ]
+    /// The samples from sequence number `seq` on, oldest first.
+    fn samples_from(&self, seq: u64) -> Samples<'_> {
+        Samples {
+            series: self,
+            seq: seq.max(self.first_seq),
+            block: None,
+            times: Vec::new(),
+            values: Vec::new(),
         }
     }
 
-    /// The logical index of the first sample whose time fails `pred`
-    /// (times are sorted, so `pred` holds for a prefix).
-    fn partition_point(&self, pred: impl Fn(f64) -> bool) -> usize {
-        let [(older, _), (newer, _)] = self.parts();
-        let i = older.partition_point(|t| pred(*t));
-        if i < older.len() {
-            i
-        } else {
-            older.len() + newer.partition_point(|t| pred(*t))
+    /// Decodes sealed block `index` into the buffers (left empty if the
+    /// block is damaged, which a block made here never is).
+    fn decode(&self, index: usize, times: &mut Vec<f64>, values: &mut Vec<f64>) {
+        times.clear();
+        values.clear();
+        let seq = self.sealed_seq + (index * BLOCK) as u64;
+        let (Some(bytes), Some(summary)) = (self.sealed.get(index), self.summary_of(seq)) else {
+            return;
+        };
+        let first = (summary.start, summary.first);
+        if codec::decode_sealed(bytes, BLOCK, first, times, values).is_err() {
+            times.clear();
+            values.clear();
         }
     }
 
-    /// The samples with `t0 <= time <= t1`, borrowed, as up to two pieces.
-    pub fn window(&self, t0: f64, t1: f64) -> Parts<'_> {
-        let a = self.partition_point(|t| t < t0);
-        let b = self.partition_point(|t| t <= t1).max(a);
-        self.range(a, b)
-    }
-
-    /// The newest `n` samples as up to two pieces, oldest first.
-    pub fn newest(&self, n: usize) -> Parts<'_> {
-        self.range(self.len.saturating_sub(n), self.len)
+    /// The level-0 summary of the sealed block starting at `seq`.
+    fn summary_of(&self, seq: u64) -> Option<super::summary::Summary> {
+        let level0 = self.pyramid.level(0);
+        let i = level0.partition_point(|s| s.seq < seq);
+        level0.get(i).filter(|s| s.seq == seq).copied()
     }
 
     /// Every stored sample, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        samples(self.parts())
+    pub fn iter(&self) -> Samples<'_> {
+        self.samples_from(self.live_from())
+    }
+
+    /// The samples with `t0 <= time <= t1`, oldest first.
+    pub fn window(&self, t0: f64, t1: f64) -> impl Iterator<Item = (f64, f64)> + '_ {
+        // From the block holding the first sample at or after t0.
+        let level0 = self.pyramid.level(0);
+        let block = level0.partition_point(|s| s.end < t0);
+        let start = level0
+            .get(block)
+            .map_or(self.open_seq(), |s| s.seq)
+            .max(self.live_from());
+        self.samples_from(start)
+            .skip_while(move |(t, _)| *t < t0)
+            .take_while(move |(t, _)| *t <= t1)
+    }
+
+    /// The newest `n` samples, oldest first.
+    pub fn newest(&self, n: usize) -> Samples<'_> {
+        let from = self.pushed().saturating_sub(n as u64).max(self.live_from());
+        self.samples_from(from)
     }
 
     /// The newest sample.
     pub fn last(&self) -> Option<(f64, f64)> {
-        let i = wrap(self.head + self.len.checked_sub(1)?, self.times.len());
-        Some((self.times[i], self.values[i]))
+        (self.pushed() > self.first_seq).then_some(self.newest)
     }
 
     /// The oldest sample.
     pub fn first(&self) -> Option<(f64, f64)> {
-        (self.len > 0).then(|| (self.times[self.head], self.values[self.head]))
+        self.iter().next()
+    }
+
+    /// About how many samples lie in `[t0, t1]`: exact for the open
+    /// block, whole blocks for the sealed ones (an upper bound, read from
+    /// the summaries without decoding).
+    pub fn count_within(&self, t0: f64, t1: f64) -> usize {
+        let level0 = self.pyramid.level(0);
+        let a = level0.partition_point(|s| s.end < t0);
+        let b = level0.partition_point(|s| s.start <= t1).max(a);
+        let sealed: u64 = level0[a..b].iter().map(|s| s.count).sum();
+        let open = self
+            .open_times
+            .iter()
+            .filter(|&&t| t >= t0 && t <= t1)
+            .count();
+        sealed as usize + open
+    }
+
+    /// The samples in `[x0, x1]` reduced to `columns` pixel columns: the
+    /// first, minimum, maximum and last value of each column that holds
+    /// samples (M4), read from summaries where a summary falls in one
+    /// column and from the samples only where one straddles a border, so
+    /// the cost follows the number of columns, not of samples. Equal to
+    /// reducing every sample.
+    pub fn columns(&self, x0: f64, x1: f64, columns: usize) -> Vec<Column> {
+        let live = self.live_from();
+        // The reader asks in sequence order: one block decoded at a time.
+        let mut decoded: Option<usize> = None;
+        let (mut times, mut values) = (Vec::new(), Vec::new());
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+            let (mut seq, end) = (seq.max(live), seq + count);
+            while seq < end {
+                if seq >= self.open_seq() {
+                    let from = (seq - self.open_seq()) as usize;
+                    let to = ((end - self.open_seq()) as usize).min(self.open_times.len());
+                    for i in from..to {
+                        sink(self.open_times[i], self.open_values[i]);
+                    }
+                    return;
+                }
+                let Some(offset) = seq.checked_sub(self.sealed_seq) else {
+                    seq = self.sealed_seq;
+                    continue;
+                };
+                let index = (offset / BLOCK as u64) as usize;
+                if decoded != Some(index) {
+                    self.decode(index, &mut times, &mut values);
+                    decoded = Some(index);
+                }
+                let block_seq = self.sealed_seq + (index * BLOCK) as u64;
+                let from = (seq - block_seq) as usize;
+                let to = ((end - block_seq) as usize).min(times.len());
+                for i in from..to {
+                    sink(times[i], values[i]);
+                }
+                seq = block_seq + BLOCK as u64;
+            }
+        };
+        self.pyramid.columns_from(live, x0, x1, columns, &mut read)
     }
 
     /// Min, max and mean over a window (non-finite values skipped).
@@ -253,7 +354,7 @@ impl Series {
             count: 0,
         };
         let mut sum = 0.0;
-        for (_, v) in samples(self.window(t0, t1)).filter(|(_, v)| v.is_finite()) {
+        for (_, v) in self.window(t0, t1).filter(|(_, v)| v.is_finite()) {
             stats.min = stats.min.min(v);
             stats.max = stats.max.max(v);
             sum += v;
@@ -277,7 +378,7 @@ impl Series {
         };
         let mut out: Vec<Bucket> = Vec::new();
         let mut current = usize::MAX;
-        for (t, v) in samples(self.window(t0, t1)) {
+        for (t, v) in self.window(t0, t1) {
             if !v.is_finite() {
                 continue;
             }
@@ -306,23 +407,67 @@ impl Series {
         self.out_of_order
     }
 
-    /// Bytes held by the columns (capacity, not just length).
+    /// Bytes of memory the series holds: compressed blocks, the open
+    /// block, summaries.
     pub fn heap_bytes(&self) -> usize {
-        (self.times.capacity() + self.values.capacity()) * std::mem::size_of::<f64>()
+        self.sealed_bytes
+            + self.sealed.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + (self.open_times.capacity() + self.open_values.capacity()) * 8
+            + self.pyramid.heap_bytes()
+    }
+
+    /// Drops the oldest sealed block (for a memory budget); false when
+    /// nothing is sealed.
+    pub fn drop_oldest_block(&mut self) -> bool {
+        if self.sealed.is_empty() {
+            return false;
+        }
+        let next = (self.sealed_seq + BLOCK as u64).max(self.first_seq);
+        self.first_seq = next;
+        self.pyramid.drop_before(next);
+        if let Some(bytes) = self.sealed.pop_front() {
+            self.sealed_bytes -= bytes.len();
+        }
+        self.sealed_seq += BLOCK as u64;
+        true
     }
 }
 
-/// `index` (below twice `slots`) folded into `0..slots`.
-#[inline]
-fn wrap(index: usize, slots: usize) -> usize {
-    if index >= slots { index - slots } else { index }
+/// The samples of a series from some point on, decoding one block at a
+/// time.
+#[derive(Debug, Clone)]
+pub struct Samples<'a> {
+    series: &'a Series,
+    seq: u64,
+    /// The sealed block in the buffers.
+    block: Option<usize>,
+    times: Vec<f64>,
+    values: Vec<f64>,
 }
 
-/// The samples of up to two pieces, in order.
-fn samples(parts: Parts<'_>) -> impl Iterator<Item = (f64, f64)> + '_ {
-    parts
-        .into_iter()
-        .flat_map(|(t, v)| t.iter().copied().zip(v.iter().copied()))
+impl Iterator for Samples<'_> {
+    type Item = (f64, f64);
+
+    fn next(&mut self) -> Option<(f64, f64)> {
+        let series = self.series;
+        let open_seq = series.open_seq();
+        if self.seq >= open_seq {
+            let i = (self.seq - open_seq) as usize;
+            let sample = (*series.open_times.get(i)?, *series.open_values.get(i)?);
+            self.seq += 1;
+            return Some(sample);
+        }
+        let offset = self.seq.checked_sub(series.sealed_seq)?;
+        let index = (offset / BLOCK as u64) as usize;
+        if self.block != Some(index) {
+            series.decode(index, &mut self.times, &mut self.values);
+            self.block = Some(index);
+        }
+        let i = (offset % BLOCK as u64) as usize;
+        let sample = (*self.times.get(i)?, *self.values.get(i)?);
+        self.seq += 1;
+        Some(sample)
+    }
 }
 
 #[cfg(test)]
@@ -348,24 +493,25 @@ mod tests {
         for i in 0..6 {
             s.push(f64::from(i), f64::from(i) * 10.0);
         }
-        let newest: Vec<(f64, f64)> = samples(s.newest(3)).collect();
+        let newest: Vec<(f64, f64)> = s.newest(3).collect();
         assert_eq!(newest, vec![(3.0, 30.0), (4.0, 40.0), (5.0, 50.0)]);
-        assert_eq!(samples(s.newest(10)).count(), 4);
+        assert_eq!(s.newest(10).count(), 4);
     }
 
     #[test]
-    fn memory_stays_near_16_bytes_per_sample() {
+    fn sealed_blocks_take_a_few_bytes_a_sample_and_age_out() {
         let mut s = Series::new(Retention {
             max_points: 100_000,
             max_age_secs: None,
         });
-        for i in 0..1_000_000 {
-            s.push(i as f64, i as f64);
+        for i in 0..1_000_000i64 {
+            // Milliseconds of a 4 Hz clock, a price in cents.
+            s.push((1_795_384_143_000 + i * 250) as f64 / 1000.0, (10_000 + i % 7) as f64 / 100.0);
         }
         assert_eq!(s.len(), 100_000);
         let per_sample = s.heap_bytes() as f64 / s.len() as f64;
-        assert!(per_sample <= 20.0, "{per_sample} bytes per sample");
-        assert_eq!(s.first(), Some((900_000.0, 900_000.0)));
+        assert!(per_sample <= 3.0, "{per_sample} bytes per sample");
+        assert_eq!(s.first(), Some((1_795_384_143_000.0 / 1000.0 + 900_000.0 * 0.25, 100.03)));
     }
 
     #[test]
@@ -431,10 +577,33 @@ mod tests {
             let (s, all) = series_from(&samples, Retention { max_points, max_age_secs: None });
             let kept = &all[all.len().saturating_sub(max_points)..];
             let brute: Vec<(f64, f64)> = kept.iter().copied().filter(|(t, _)| *t >= a && *t <= a + len).collect();
-            let got: Vec<(f64, f64)> = super::samples(s.window(a, a + len)).collect();
+            let got: Vec<(f64, f64)> = s.window(a, a + len).collect();
             prop_assert_eq!(&got, &brute);
             let stats = s.stats(a, a + len);
             prop_assert_eq!(stats.map(|st| st.count), (!brute.is_empty()).then_some(brute.len()));
+        }
+
+        #[test]
+        fn columns_equal_the_columns_of_every_kept_sample(
+            samples in prop::collection::vec((0u16..100, any::<i16>()), 0..3000),
+            max_points in 1usize..3000,
+            max_age in prop::option::of(1.0f64..2000.0),
+            a in 0.0f64..1.0,
+            b in 0.0f64..1.0,
+            columns in 1usize..500,
+        ) {
+            let retention = Retention { max_points, max_age_secs: max_age };
+            let (s, all) = series_from(&samples, retention);
+            let kept: Vec<(f64, f64)> = s.iter().collect();
+            let Some(&(newest, _)) = all.last() else {
+                return Ok(());
+            };
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            let (x0, x1) = (lo * newest, hi * newest + 0.5);
+            let got = s.columns(x0, x1, columns);
+            let want = crate::store::summary::columns_of_samples(&kept, x0, x1, columns);
+            let key = |c: &Column| (c.index, c.summary.count, [c.summary.start, c.summary.end, c.summary.min, c.summary.max, c.summary.first, c.summary.last].map(f64::to_bits));
+            prop_assert_eq!(got.iter().map(key).collect::<Vec<_>>(), want.iter().map(key).collect::<Vec<_>>());
         }
 
         #[test]

@@ -101,11 +101,14 @@ pub struct SummaryPyramid {
     open: Vec<Option<(Summary, usize)>>,
     /// Samples pushed in all.
     pushed: u64,
+    /// Samples before this sequence number are forgotten, even where a
+    /// summary still covers them.
+    floor: u64,
 }
 
 impl SummaryPyramid {
     /// Samples summarised by one level-0 summary.
-    pub const BASE: usize = 64;
+    pub const BASE: usize = 128;
     /// Summaries of one level merged into one of the next.
     pub const FANOUT: usize = 16;
 
@@ -144,23 +147,47 @@ impl SummaryPyramid {
             }
         };
         if full && let Some((sealed, _)) = self.open[level].take() {
-            self.levels[level].push(sealed);
+            let summaries = &mut self.levels[level];
+            // Grown by an eighth at a time: little room left unused.
+            if summaries.len() == summaries.capacity() {
+                summaries.reserve_exact((summaries.len() / 8).max(16));
+            }
+            summaries.push(sealed);
             self.add(level + 1, &sealed, Self::FANOUT);
         }
     }
 
     /// Sealed summaries of `level`, oldest first.
     pub fn level(&self, level: usize) -> &[Summary] {
-        self.levels.get(level).map_or(&[], Vec::as_slice)
+        let Some(summaries) = self.levels.get(level) else {
+            return &[];
+        };
+        // Summaries wholly before the floor wait to be drained.
+        let live = summaries.partition_point(|s| s.seq_end() <= self.floor);
+        &summaries[live..]
     }
 
     /// Forgets the summaries of samples before sequence number `seq`
     /// (samples aged out); a summary holding `seq` or later stays whole.
     pub fn drop_before(&mut self, seq: u64) {
+        self.floor = self.floor.max(seq);
         for level in &mut self.levels {
             let keep_from = level.partition_point(|s| s.seq_end() <= seq);
-            level.drain(..keep_from);
+            // Drained once a quarter is gone, so dropping one summary at
+            // a time costs O(1) amortized.
+            if keep_from > 0 && keep_from * 4 >= level.len() {
+                level.drain(..keep_from);
+            }
         }
+    }
+
+    /// Bytes of memory the summaries hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.capacity() * std::mem::size_of::<Summary>())
+            .sum::<usize>()
+            + self.open.capacity() * std::mem::size_of::<Option<(Summary, usize)>>()
     }
 
     /// The samples in `[x0, x1]` reduced to `columns` equal pixel columns:
@@ -170,6 +197,19 @@ impl SummaryPyramid {
     /// summary. The result equals reducing every sample of the window.
     pub fn columns(
         &self,
+        x0: f64,
+        x1: f64,
+        columns: usize,
+        read: &mut SampleReader<'_>,
+    ) -> Vec<Column> {
+        self.columns_from(0, x0, x1, columns, read)
+    }
+
+    /// [`SummaryPyramid::columns`] of the samples from sequence number
+    /// `from` on.
+    pub fn columns_from(
+        &self,
+        from: u64,
         x0: f64,
         x1: f64,
         columns: usize,
@@ -187,7 +227,9 @@ impl SummaryPyramid {
             .first()
             .map(|s| s.seq)
             .or(open_seq)
-            .unwrap_or(self.pushed);
+            .unwrap_or(self.pushed)
+            .max(self.floor)
+            .max(from);
         for level in (0..self.levels.len()).rev() {
             let summaries = self.level(level);
             // A summary reaching back before `covered` holds samples that
@@ -199,6 +241,7 @@ impl SummaryPyramid {
                 .filter(|s| s.seq_end() > covered)
             {
                 self.visit_from(level, straddling, covered, &mut reducer, read);
+                covered = straddling.seq_end();
             }
             for summary in &summaries[from..] {
                 self.visit(level, summary, &mut reducer, read);
@@ -464,14 +507,10 @@ mod tests {
                 .first()
                 .is_some_and(|s| s.seq_end() > 5_000)
         );
-        // The kept samples of summaries that reach back past the cut are
-        // drawn; the dropped ones are not.
-        let kept: Vec<(f64, f64)> = samples
-            .iter()
-            .copied()
-            .filter(|&(t, _)| t >= pyramid.level(0)[0].start)
-            .collect();
-        let first_kept = pyramid.level(0)[0].seq as usize;
+        // Samples from the cut on are drawn, even those in a summary that
+        // reaches back past it; the dropped ones are not.
+        let kept = &samples[5_000..];
+        let first_kept = 5_000;
         let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
             for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
                 sink(t, v);
@@ -479,7 +518,7 @@ mod tests {
         };
         for (x0, x1) in [(0.0, 9_999.0), (4_000.0, 5_500.0), (6_000.0, 9_999.0)] {
             let columns = pyramid.columns(x0, x1, 100, &mut read);
-            let mut want = columns_of_samples(&kept, x0, x1, 100);
+            let mut want = columns_of_samples(kept, x0, x1, 100);
             for column in &mut want {
                 column.summary.seq += first_kept as u64;
             }

@@ -127,8 +127,8 @@ impl AutoCharts {
                         times.clear();
                         values.clear();
                         for (t, v) in series.newest(RECENT_SAMPLES) {
-                            times.extend_from_slice(t);
-                            values.extend_from_slice(v);
+                            times.push(t);
+                            values.push(v);
                         }
                         Some((pointer.to_owned(), Some(FieldFacts::of(&times, &values))))
                     })

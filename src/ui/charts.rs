@@ -23,10 +23,10 @@ use super::colors::chart_colors;
 pub use super::colors::series_color;
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
-    GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, median_step, reduce_to_columns,
-    time_grid, unbroken_runs, value_grid,
+    GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, m4_points, median_step, time_grid,
+    unbroken_runs, value_grid,
 };
-use crate::store::{SeriesPattern, Store};
+use crate::store::{Series, SeriesPattern, Store};
 
 /// Most series drawn in one chart.
 pub const MAX_SERIES_PER_CHART: usize = 16;
@@ -451,9 +451,9 @@ fn reduce_lines(
     let column_width = (x1 - x0).max(0.0) / columns.max(1) as f64;
     let reduce = |name: &&str| {
         let series = store.series(name)?;
-        let mut points = Vec::new();
-        reduce_to_columns(&series.parts(), x0, x1, columns, &mut points);
-        let max_step = median_step(&series.newest(STEP_SAMPLES + 1))
+        let points = series_points(series, x0, x1, columns);
+        let (times, values): (Vec<f64>, Vec<f64>) = series.newest(STEP_SAMPLES + 1).unzip();
+        let max_step = median_step(&[(&times, &values)])
             .map(|step| (step * GAP_FACTOR).max(column_width * 2.5));
         Some(ReducedLine {
             name: name.to_string(),
@@ -464,7 +464,7 @@ fn reduce_lines(
     let samples: usize = names
         .iter()
         .filter_map(|n| store.series(n))
-        .map(|s| s.len())
+        .map(|s| s.count_within(x0, x1))
         .sum();
     if samples < PARALLEL_SAMPLES || names.len() < 2 || cores() < 2 {
         return names.iter().filter_map(reduce).collect();
@@ -480,6 +480,25 @@ fn reduce_lines(
         }
         lines
     })
+}
+
+/// The points that draw `series` over `[x0, x1]` in `columns` pixel
+/// columns: every sample when there are few, else the M4 points of each
+/// column read from the series' summaries (pixel for pixel the line all
+/// the samples would draw, at a cost that follows the columns).
+pub fn series_points(series: &Series, x0: f64, x1: f64, columns: usize) -> Vec<PlotPoint> {
+    let mut points = Vec::new();
+    if series.count_within(x0, x1) <= 2 * columns {
+        points.extend(
+            series
+                .window(x0, x1)
+                .filter(|(_, v)| v.is_finite())
+                .map(|(t, v)| PlotPoint::new(t, v)),
+        );
+    } else {
+        m4_points(&series.columns(x0, x1, columns), &mut points);
+    }
+    points
 }
 
 /// Where a threshold goes on a chart.
@@ -738,9 +757,8 @@ mod tests {
         let one_by_one: Vec<(String, Vec<PlotPoint>)> = names
             .iter()
             .map(|name| {
-                let mut points = Vec::new();
                 let series = store.series(name).expect("series");
-                reduce_to_columns(&series.parts(), x0, x1, 300, &mut points);
+                let points = series_points(series, x0, x1, 300);
                 (name.to_string(), points)
             })
             .collect();

@@ -7,6 +7,8 @@
 
 use egui_plot::{GridInput, GridMark, PlotPoint};
 
+use crate::store::summary::Column;
+
 /// Reduces samples (times in seconds, values) within `[x0, x1]` to at
 /// most about `2 × columns` points, keeping each column's extremes in
 /// time order. `parts` are contiguous pieces in time order (a ring buffer
@@ -102,6 +104,37 @@ pub fn reduce_to_columns(
     }
     if let Some(done) = current {
         flush(out, &done);
+    }
+}
+
+/// The points that draw M4 columns (first, minimum, maximum, last of
+/// each pixel column, [`crate::store::summary::Column`]): a column of one
+/// sample is that sample; of more, its first and last at their times and
+/// its extremes between them, in the order that draws the fewest
+/// crossings. Non-finite values are left out.
+pub fn m4_points(columns: &[Column], out: &mut Vec<PlotPoint>) {
+    out.clear();
+    let push = |out: &mut Vec<PlotPoint>, x: f64, y: f64| {
+        if y.is_finite() && out.last().is_none_or(|p| p.x != x || p.y != y) {
+            out.push(PlotPoint::new(x, y));
+        }
+    };
+    for column in columns {
+        let s = &column.summary;
+        push(out, s.start, s.first);
+        if s.count > 2 {
+            let middle = s.start + (s.end - s.start) / 2.0;
+            let (a, b) = if s.last >= s.first {
+                (s.min, s.max)
+            } else {
+                (s.max, s.min)
+            };
+            push(out, middle, a);
+            push(out, middle, b);
+        }
+        if s.count > 1 {
+            push(out, s.end, s.last);
+        }
     }
 }
 

@@ -102,11 +102,9 @@ impl Sparkline {
 /// to before `end` (seconds) into `columns`.
 fn read(columns: &mut VecDeque<Column>, series: &Series, from: i64, end: f64) {
     let start = from as f64 * column_width();
-    for (times, values) in series.window(start, end) {
-        for (&t, &v) in times.iter().zip(values) {
-            if v.is_finite() && t < end && column_of(t) >= from {
-                add(columns, column_of(t), (t, v));
-            }
+    for (t, v) in series.window(start, end) {
+        if v.is_finite() && t < end && column_of(t) >= from {
+            add(columns, column_of(t), (t, v));
         }
     }
 }

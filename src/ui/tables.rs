@@ -236,11 +236,8 @@ pub fn groups_of(store: &Store) -> Vec<Group> {
         let first_gauge = fields.iter().position(|field| {
             let name = series_name(channels[members[0]].0, field);
             store.series(&name).is_some_and(|series| {
-                let (mut times, mut values) = (Vec::new(), Vec::new());
-                for (t, v) in series.newest(RECENT_SAMPLES) {
-                    times.extend_from_slice(t);
-                    values.extend_from_slice(v);
-                }
+                let (times, values): (Vec<f64>, Vec<f64>) =
+                    series.newest(RECENT_SAMPLES).unzip();
                 FieldFacts::of(&times, &values).kind == Kind::Gauge
             })
         });
