@@ -1,20 +1,27 @@
 //! Frame cost of the chart grid, headless (egui context + tessellation, no
-//! GPU): 20 series × 50 000 samples all in the visible window, drawn by
-//! the dashboard's own chart code (each series reduced to a min/max pair
-//! per pixel column before egui_plot sees it), beside handing egui_plot
-//! every point with its own min/max band reduction turned off (the naive
-//! way, the main comparison), and, for reference, every point with
-//! egui_plot's bands on (its default).
+//! GPU), with 20 series all in the visible window at three sizes: 50 000,
+//! 500 000 and 5 000 000 samples a series (1, 10 and 100 million in view).
+//!
+//! - **dashboard charts**: the dashboard's own chart code (two charts of
+//!   ten series), reading each series' summaries: M4 points per pixel
+//!   column, raw samples only where a summary straddles a column border or
+//!   the window holds few samples. Half the series of a dense chart are
+//!   reduced on a second core when there is one.
+//! - **like for like, one thread, one plot of 20 lines**: the points of
+//!   each line from the summaries, beside the same plot with each line
+//!   reduced from every sample in the window (min/max per column over
+//!   plain columns: the linear way, whose cost grows with the samples).
+//! - at the smallest size, egui_plot handed every point (bands off: the
+//!   naive way; and its own band reduction on, its default).
 //!
 //! Then the side of a busy desk: the group tables and the channel tree with
 //! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000
 //! more channels, in the dashboard's layout.
 //!
 //! Every figure is the median of the same number of frames (60; 3 without
-//! `--bench`). The dashboard's charts reduce half the series of a dense
-//! chart on a second core when the machine has one; egui_plot draws on one
-//! thread. Each line says how many threads it used; for the dashboard's
-//! charts on one core, run the bench under `taskset -c 0`.
+//! `--bench`; 20 for the linear way at 100 million, which takes seconds a
+//! frame there). For the dashboard's charts on one core, run the bench
+//! under `taskset -c 0`.
 //!
 //! ```sh
 //! cargo bench --bench frame
@@ -29,15 +36,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cometwatch::bayeux::{DataMessage, MessageBatch, RawJson};
-use cometwatch::store::{Retention, Store, StoreConfig};
+use cometwatch::store::{Retention, Series, Store, StoreConfig};
 use cometwatch::ui::channels::ChannelBrowser;
-use cometwatch::ui::charts::{ChartsView, charts_ui};
+use cometwatch::ui::charts::{ChartsView, charts_ui, series_points};
+use cometwatch::ui::plotting::reduce_to_columns;
 use cometwatch::ui::layout::{Layout, TimeWindow};
 use cometwatch::ui::tables::GroupTables;
-use egui_plot::{Line, Plot, PlotPoints};
+use egui_plot::{Line, Plot, PlotPoint, PlotPoints};
 
 const SERIES: usize = 20;
-const POINTS: usize = 50_000;
+/// Samples per series at each size.
+const SIZES: [usize; 3] = [50_000, 500_000, 5_000_000];
+/// Pixel columns of the like-for-like plot.
+const COLUMNS: usize = 1_550;
 
 /// An empty store keeping `max_points` per series, whatever their age.
 fn store_keeping(max_points: usize) -> Store {
@@ -54,31 +65,35 @@ fn store_keeping(max_points: usize) -> Store {
     )
 }
 
-fn store() -> Store {
-    let mut store = store_keeping(1_000_000);
-    let channel: Arc<str> = Arc::from("/frame/bench");
-    let start_ms = 1_795_384_000_000u64;
-    for i in 0..POINTS {
-        let mut text = String::from("{");
-        for s in 0..SERIES {
-            if s > 0 {
-                text.push(',');
-            }
-            let v = ((i as f64) * 0.001 + s as f64).sin() * 10.0
-                + s as f64 * 3.0
-                + ((i * 7919 + s) % 13) as f64 * 0.1;
-            text.push_str(&format!("\"s{s:02}\":{v:.3}"));
+/// A store of `SERIES` series of `points` samples each, 20 ms apart: a
+/// slow sine with noise, three decimals (the values a sensor feed sends).
+fn store(points: usize) -> Store {
+    let mut store = store_keeping(points);
+    let start = 1_795_384_000.0;
+    let chunk = 1_000_000;
+    for s in 0..SERIES {
+        let name = series_name(s);
+        let mut from = 0;
+        while from < points {
+            let to = (from + chunk).min(points);
+            let times: Vec<f64> = (from..to).map(|i| start + i as f64 * 0.02).collect();
+            let values: Vec<f64> = (from..to)
+                .map(|i| {
+                    let v = ((i as f64) * 0.001 + s as f64).sin() * 10.0
+                        + s as f64 * 3.0
+                        + ((i * 7919 + s) % 13) as f64 * 0.1;
+                    (v * 1000.0).round() / 1000.0
+                })
+                .collect();
+            store.restore(&name, &times, &values);
+            from = to;
         }
-        text.push('}');
-        store.ingest(&MessageBatch::new(
-            start_ms + i as u64 * 20,
-            vec![DataMessage::new(
-                channel.clone(),
-                RawJson::parse(&text).expect("json"),
-            )],
-        ));
     }
     store
+}
+
+fn series_name(s: usize) -> String {
+    format!("/frame/bench#/s{s:02}")
 }
 
 const SYMBOLS: usize = 500;
@@ -155,59 +170,114 @@ fn measure(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> f64 {
     times[times.len() / 2]
 }
 
+/// One plot of every series, each line's points made by `points`.
+fn plot_of<'a>(
+    store: &'a Store,
+    x: (f64, f64),
+    points: impl Fn(&Series, f64, f64) -> Vec<PlotPoint> + 'a,
+) -> impl FnMut(&mut egui::Ui) + 'a {
+    move |ui: &mut egui::Ui| {
+        egui::CentralPanel::default().show(ui, |ui| {
+            Plot::new("like for like").height(900.0).show(ui, |plot_ui| {
+                for s in 0..SERIES {
+                    if let Some(series) = store.series(&series_name(s)) {
+                        let points = points(series, x.0, x.1);
+                        plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
+                    }
+                }
+            });
+        });
+    }
+}
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let frames = if quick { 3 } else { 60 };
-    let store = store();
-    let mut layout = Layout {
-        auto_charts: false,
-        window: TimeWindow::All,
-        ..Layout::default()
-    };
-    layout.add_chart(
-        "first ten",
-        (0..10).map(|s| format!("/frame/bench#/s{s:02}")).collect(),
-    );
-    layout.add_chart(
-        "last ten",
-        (10..SERIES)
-            .map(|s| format!("/frame/bench#/s{s:02}"))
-            .collect(),
-    );
-    let mut view = ChartsView::default();
-    let now = store
-        .series("/frame/bench#/s00")
-        .and_then(|s| s.last())
-        .map_or(0.0, |(t, _)| t);
-    let ours = measure(frames, |ui| {
-        egui::CentralPanel::default()
-            .show(ui, |ui| charts_ui(ui, &mut layout, &store, &mut view, now));
-    });
-    let naive_plot = |allow_band: bool| {
-        let store = &store;
-        move |ui: &mut egui::Ui| {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    let sizes: &[usize] = if quick { &[50_000] } else { &SIZES };
+    let mut naive_figures = None;
+    for &points in sizes {
+        let store = store(points);
+        let mut layout = Layout {
+            auto_charts: false,
+            window: TimeWindow::All,
+            ..Layout::default()
+        };
+        layout.add_chart("first ten", (0..10).map(series_name).collect());
+        layout.add_chart("last ten", (10..SERIES).map(series_name).collect());
+        let mut view = ChartsView::default();
+        let (x0, now) = store
+            .series(&series_name(0))
+            .and_then(|s| Some((s.first()?.0, s.last()?.0)))
+            .unwrap_or((0.0, 0.0));
+        let ours = measure(frames, |ui| {
+            egui::CentralPanel::default()
+                .show(ui, |ui| charts_ui(ui, &mut layout, &store, &mut view, now));
+        });
+        let millions = (SERIES * points) as f64 / 1e6;
+        println!(
+            "frame/dashboard charts, {millions} M samples in view: {ours:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {points}, 1600x1000)"
+        );
+        let summaries = measure(
+            frames,
+            plot_of(&store, (x0, now), |series, x0, x1| {
+                series_points(series, x0, x1, COLUMNS)
+            }),
+        );
+        // The linear way reads plain columns, as a series held them
+        // uncompressed: extracted once, outside the frames.
+        let plain: Vec<(Vec<f64>, Vec<f64>)> = (0..SERIES)
+            .filter_map(|s| store.series(&series_name(s)))
+            .map(|series| series.iter().unzip())
+            .collect();
+        let linear_frames = if points >= 5_000_000 && !quick { 20 } else { frames };
+        let linear = measure(linear_frames, |ui| {
             egui::CentralPanel::default().show(ui, |ui| {
-                Plot::new("naive").height(900.0).show(ui, |plot_ui| {
-                    for s in 0..SERIES {
-                        if let Some(series) = store.series(&format!("/frame/bench#/s{s:02}")) {
-                            let points: Vec<[f64; 2]> =
-                                series.iter().map(|(t, v)| [t, v]).collect();
-                            plot_ui.line(
-                                Line::new(format!("s{s}"), PlotPoints::from(points))
-                                    .allow_band(allow_band),
-                            );
-                        }
+                Plot::new("like for like").height(900.0).show(ui, |plot_ui| {
+                    for (s, (times, values)) in plain.iter().enumerate() {
+                        let mut points = Vec::new();
+                        reduce_to_columns(&[(times, values)], x0, now, COLUMNS, &mut points);
+                        plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
                     }
                 });
             });
+        });
+        println!(
+            "frame/one plot, lines from summaries, {millions} M samples: {summaries:.2} ms per frame, median of {frames}, 1 thread"
+        );
+        println!(
+            "frame/one plot, lines from every sample (linear), {millions} M samples: {linear:.2} ms per frame, median of {linear_frames}, 1 thread ({:.1}x the summaries)",
+            linear / summaries
+        );
+        drop(plain);
+        if naive_figures.is_none() {
+            let naive_plot = |allow_band: bool| {
+                let store = &store;
+                move |ui: &mut egui::Ui| {
+                    egui::CentralPanel::default().show(ui, |ui| {
+                        Plot::new("naive").height(900.0).show(ui, |plot_ui| {
+                            for s in 0..SERIES {
+                                if let Some(series) = store.series(&series_name(s)) {
+                                    let points: Vec<[f64; 2]> =
+                                        series.iter().map(|(t, v)| [t, v]).collect();
+                                    plot_ui.line(
+                                        Line::new(format!("s{s}"), PlotPoints::from(points))
+                                            .allow_band(allow_band),
+                                    );
+                                }
+                            }
+                        });
+                    });
+                }
+            };
+            naive_figures = Some((
+                measure(frames, naive_plot(false)),
+                measure(frames, naive_plot(true)),
+                ours,
+                points,
+            ));
         }
-    };
-    let naive = measure(frames, naive_plot(false));
-    let banded = measure(frames, naive_plot(true));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    println!(
-        "frame/dashboard charts: {ours:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {POINTS} samples visible, 1600x1000)"
-    );
+    }
     let (busy, busy_now) = busy_store();
     let mut tables = GroupTables::default();
     let mut specs = BTreeMap::new();
@@ -226,12 +296,14 @@ fn main() {
         "frame/group tables and channel tree: {side:.2} ms per frame, median of {frames}, 1 thread ({SYMBOLS} symbols x {QUOTES_PER_SYMBOL} quotes, {} channels)",
         SYMBOLS + OTHER_CHANNELS
     );
-    println!(
-        "frame/naive egui_plot with every point, bands off: {naive:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
-        naive / ours
-    );
-    println!(
-        "frame/egui_plot with every point, its bands on: {banded:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
-        banded / ours
-    );
+    if let Some((naive, banded, ours, points)) = naive_figures {
+        println!(
+            "frame/naive egui_plot with every point, bands off, {SERIES} x {points}: {naive:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
+            naive / ours
+        );
+        println!(
+            "frame/egui_plot with every point, its bands on, {SERIES} x {points}: {banded:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
+            banded / ours
+        );
+    }
 }
