@@ -395,7 +395,8 @@ fn decode_packed_into(
     let mut previous_delta = 0i64;
     out.push(previous as f64 / power);
     for _ in 1..count {
-        let coded = unzigzag(bits.read(width)?);
+        // In bounds: the length was checked above.
+        let coded = unzigzag(bits.read_within(width));
         let delta = if order == 1 {
             coded
         } else {
@@ -617,6 +618,22 @@ impl<'a> BitReader<'a> {
         Ok(value)
     }
 
+    /// Reads `count` (0…64) bits the caller knows are there (past the
+    /// end, zeros).
+    #[inline]
+    fn read_within(&mut self, count: u32) -> u64 {
+        if count == 0 {
+            return 0;
+        }
+        if count > 56 {
+            let high = self.read_within(count - 32);
+            return (high << 32) | self.read_within(32);
+        }
+        let value = (self.word() << (self.at % 8)) >> (64 - count);
+        self.at += count as usize;
+        value
+    }
+
     /// Reads a run of up to `most` one bits and the zero that ends it
     /// (none after `most` ones), returning how many ones.
     fn prefix_ones(&mut self, most: u32) -> Result<usize, CodecError> {
@@ -633,7 +650,11 @@ impl<'a> BitReader<'a> {
     /// past the end.
     #[inline]
     fn word(&self) -> u64 {
-        let from = (self.at / 8).min(self.bytes.len());
+        let from = self.at / 8;
+        if let Some(Ok(eight)) = self.bytes.get(from..from + 8).map(<[u8; 8]>::try_from) {
+            return u64::from_be_bytes(eight);
+        }
+        let from = from.min(self.bytes.len());
         let available = &self.bytes[from..];
         let mut buffer = [0u8; 8];
         let n = available.len().min(8);

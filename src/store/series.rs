@@ -313,14 +313,14 @@ impl Series {
         // The reader asks in sequence order: one block decoded at a time.
         let mut decoded: Option<usize> = None;
         let (mut times, mut values) = (Vec::new(), Vec::new());
-        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
             let (mut seq, end) = (seq.max(live), seq + count);
             while seq < end {
                 if seq >= self.open_seq() {
                     let from = (seq - self.open_seq()) as usize;
                     let to = ((end - self.open_seq()) as usize).min(self.open_times.len());
-                    for i in from..to {
-                        sink(self.open_times[i], self.open_values[i]);
+                    if from < to {
+                        sink(&self.open_times[from..to], &self.open_values[from..to]);
                     }
                     return;
                 }
@@ -336,8 +336,8 @@ impl Series {
                 let block_seq = self.sealed_seq + (index * BLOCK) as u64;
                 let from = (seq - block_seq) as usize;
                 let to = ((end - block_seq) as usize).min(times.len());
-                for i in from..to {
-                    sink(times[i], values[i]);
+                if from < to {
+                    sink(&times[from..to], &values[from..to]);
                 }
                 seq = block_seq + BLOCK as u64;
             }

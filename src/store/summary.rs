@@ -88,8 +88,8 @@ pub struct Column {
 }
 
 /// Reads the samples with sequence numbers `seq..seq + count` in order,
-/// handing each `(time, value)` to the sink.
-pub type SampleReader<'a> = dyn FnMut(u64, u64, &mut dyn FnMut(f64, f64)) + 'a;
+/// handing them to the sink as runs of (times, values) slices.
+pub type SampleReader<'a> = dyn FnMut(u64, u64, &mut dyn FnMut(&[f64], &[f64])) + 'a;
 
 /// Summaries of one series at every level. Samples arrive in time order.
 #[derive(Debug, Clone, Default)]
@@ -352,13 +352,41 @@ impl Reducer {
 
     fn samples(&mut self, seq: u64, count: u64, read: &mut SampleReader<'_>) {
         let mut next = seq;
-        read(seq, count, &mut |time, value| {
-            if time >= self.x0 && time <= self.x1 {
-                let index = self.column_of(time);
-                self.add(index, &Summary::of(next, time, value));
-            }
-            next += 1;
+        read(seq, count, &mut |times, values| {
+            self.run(next, times, values);
+            next += times.len() as u64;
         });
+    }
+
+    /// Folds a run of samples (the first numbered `seq`) into the
+    /// columns, a column's samples at a time in a tight loop.
+    fn run(&mut self, seq: u64, times: &[f64], values: &[f64]) {
+        let n = times.len().min(values.len());
+        let mut i = 0;
+        while i < n {
+            let time = times[i];
+            if !(time >= self.x0 && time <= self.x1) {
+                i += 1;
+                continue;
+            }
+            let index = self.column_of(time);
+            let mut part = Summary::of(seq + i as u64, time, values[i]);
+            i += 1;
+            while i < n {
+                let time = times[i];
+                if !(time >= self.x0 && time <= self.x1) || self.column_of(time) != index {
+                    break;
+                }
+                let value = values[i];
+                part.end = time;
+                part.count += 1;
+                part.min = nan_min(part.min, value);
+                part.max = nan_max(part.max, value);
+                part.last = value;
+                i += 1;
+            }
+            self.add(index, &part);
+        }
     }
 }
 
@@ -368,9 +396,9 @@ pub fn columns_of_samples(samples: &[(f64, f64)], x0: f64, x1: f64, columns: usi
     let Some(mut reducer) = Reducer::new(x0, x1, columns) else {
         return Vec::new();
     };
-    let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+    let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
         for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
-            sink(t, v);
+            sink(&[t], &[v]);
         }
     };
     reducer.samples(0, samples.len() as u64, &mut read);
@@ -456,9 +484,9 @@ mod tests {
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
             let x0 = first.0 - 1.0 + lo * (span + 2.0);
             let x1 = first.0 - 1.0 + hi * (span + 2.0) + 0.5;
-            let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+            let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
                 for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
-                    sink(t, v);
+                    sink(&[t], &[v]);
                 }
             };
             let from_pyramid = pyramid.columns(x0, x1, columns, &mut read);
@@ -474,10 +502,10 @@ mod tests {
             .collect();
         let pyramid = pyramid_of(&samples);
         let mut read_samples = 0u64;
-        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
             read_samples += count;
             for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
-                sink(t, v);
+                sink(&[t], &[v]);
             }
         };
         let columns = pyramid.columns(0.0, 1_000_000.0, 1600, &mut read);
@@ -511,9 +539,9 @@ mod tests {
         // reaches back past it; the dropped ones are not.
         let kept = &samples[5_000..];
         let first_kept = 5_000;
-        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(f64, f64)| {
+        let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
             for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
-                sink(t, v);
+                sink(&[t], &[v]);
             }
         };
         for (x0, x1) in [(0.0, 9_999.0), (4_000.0, 5_500.0), (6_000.0, 9_999.0)] {
