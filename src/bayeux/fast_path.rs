@@ -184,3 +184,72 @@ fn raw_slice(body: &ByteString, raw: RawStr<'_>) -> RawJson {
         RawJson::from_text(ByteString::from(text))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ANSWER: &[u8] = br#"[{"channel":"/meta/connect","id":"7","successful":true}]"#;
+
+    #[test]
+    fn an_early_answer_must_match_succeed_and_not_wait() {
+        let fast = FastPath::new(10);
+        assert!(fast.early_connect_answer(ANSWER, "7").is_some());
+        assert!(fast.early_connect_answer(ANSWER, "8").is_none());
+        let failed = br#"[{"channel":"/meta/connect","id":"7","successful":false}]"#;
+        assert!(fast.early_connect_answer(failed, "7").is_none());
+        let waits = br#"[{"channel":"/meta/connect","id":"7","successful":true,"advice":{"interval":500}}]"#;
+        assert!(fast.early_connect_answer(waits, "7").is_none());
+    }
+
+    #[test]
+    fn early_answers_stop_until_a_long_poll_reply_reads_whole() {
+        let mut fast = FastPath::new(10);
+        fast.suspend_early_connects();
+        assert!(fast.early_connect_answer(ANSWER, "7").is_none());
+        fast.long_poll_reply_read();
+        assert!(fast.early_connect_answer(ANSWER, "7").is_some());
+    }
+
+    #[test]
+    fn names_are_interned_up_to_the_limit() {
+        let mut fast = FastPath::new(1);
+        let a = fast.route("/a");
+        assert!(Arc::ptr_eq(&a, &fast.route("/a")));
+        let b = fast.route("/b");
+        assert!(!Arc::ptr_eq(&b, &fast.route("/b")), "beyond the limit");
+    }
+
+    #[test]
+    fn a_reply_is_split_and_its_payloads_sliced() -> Result<(), MessageError> {
+        let mut fast = FastPath::new(10);
+        let text = ByteString::from_static(r#"[{"channel":"/a","data":{"x":1}}]"#);
+        let (messages, mut batch) = fast.parse(&text, 10, true, 42)?;
+        for message in messages {
+            if let Incoming::Data {
+                channel,
+                data,
+                leaves,
+                ..
+            } = message
+            {
+                batch.push(fast.data_message(&channel, data, leaves, &text));
+            }
+        }
+        let batch = batch.take().expect("one message");
+        assert_eq!(batch.received_ms, 42);
+        assert_eq!(batch.messages.len(), 1);
+        assert_eq!(batch.messages[0].data.as_str(), r#"{"x":1}"#);
+        // A slice of the reply, not a copy.
+        assert!(
+            text.as_bytes()
+                .as_ptr_range()
+                .contains(&batch.messages[0].data.as_str().as_ptr())
+        );
+        assert!(
+            fast.parse(&ByteString::from_static("[{"), 10, true, 0)
+                .is_err()
+        );
+        Ok(())
+    }
+}
