@@ -3,6 +3,7 @@
 pub mod channel;
 pub mod data_shapes;
 pub mod ext;
+mod fast_path;
 pub mod message;
 pub mod protocol;
 pub mod replay;

@@ -56,23 +56,37 @@
 //! Two lanes are used, as the spec allows two connections: the long poll
 //! (`/meta/connect` only) and the normal lane (everything else). Each lane
 //! has at most one request in flight.
+//!
+//! Inside, the states of the diagram are a `Session`, whose variants own
+//! what only they use; [`State`] is its public face:
+//!
+//! | `Session`                           | [`State`]                         | owns |
+//! |-------------------------------------|-----------------------------------|------|
+//! | `Disconnected`                      | `Disconnected`                    | nothing |
+//! | `Handshaking { again, due }`        | `Handshaking` / `Rehandshaking`   | when the handshake is due (none while it is in flight) |
+//! | `Renewing { again }`                | `Handshaking` / `Rehandshaking`   | nothing: it waits for [`Protocol::renew_credentials`] |
+//! | `Online { link, phase }`            | `Connecting`, `Connected`, `Unconnected`, `Disconnecting` | the client id, the outstanding connect, when the next one is due, whether a `/meta/disconnect` is due |
+//! | `Terminated`                        | `Terminated`                      | nothing |
+//!
+//! What outlives a session stays on [`Protocol`]: the advice in force, the
+//! backoff, the subscriptions, the queue, the requests in flight. The
+//! throughput-only work on replies (early connects, data shapes and their
+//! leaf tables, interned channel names) is in the `fast_path` module.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::channel::{self, ChannelError, ChannelPattern};
-use super::data_shapes::{DataShapes, LeafRef, LeafTable};
+use super::data_shapes::LeafRef;
 use super::ext::Extension;
+use super::fast_path::{Batch, FastPath};
 use super::message::{
-    Advice, BAYEUX_VERSION, BayeuxError, ChannelName, DataMessage, Envelope, Incoming,
-    LONG_POLLING, MessageBatch, MessageError, RawJson, RawStr, Reconnect, WireMessage,
-    encode_batch, meta, parse_incoming_text, reply_text,
+    Advice, BAYEUX_VERSION, BayeuxError, Envelope, Incoming, LONG_POLLING, MessageBatch,
+    MessageError, RawJson, RawStr, Reconnect, WireMessage, encode_batch, meta, reply_text,
 };
-use super::reply_ends::connect_reply_at_an_end;
 
 /// Most messages waiting for the connection; later publishes fail at once.
 pub const MAX_QUEUED: usize = 10_000;
@@ -334,23 +348,134 @@ enum Queued {
     },
 }
 
+/// Where the session is; each state owns what only it uses. See the
+/// module docs for how it maps onto [`State`].
+#[derive(Debug)]
+enum Session {
+    /// Not started, or cleanly disconnected.
+    Disconnected,
+    /// No client id; a handshake is due at `due` (`None` while one is in
+    /// flight).
+    Handshaking {
+        /// A session existed before (shown as [`State::Rehandshaking`]).
+        again: bool,
+        /// When the next handshake leaves.
+        due: Option<Instant>,
+    },
+    /// The credentials were rejected; no handshake leaves until
+    /// [`Protocol::renew_credentials`].
+    Renewing {
+        /// A session existed before (shown as [`State::Rehandshaking`]).
+        again: bool,
+    },
+    /// Handshaken: the server knows this client.
+    Online {
+        /// What the session with the server holds.
+        link: Link,
+        /// How the long poll is going.
+        phase: Phase,
+    },
+    /// Stopped for good.
+    Terminated,
+}
+
+/// The long poll of a handshaken session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The first connect after the handshake is under way.
+    Connecting,
+    /// The long poll is running.
+    Connected,
+    /// A connect failed; retrying with the same client id.
+    Unconnected,
+    /// Leaving: a `/meta/disconnect` is due or under way.
+    Disconnecting,
+}
+
+impl Phase {
+    fn state(self) -> State {
+        match self {
+            Phase::Connecting => State::Connecting,
+            Phase::Connected => State::Connected,
+            Phase::Unconnected => State::Unconnected,
+            Phase::Disconnecting => State::Disconnecting,
+        }
+    }
+}
+
+/// What a handshaken session holds.
+#[derive(Debug)]
+struct Link {
+    /// The id the server gave.
+    client_id: String,
+    /// The message id of the connect outstanding.
+    connect_id: Option<String>,
+    /// When the next connect leaves.
+    next_connect_at: Option<Instant>,
+    /// Advice timeout of the connect to send next: 0 for the first
+    /// connect after the handshake, then none.
+    first_connect_timeout: Option<u64>,
+    /// A `/meta/disconnect` is to leave on the normal lane.
+    disconnect_due: bool,
+}
+
+impl Session {
+    fn state(&self) -> State {
+        match self {
+            Session::Disconnected => State::Disconnected,
+            Session::Handshaking { again: false, .. } | Session::Renewing { again: false } => {
+                State::Handshaking
+            }
+            Session::Handshaking { again: true, .. } | Session::Renewing { again: true } => {
+                State::Rehandshaking
+            }
+            Session::Online { phase, .. } => phase.state(),
+            Session::Terminated => State::Terminated,
+        }
+    }
+
+    fn link(&self) -> Option<&Link> {
+        match self {
+            Session::Online { link, .. } => Some(link),
+            _ => None,
+        }
+    }
+
+    fn link_mut(&mut self) -> Option<&mut Link> {
+        match self {
+            Session::Online { link, .. } => Some(link),
+            _ => None,
+        }
+    }
+
+    /// Stopped: cleanly or for good.
+    fn is_over(&self) -> bool {
+        matches!(self, Session::Disconnected | Session::Terminated)
+    }
+
+    /// Over or on its way out.
+    fn is_leaving(&self) -> bool {
+        self.is_over()
+            || matches!(
+                self,
+                Session::Online {
+                    phase: Phase::Disconnecting,
+                    ..
+                }
+            )
+    }
+}
+
 /// The Bayeux client state machine. See the module docs.
 pub struct Protocol {
     config: ProtocolConfig,
-    state: State,
-    client_id: Option<String>,
+    session: Session,
     advice: Advice,
-    /// Advice timeout of the connect to send next (0 right after a handshake).
-    next_connect_timeout: Option<u64>,
     subscriptions: Vec<Subscription>,
     queue: VecDeque<Queued>,
     pending: HashMap<String, Pending>,
     long_poll: Option<InFlight>,
     normal: Option<InFlight>,
-    connect_id: Option<String>,
-    next_handshake_at: Option<Instant>,
-    next_connect_at: Option<Instant>,
-    disconnect_requested: bool,
     backoff: Duration,
     handshaken_before: bool,
     next_id: u64,
@@ -358,24 +483,16 @@ pub struct Protocol {
     next_publish: u64,
     events: VecDeque<Event>,
     extensions: Vec<Box<dyn Extension>>,
-    /// Per channel name seen: its interned name.
-    routes: HashMap<Box<str>, ChannelName, foldhash::fast::RandomState>,
-    /// Shapes of recent channels' data, for checking replies quickly.
-    data_shapes: DataShapes,
+    /// Early connects, data shapes and interned names.
+    fast_path: FastPath,
     reconnects: u64,
-    /// Set when a reply whose connect answer was taken early turned out
-    /// broken; cleared by the next long-poll reply that reads whole.
-    early_connect_suspended: bool,
-    /// The credentials were rejected; no handshake leaves until
-    /// [`Protocol::renew_credentials`].
-    awaiting_credentials: bool,
 }
 
 impl std::fmt::Debug for Protocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Protocol")
-            .field("state", &self.state)
-            .field("has_client_id", &self.client_id.is_some())
+            .field("state", &self.state())
+            .field("has_client_id", &self.session.link().is_some())
             .field("subscriptions", &self.subscription_patterns())
             .finish_non_exhaustive()
     }
@@ -384,21 +501,16 @@ impl std::fmt::Debug for Protocol {
 impl Protocol {
     /// A new protocol in state [`State::Disconnected`].
     pub fn new(config: ProtocolConfig) -> Self {
+        let fast_path = FastPath::new(config.max_interned_channels);
         Self {
             config,
-            state: State::Disconnected,
-            client_id: None,
+            session: Session::Disconnected,
             advice: Advice::default(),
-            next_connect_timeout: None,
             subscriptions: Vec::new(),
             queue: VecDeque::new(),
             pending: HashMap::new(),
             long_poll: None,
             normal: None,
-            connect_id: None,
-            next_handshake_at: None,
-            next_connect_at: None,
-            disconnect_requested: false,
             backoff: Duration::ZERO,
             handshaken_before: false,
             next_id: 1,
@@ -406,11 +518,8 @@ impl Protocol {
             next_publish: 1,
             events: VecDeque::new(),
             extensions: Vec::new(),
-            routes: HashMap::default(),
-            data_shapes: DataShapes::new(),
+            fast_path,
             reconnects: 0,
-            early_connect_suspended: false,
-            awaiting_credentials: false,
         }
     }
 
@@ -421,12 +530,12 @@ impl Protocol {
 
     /// The current state.
     pub fn state(&self) -> State {
-        self.state
+        self.session.state()
     }
 
     /// The client id the server gave, while handshaken.
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.session.link().map(|link| link.client_id.as_str())
     }
 
     /// The advice in force.
@@ -459,12 +568,13 @@ impl Protocol {
 
     /// Starts the session: a handshake is due at once.
     pub fn start(&mut self, now: Instant) {
-        if matches!(self.state, State::Disconnected | State::Terminated) {
-            self.disconnect_requested = false;
-            self.awaiting_credentials = false;
+        if self.session.is_over() {
             self.backoff = Duration::ZERO;
-            self.next_handshake_at = Some(now);
-            self.set_state(State::Handshaking, None, None);
+            let handshaking = Session::Handshaking {
+                again: false,
+                due: Some(now),
+            };
+            self.enter(handshaking, None, None);
         }
     }
 
@@ -482,7 +592,7 @@ impl Protocol {
         });
         // Before the handshake, the subscription goes out with the others
         // once it succeeds.
-        if self.client_id.is_some() {
+        if self.session.link().is_some() {
             self.queue.push_back(Queued::Subscribe(text));
         }
         Ok(())
@@ -499,7 +609,7 @@ impl Protocol {
         let text = pattern.as_str().to_owned();
         self.queue
             .retain(|q| !matches!(q, Queued::Subscribe(p) if *p == text));
-        if self.client_id.is_some() {
+        if self.session.link().is_some() {
             self.queue.push_back(Queued::Unsubscribe(text.clone()));
         } else {
             self.events.push_back(Event::Unsubscribed { pattern: text });
@@ -555,48 +665,44 @@ impl Protocol {
     /// handshake. The handshake goes out at the next retry time already
     /// scheduled, or now.
     pub fn restart_session(&mut self, reason: &str, now: Instant) {
-        if matches!(
-            self.state,
-            State::Disconnected | State::Disconnecting | State::Terminated
-        ) || self.awaiting_credentials
-        {
-            return;
-        }
-        let scheduled = self.next_handshake_at.or(self.next_connect_at);
-        self.client_id = None;
-        self.connect_id = None;
-        self.next_connect_at = None;
+        let scheduled = match &self.session {
+            Session::Handshaking { due, .. } => *due,
+            Session::Online { link, phase } if *phase != Phase::Disconnecting => {
+                link.next_connect_at
+            }
+            _ => return,
+        };
         self.long_poll = None;
         self.normal = None;
         self.abandon_pending(&format!(
             "not confirmed before the server changed: {reason}"
         ));
         let at = scheduled.unwrap_or(now).max(now);
-        self.next_handshake_at = Some(at);
-        self.set_state(
-            State::Rehandshaking,
-            Some(at - now),
-            Some(reason.to_owned()),
-        );
+        let rehandshaking = Session::Handshaking {
+            again: true,
+            due: Some(at),
+        };
+        self.enter(rehandshaking, Some(at - now), Some(reason.to_owned()));
     }
 
     /// True while the session waits for [`Self::renew_credentials`].
     pub fn awaits_credentials(&self) -> bool {
-        self.awaiting_credentials
+        matches!(self.session, Session::Renewing { .. })
     }
 
     /// The application has new credentials: the handshake leaves after
     /// the backoff the rejection added.
     pub fn renew_credentials(&mut self, now: Instant) {
-        if !self.awaiting_credentials {
+        if !self.awaits_credentials() {
             return;
         }
-        self.awaiting_credentials = false;
         let delay = self.backoff;
-        self.next_handshake_at = Some(now + delay);
-        let state = self.handshaking_state();
-        self.set_state(
-            state,
+        let handshaking = Session::Handshaking {
+            again: self.handshaking_again(),
+            due: Some(now + delay),
+        };
+        self.enter(
+            handshaking,
             Some(delay),
             Some("new credentials; handshaking".into()),
         );
@@ -606,12 +712,7 @@ impl Protocol {
     /// Bayeux reply (HTTP 401 or 403): the session waits for new ones
     /// (with [`ProtocolConfig::renew_credentials`]) or ends.
     pub fn handle_rejected_credentials(&mut self, token: u64, reason: &str, now: Instant) {
-        if self.take_flight(token).is_none()
-            || matches!(
-                self.state,
-                State::Disconnected | State::Disconnecting | State::Terminated
-            )
-        {
+        if self.take_flight(token).is_none() || self.session.is_leaving() {
             return;
         }
         self.credentials_rejected(reason, now);
@@ -620,29 +721,27 @@ impl Protocol {
     /// The request `token` failed in a way no retry can fix (a redirect
     /// to another origin): the session ends with `reason`.
     pub fn handle_final_failure(&mut self, token: u64, reason: &str) {
-        if self.take_flight(token).is_some()
-            && !matches!(self.state, State::Disconnected | State::Terminated)
-        {
+        if self.take_flight(token).is_some() && !self.session.is_over() {
             self.abandon_pending(reason);
-            self.connect_id = None;
             self.terminate(reason);
         }
     }
 
     /// Asks to leave: a `/meta/disconnect` is sent when possible.
     pub fn disconnect(&mut self) {
-        match self.state {
-            State::Disconnected | State::Terminated | State::Disconnecting => {}
-            _ if self.client_id.is_none() => {
-                self.fail_queued("the session was closed");
-                self.next_handshake_at = None;
-                self.set_state(State::Disconnected, None, None);
+        if self.session.is_leaving() {
+            return;
+        }
+        match &mut self.session {
+            Session::Online { link, phase } => {
+                link.disconnect_due = true;
+                link.next_connect_at = None;
+                *phase = Phase::Disconnecting;
+                self.announce(None, None);
             }
             _ => {
-                self.disconnect_requested = true;
-                self.next_handshake_at = None;
-                self.next_connect_at = None;
-                self.set_state(State::Disconnecting, None, None);
+                self.fail_queued("the session was closed");
+                self.enter(Session::Disconnected, None, None);
             }
         }
     }
@@ -655,10 +754,11 @@ impl Protocol {
     /// When a timer is due: call [`poll_transmit`](Self::poll_transmit)
     /// again at that instant.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [self.next_handshake_at, self.next_connect_at]
-            .into_iter()
-            .flatten()
-            .min()
+        match &self.session {
+            Session::Handshaking { due, .. } => *due,
+            Session::Online { link, .. } => link.next_connect_at,
+            _ => None,
+        }
     }
 
     /// The next request to send, if one is due.
@@ -675,29 +775,24 @@ impl Protocol {
     }
 
     fn poll_normal(&mut self, now: Instant) -> Option<Transmit> {
-        if self.disconnect_requested && self.client_id.is_some() {
-            self.disconnect_requested = false;
-            let mut message = self.meta_message(meta::DISCONNECT, Pending::Disconnect);
-            self.run_outgoing(&mut message);
-            return Some(self.transmit(
-                Lane::Normal,
-                vec![message],
-                self.config.max_network_delay,
-                true,
-            ));
-        }
-        if self.client_id.is_none() {
-            let due = self.next_handshake_at.is_some_and(|at| at <= now);
-            if due
-                && !self.awaiting_credentials
-                && matches!(self.state, State::Handshaking | State::Rehandshaking)
-            {
-                self.next_handshake_at = None;
-                return Some(self.handshake_transmit());
+        let may_send_queue = match &mut self.session {
+            Session::Online { link, phase } => {
+                if link.disconnect_due {
+                    link.disconnect_due = false;
+                    return Some(self.disconnect_transmit());
+                }
+                matches!(phase, Phase::Connecting | Phase::Connected)
             }
-            return None;
-        }
-        if !matches!(self.state, State::Connecting | State::Connected) || self.queue.is_empty() {
+            Session::Handshaking { due, .. } => {
+                if due.is_some_and(|at| at <= now) {
+                    *due = None;
+                    return Some(self.handshake_transmit());
+                }
+                return None;
+            }
+            _ => return None,
+        };
+        if !may_send_queue || self.queue.is_empty() {
             return None;
         }
         let queued: Vec<Queued> = self.queue.drain(..).collect();
@@ -737,23 +832,32 @@ impl Protocol {
         ))
     }
 
+    fn disconnect_transmit(&mut self) -> Transmit {
+        let mut message = self.meta_message(meta::DISCONNECT, Pending::Disconnect);
+        self.run_outgoing(&mut message);
+        self.transmit(
+            Lane::Normal,
+            vec![message],
+            self.config.max_network_delay,
+            true,
+        )
+    }
+
     fn poll_connect(&mut self, now: Instant) -> Option<Transmit> {
-        if self.client_id.is_none()
-            || self.disconnect_requested
-            || !matches!(
-                self.state,
-                State::Connecting | State::Connected | State::Unconnected
-            )
+        let Session::Online { link, phase } = &mut self.session else {
+            return None;
+        };
+        if link.disconnect_due
+            || *phase == Phase::Disconnecting
+            || link.next_connect_at.is_none_or(|at| at > now)
         {
             return None;
         }
-        if self.next_connect_at.is_none_or(|at| at > now) {
-            return None;
-        }
-        self.next_connect_at = None;
+        link.next_connect_at = None;
+        let first_connect_timeout = link.first_connect_timeout.take();
         let mut message = self.meta_message(meta::CONNECT, Pending::Connect);
         message.connection_type = Some(LONG_POLLING.to_owned());
-        let advised_timeout = match self.next_connect_timeout.take() {
+        let advised_timeout = match first_connect_timeout {
             Some(timeout) => {
                 message.advice = Some(Advice {
                     timeout: Some(timeout),
@@ -766,7 +870,9 @@ impl Protocol {
                 .timeout()
                 .unwrap_or(self.config.default_connect_timeout),
         };
-        self.connect_id = message.id.clone();
+        if let Some(link) = self.session.link_mut() {
+            link.connect_id.clone_from(&message.id);
+        }
         self.run_outgoing(&mut message);
         let timeout = advised_timeout + self.config.max_network_delay;
         Some(self.transmit(Lane::LongPoll, vec![message], timeout, true))
@@ -793,7 +899,7 @@ impl Protocol {
         self.pending.insert(id.clone(), pending);
         let mut message = WireMessage::new(channel);
         message.id = Some(id);
-        message.client_id.clone_from(&self.client_id);
+        message.client_id = self.client_id().map(str::to_owned);
         message
     }
 
@@ -872,31 +978,26 @@ impl Protocol {
     /// without reading the rest. True when it did.
     fn answer_connect_early(&mut self, body: &[u8], now: Instant) -> bool {
         if !self.config.early_connect
-            || self.early_connect_suspended
-            || self.state != State::Connected
             || self.advice.interval().is_some_and(|i| !i.is_zero())
             || self.extensions.iter().any(|e| e.reads_connect_replies())
         {
             return false;
         }
-        let Some(expected) = self.connect_id.as_deref() else {
+        let Session::Online {
+            link,
+            phase: Phase::Connected,
+        } = &mut self.session
+        else {
             return false;
         };
-        let Some(envelope) = connect_reply_at_an_end(body) else {
+        let Some(expected) = link.connect_id.as_deref() else {
             return false;
         };
-        let again_at_once = envelope.advice.as_ref().is_none_or(|advice| {
-            matches!(advice.reconnect, None | Some(Reconnect::Retry))
-                && advice.interval().is_none_or(|i| i.is_zero())
-        });
-        if envelope.successful != Some(true)
-            || !again_at_once
-            || envelope.id().as_deref() != Some(expected)
-        {
+        let Some(envelope) = self.fast_path.early_connect_answer(body, expected) else {
             return false;
-        }
+        };
         self.pending.remove(expected);
-        self.connect_id = None;
+        link.connect_id = None;
         self.connect_succeeded(envelope.advice.as_ref(), now);
         true
     }
@@ -922,30 +1023,22 @@ impl Protocol {
         // Data messages skip the full envelope unless an extension reads
         // them; only then can their leaves be handed on.
         let data_fast_path = !self.extensions.iter().any(|e| e.sees_data_messages());
-        if self.config.read_leaves && data_fast_path {
-            self.data_shapes.keep_leaves();
-        }
-        let parsed = parse_incoming_text(
+        let parsed = self.fast_path.parse(
             &text,
             self.config.max_messages_per_reply,
-            Some(&mut self.data_shapes),
+            self.config.read_leaves && data_fast_path,
+            received_ms,
         );
-        let leaves = Arc::new(self.data_shapes.take_leaves());
-        let messages = match parsed {
-            Ok(messages) => messages,
+        let (messages, mut batch) = match parsed {
+            Ok(parsed) => parsed,
             Err(error) => {
                 self.reply_refused(lane, flight, connect_answered_early, &error, now);
                 return;
             }
         };
         if lane == Lane::LongPoll {
-            self.early_connect_suspended = false;
+            self.fast_path.long_poll_reply_read();
         }
-        let mut batch = BatchBuilder {
-            messages: Vec::with_capacity(messages.len()),
-            leaves,
-            received_ms,
-        };
         for message in messages {
             match message {
                 Incoming::Data {
@@ -962,7 +1055,7 @@ impl Protocol {
                 }
             }
         }
-        batch.flush(&mut self.events);
+        self.flush(&mut batch);
         // Requests of this flight that got no reply.
         let unanswered: Vec<String> = flight
             .ids
@@ -990,7 +1083,7 @@ impl Protocol {
     ) {
         let reason = error.to_string();
         if connect_answered_early {
-            self.early_connect_suspended = true;
+            self.fast_path.suspend_early_connects();
             self.connect_failed(None, &reason, now);
         }
         self.flight_failed(lane, flight, &reason, now);
@@ -1016,8 +1109,7 @@ impl Protocol {
         match pending {
             Pending::Handshake => self.handshake_failed(None, reason, now),
             Pending::Connect => {
-                if self.connect_id.as_deref() == Some(id) {
-                    self.connect_id = None;
+                if self.take_connect_id(id) {
                     self.connect_failed(None, reason, now);
                 }
             }
@@ -1051,7 +1143,7 @@ impl Protocol {
         &mut self,
         envelope: &Envelope<'_>,
         body: &ByteString,
-        batch: &mut BatchBuilder,
+        batch: &mut Batch,
         now: Instant,
     ) {
         let Some(channel) = envelope.channel.as_deref() else {
@@ -1071,7 +1163,7 @@ impl Protocol {
             }
         }
         if channel::is_meta(channel) {
-            batch.flush(&mut self.events);
+            self.flush(batch);
             self.handle_meta(channel, envelope, now);
             return;
         }
@@ -1084,7 +1176,7 @@ impl Protocol {
         if let Some(Pending::Publish(..)) = self.pending.get(id.as_ref())
             && let Some(Pending::Publish(publish_id, channel)) = self.pending.remove(id.as_ref())
         {
-            batch.flush(&mut self.events);
+            self.flush(batch);
             let result = if envelope.successful == Some(false) {
                 Err(error_text(envelope))
             } else {
@@ -1106,15 +1198,10 @@ impl Protocol {
         data: RawStr<'_>,
         leaves: Option<LeafRef>,
         body: &ByteString,
-        batch: &mut BatchBuilder,
+        batch: &mut Batch,
     ) {
-        if self.client_id.is_some() {
-            let channel = self.route(channel);
-            batch.messages.push(DataMessage {
-                channel,
-                data: raw_slice(body, data),
-                leaves,
-            });
+        if self.session.link().is_some() {
+            batch.push(self.fast_path.data_message(channel, data, leaves, body));
         }
     }
 
@@ -1149,10 +1236,9 @@ impl Protocol {
                 }
             }
             Pending::Connect => {
-                if self.connect_id.as_deref() != Some(id.as_ref()) {
+                if !self.take_connect_id(&id) {
                     return;
                 }
-                self.connect_id = None;
                 if successful {
                     self.connect_succeeded(envelope.advice.as_ref(), now);
                 } else if self.rejects_credentials(envelope) {
@@ -1228,9 +1314,13 @@ impl Protocol {
             return;
         }
         self.take_advice(envelope.advice.as_ref());
-        self.client_id = Some(client_id.to_owned());
-        self.next_connect_timeout = Some(0);
-        self.next_connect_at = Some(now);
+        let link = Link {
+            client_id: client_id.to_owned(),
+            connect_id: None,
+            next_connect_at: Some(now),
+            first_connect_timeout: Some(0),
+            disconnect_due: false,
+        };
         // The server knows none of our subscriptions: send them all again.
         self.queue
             .retain(|q| !matches!(q, Queued::Subscribe(_) | Queued::Unsubscribe(_)));
@@ -1249,7 +1339,11 @@ impl Protocol {
             }
         }
         self.handshaken_before = true;
-        self.set_state(State::Connecting, None, None);
+        let connecting = Session::Online {
+            link,
+            phase: Phase::Connecting,
+        };
+        self.enter(connecting, None, None);
     }
 
     fn handshake_failed(&mut self, advice: Option<&Advice>, reason: &str, now: Instant) {
@@ -1259,18 +1353,17 @@ impl Protocol {
             return;
         }
         let delay = self.failure_delay();
-        self.next_handshake_at = Some(now + delay);
-        let state = self.handshaking_state();
-        self.set_state(state, Some(delay), Some(reason.to_owned()));
+        let handshaking = Session::Handshaking {
+            again: self.handshaking_again(),
+            due: Some(now + delay),
+        };
+        self.enter(handshaking, Some(delay), Some(reason.to_owned()));
     }
 
-    /// `Rehandshaking` once a session existed, else `Handshaking`.
-    fn handshaking_state(&self) -> State {
-        if self.handshaken_before || self.state == State::Rehandshaking {
-            State::Rehandshaking
-        } else {
-            State::Handshaking
-        }
+    /// True once a session existed ([`State::Rehandshaking`] rather than
+    /// [`State::Handshaking`]).
+    fn handshaking_again(&self) -> bool {
+        self.handshaken_before || self.state() == State::Rehandshaking
     }
 
     fn connect_succeeded(&mut self, advice: Option<&Advice>, now: Instant) {
@@ -1279,15 +1372,18 @@ impl Protocol {
             self.terminate("the server asked the client not to reconnect");
             return;
         }
-        // The first connect after a handshake is answered at once; only a
-        // second success in a row shows that the session holds.
-        if self.state == State::Connected {
-            self.backoff = Duration::ZERO;
-        }
         let interval = self.within_max_interval(self.advice.interval().unwrap_or(Duration::ZERO));
-        self.next_connect_at = Some(now + interval);
-        if self.state != State::Connected {
-            self.set_state(State::Connected, None, None);
+        let Session::Online { link, phase } = &mut self.session else {
+            return;
+        };
+        link.next_connect_at = Some(now + interval);
+        if *phase == Phase::Connected {
+            // The first connect after a handshake is answered at once;
+            // only a second success in a row shows that the session holds.
+            self.backoff = Duration::ZERO;
+        } else {
+            *phase = Phase::Connected;
+            self.announce(None, None);
         }
     }
 
@@ -1308,8 +1404,11 @@ impl Protocol {
                 let delay = self
                     .within_max_interval(delay)
                     .max(self.config.backoff_increment);
-                self.next_connect_at = Some(now + delay);
-                self.set_state(State::Unconnected, Some(delay), Some(reason.to_owned()));
+                if let Session::Online { link, phase } = &mut self.session {
+                    link.next_connect_at = Some(now + delay);
+                    *phase = Phase::Unconnected;
+                }
+                self.announce(Some(delay), Some(reason.to_owned()));
             }
         }
     }
@@ -1319,17 +1418,29 @@ impl Protocol {
         self.take_advice(advice);
         self.drop_session();
         let delay = self.failure_delay();
-        self.next_handshake_at = Some(now + delay);
-        self.set_state(State::Rehandshaking, Some(delay), Some(reason.to_owned()));
+        let rehandshaking = Session::Handshaking {
+            again: true,
+            due: Some(now + delay),
+        };
+        self.enter(rehandshaking, Some(delay), Some(reason.to_owned()));
     }
 
-    /// Forgets the client id and every request of the session.
+    /// Forgets every request of the session; the caller leaves the
+    /// session's state (and with it the client id).
     fn drop_session(&mut self) {
-        self.client_id = None;
-        self.connect_id = None;
-        self.next_connect_at = None;
         // Replies of the old session will never be matched.
         self.abandon_pending("the session was lost before the server confirmed it");
+    }
+
+    /// True when `id` is the connect outstanding, which it then no longer is.
+    fn take_connect_id(&mut self, id: &str) -> bool {
+        match self.session.link_mut() {
+            Some(link) if link.connect_id.as_deref() == Some(id) => {
+                link.connect_id = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The server rejected the credentials: without a way to renew them
@@ -1339,12 +1450,10 @@ impl Protocol {
             self.terminate(reason);
             return;
         }
-        let state = self.handshaking_state();
+        let again = self.handshaking_again();
         self.drop_session();
-        self.next_handshake_at = None;
         self.failure_delay();
-        self.awaiting_credentials = true;
-        self.set_state(state, None, Some(reason.to_owned()));
+        self.enter(Session::Renewing { again }, None, Some(reason.to_owned()));
         self.events.push_back(Event::CredentialsRejected {
             reason: reason.to_owned(),
         });
@@ -1439,20 +1548,13 @@ impl Protocol {
     }
 
     fn terminate(&mut self, reason: &str) {
-        self.client_id = None;
-        self.next_connect_at = None;
-        self.next_handshake_at = None;
         self.fail_queued(reason);
-        self.set_state(State::Terminated, None, Some(reason.to_owned()));
+        self.enter(Session::Terminated, None, Some(reason.to_owned()));
     }
 
     fn finish_disconnect(&mut self) {
-        self.client_id = None;
-        self.connect_id = None;
-        self.next_connect_at = None;
-        self.next_handshake_at = None;
         self.fail_queued("the session was closed");
-        self.set_state(State::Disconnected, None, None);
+        self.enter(Session::Disconnected, None, None);
     }
 
     fn fail_queued(&mut self, reason: &str) {
@@ -1467,69 +1569,36 @@ impl Protocol {
         }
     }
 
-    fn set_state(&mut self, state: State, retry_in: Option<Duration>, reason: Option<String>) {
-        self.state = state;
+    /// Moves to `session` and says so.
+    fn enter(&mut self, session: Session, retry_in: Option<Duration>, reason: Option<String>) {
+        self.session = session;
+        self.announce(retry_in, reason);
+    }
+
+    /// Reports the state the session is in.
+    fn announce(&mut self, retry_in: Option<Duration>, reason: Option<String>) {
         self.events.push_back(Event::StateChanged {
-            state,
+            state: self.state(),
             retry_in,
             reason,
         });
     }
 
-    fn error(&mut self, message: String) {
-        self.events.push_back(Event::Error { message });
+    /// Sends on the data messages gathered so far, before another event.
+    fn flush(&mut self, batch: &mut Batch) {
+        if let Some(batch) = batch.take() {
+            self.events.push_back(Event::Messages(batch));
+        }
     }
 
-    /// The interned name of `channel`. Data on any channel is delivered:
-    /// besides the client's own subscriptions, a server may subscribe a
-    /// client to channels itself.
-    fn route(&mut self, channel: &str) -> ChannelName {
-        if let Some(name) = self.routes.get(channel) {
-            return name.clone();
-        }
-        let name: ChannelName = Arc::from(channel);
-        if self.routes.len() < self.config.max_interned_channels {
-            self.routes.insert(channel.into(), name.clone());
-        }
-        name
+    fn error(&mut self, message: String) {
+        self.events.push_back(Event::Error { message });
     }
 }
 
 /// True when one of `subscriptions` matches `channel`.
 fn any_matches(subscriptions: &[Subscription], channel: &str) -> bool {
     subscriptions.iter().any(|s| s.pattern.matches(channel))
-}
-
-/// The data messages of a reply being handled, sent on as a batch
-/// before any other event so the order stays the server's.
-struct BatchBuilder {
-    messages: Vec<DataMessage>,
-    leaves: Arc<LeafTable>,
-    received_ms: u64,
-}
-
-impl BatchBuilder {
-    fn flush(&mut self, events: &mut VecDeque<Event>) {
-        if !self.messages.is_empty() {
-            events.push_back(Event::Messages(MessageBatch {
-                received_ms: self.received_ms,
-                messages: std::mem::take(&mut self.messages),
-                leaves: self.leaves.clone(),
-            }));
-        }
-    }
-}
-
-/// The raw value as a slice of the reply text (no copy).
-fn raw_slice(body: &ByteString, raw: RawStr<'_>) -> RawJson {
-    let text = raw.get();
-    let start = text.as_ptr() as usize;
-    let base = body.as_ptr() as usize;
-    if start >= base && start + text.len() <= base + body.len() {
-        RawJson::from_text(body.slice_ref(text))
-    } else {
-        RawJson::from_text(ByteString::from(text))
-    }
 }
 
 /// The part of a reply's `ext` Salesforce uses to say why it refused.

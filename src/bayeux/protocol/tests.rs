@@ -4,6 +4,7 @@
 use super::*;
 use crate::bayeux::ext::AckExtension;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 struct Script {
     p: Protocol,
@@ -973,7 +974,11 @@ fn next_connect_leaves_before_the_data_is_read_when_the_answer_allows() {
         assert_eq!(s.p.state(), State::Connected);
         assert!(s.nothing_due(), "exactly one connect outstanding");
         // The early connect is the one outstanding: its answer is taken.
-        let next_id = s.p.connect_id.clone().expect("outstanding");
+        let next_id =
+            s.p.session
+                .link()
+                .and_then(|link| link.connect_id.clone())
+                .expect("outstanding");
         s.held.clear();
         let answer = json!([{"channel":"/meta/connect","id":next_id,"successful":true}]);
         s.reply(next_token, answer);
