@@ -439,6 +439,51 @@ mod tests {
         assert_eq!(layout.window, TimeWindow::default());
     }
 
+    /// The dashboard's storage (eframe keeps values as RON).
+    #[derive(Default)]
+    struct Memory(BTreeMap<String, String>);
+
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn a_layout_saved_with_a_window_unknown_here_still_loads() {
+        let mut storage = Memory::default();
+        for window in TimeWindow::ALL {
+            let layout = Layout {
+                window,
+                ..Layout::default()
+            };
+            eframe::set_value(&mut storage, "k", &layout);
+            assert_eq!(eframe::get_value::<Layout>(&storage, "k"), Some(layout));
+        }
+        eframe::set_value(
+            &mut storage,
+            "k",
+            &Layout {
+                window: TimeWindow::FifteenMinutes,
+                ..Layout::default()
+            },
+        );
+        let saved = storage.0["k"].clone();
+        assert!(saved.contains("FifteenMinutes"), "{saved}");
+        storage
+            .0
+            .insert("k".into(), saved.replace("FifteenMinutes", "ThirtyDays"));
+        let layout = eframe::get_value::<Layout>(&storage, "k").expect("the layout loads");
+        assert_eq!(layout.window, TimeWindow::OneMinute);
+    }
+
     #[test]
     fn each_server_keeps_its_own_layout() {
         let a = storage_key(&["http://b/cometd".into(), "http://a/cometd".into()]);
