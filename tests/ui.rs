@@ -676,6 +676,9 @@ fn a_chart_exports_its_visible_window_as_csv_from_its_menu() {
     assert_eq!(lines.len(), 4, "{text}");
     assert_eq!(lines[0], "time_ms,series,value");
     for (line, price) in lines[1..].iter().zip(["10", "11", "12"]) {
-        assert!(line.ends_with(&format!(",/stocks/A#/price,{price}")), "{line}");
+        assert!(
+            line.ends_with(&format!(",/stocks/A#/price,{price}")),
+            "{line}"
+        );
     }
 }

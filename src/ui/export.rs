@@ -42,7 +42,11 @@ pub struct WindowSamples {
 
 /// The samples of `series` (name, samples oldest first) with a time in
 /// `[x0, x1]` (both ends included), merged in time order.
-pub fn window_samples<I>(series: impl IntoIterator<Item = (String, I)>, x0: f64, x1: f64) -> WindowSamples
+pub fn window_samples<I>(
+    series: impl IntoIterator<Item = (String, I)>,
+    x0: f64,
+    x1: f64,
+) -> WindowSamples
 where
     I: Iterator<Item = (f64, f64)>,
 {
@@ -310,8 +314,11 @@ mod tests {
     use crate::bayeux::{DataMessage, MessageBatch, RawJson};
     use crate::store::StoreConfig;
 
-    fn series(name: &str, samples: &[(f64, f64)]) -> (String, std::vec::IntoIter<(f64, f64)>) {
-        (name.to_owned(), samples.to_vec().into_iter())
+    fn series<'a>(
+        name: &str,
+        samples: &'a [(f64, f64)],
+    ) -> (String, std::iter::Copied<std::slice::Iter<'a, (f64, f64)>>) {
+        (name.to_owned(), samples.iter().copied())
     }
 
     fn csv(window: &WindowSamples) -> String {
@@ -325,8 +332,20 @@ mod tests {
     fn the_window_keeps_its_bounds_and_merges_by_time() {
         let window = window_samples(
             [
-                series("/a#/x", &[(9.999, 0.0), (10.0, 1.0), (12.0, 2.0), (20.0, 3.0), (20.5, 4.0)]),
-                series("/b#/y", &[(11.0, 5.0), (12.0, 6.0), (20.0, 7.0), (20.001, 8.0)]),
+                series(
+                    "/a#/x",
+                    &[
+                        (9.999, 0.0),
+                        (10.0, 1.0),
+                        (12.0, 2.0),
+                        (20.0, 3.0),
+                        (20.5, 4.0),
+                    ],
+                ),
+                series(
+                    "/b#/y",
+                    &[(11.0, 5.0), (12.0, 6.0), (20.0, 7.0), (20.001, 8.0)],
+                ),
                 series("/c#/z", &[]),
             ],
             10.0,
@@ -354,8 +373,11 @@ mod tests {
         let window = window_samples(
             [
                 series("/q/A,B#/last", &[(1_795_384_143.623, 0.1 + 0.2)]),
-                series("/q/C#/\"x\"", &[(1_795_384_143.6235, f64::NAN)]),
-                series("/q/D#/v", &[(1_795_384_144.0, f64::INFINITY), (1_795_384_145.0, -3e-12)]),
+                series("/q/C#/\"x\"", &[(1_795_384_143.623_5, f64::NAN)]),
+                series(
+                    "/q/D#/v",
+                    &[(1_795_384_144.0, f64::INFINITY), (1_795_384_145.0, -3e-12)],
+                ),
             ],
             0.0,
             f64::INFINITY,
@@ -376,7 +398,7 @@ mod tests {
                 "1795384143623,\"/q/A,B#/last\",0.30000000000000004",
                 &format!(
                     "{},\"/q/C#/\"\"x\"\"\",NaN",
-                    1_795_384_143.6235f64 * 1000.0
+                    1_795_384_143.623_5_f64 * 1000.0
                 ),
                 "1795384144000,/q/D#/v,inf",
                 "1795384145000,/q/D#/v,-0.000000000003",
@@ -407,9 +429,18 @@ mod tests {
         let (first, n) = export_to_dir(dir.path(), "t", at, &window).expect("exported");
         let (second, _) = export_to_dir(dir.path(), "t", at, &window).expect("exported");
         assert_eq!(n, 1);
-        assert_eq!(std::fs::read_to_string(dir.path().join(&name)).expect("read"), "mine");
-        assert_eq!(first, dir.path().join("cometwatch-t-20261122T214903Z-2.csv"));
-        assert_eq!(second, dir.path().join("cometwatch-t-20261122T214903Z-3.csv"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(&name)).expect("read"),
+            "mine"
+        );
+        assert_eq!(
+            first,
+            dir.path().join("cometwatch-t-20261122T214903Z-2.csv")
+        );
+        assert_eq!(
+            second,
+            dir.path().join("cometwatch-t-20261122T214903Z-3.csv")
+        );
         assert_eq!(
             std::fs::read_to_string(&second).expect("read"),
             "time_ms,series,value\n1000,/a#/x,2\n"

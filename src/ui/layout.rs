@@ -403,7 +403,9 @@ mod tests {
         let labels: Vec<&str> = TimeWindow::ALL.iter().map(|w| w.label()).collect();
         assert_eq!(
             labels,
-            ["1 min", "5 min", "15 min", "1 h", "6 h", "24 h", "7 d", "all"]
+            [
+                "1 min", "5 min", "15 min", "1 h", "6 h", "24 h", "7 d", "all"
+            ]
         );
         let spans: Vec<Option<f64>> = TimeWindow::ALL.iter().map(|w| w.seconds()).collect();
         assert!(spans[..7].windows(2).all(|p| p[0] < p[1]), "{spans:?}");
