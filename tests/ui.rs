@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use cometwatch::bayeux::session::unix_millis;
 use cometwatch::bayeux::{DataMessage, Event, MessageBatch, RawJson, State};
 use cometwatch::config::Config;
-use cometwatch::ui::charts::resolve_series;
+use cometwatch::ui::charts::{CHART_MENU, EXPORT_CSV, resolve_series};
 use cometwatch::ui::colors::chart_colors;
 use cometwatch::ui::layout::{ChartSpec, Layout};
 use cometwatch::ui::model::{SubscriptionState, lock};
@@ -607,4 +607,78 @@ fn an_alert_storm_shows_one_toast_and_every_alert_in_the_panel() {
     harness.run_steps(2);
     harness.get_by_label("8 alerts firing");
     harness.get_by_label("Active alerts (8)");
+}
+
+#[test]
+fn a_chart_exports_its_visible_window_as_csv_from_its_menu() {
+    let mut layout = Layout {
+        auto_charts: false,
+        ..Layout::default()
+    };
+    layout.charts.push(ChartSpec {
+        id: 1,
+        title: "stock price".into(),
+        series: vec!["/stocks/*#/price".into()],
+        hidden: Vec::new(),
+    });
+    layout.next_id = 2;
+    let mut harness = harness_on(
+        vec!["http://127.0.0.1:9/cometd".into()],
+        Config::default(),
+        Some(layout),
+    );
+    let dir = tempfile::tempdir().expect("a directory");
+    app(&mut harness).charts.exports.dir = Some(dir.path().to_owned());
+    harness.run_steps(2);
+    let now = unix_millis();
+    // Long before the one-minute window: not exported.
+    feed(
+        app(&mut harness),
+        now - 600_000,
+        &[("/stocks/A", r#"{"price":1}"#.to_owned())],
+    );
+    for (i, price) in [10, 11, 12].iter().enumerate() {
+        feed(
+            app(&mut harness),
+            now - 3000 + i as u64 * 1000,
+            &[("/stocks/A", format!(r#"{{"price":{price}}}"#))],
+        );
+    }
+    until(&mut harness, "the chart's series", |app| {
+        lock(app.model())
+            .store
+            .series("/stocks/A#/price")
+            .is_some_and(|s| s.len() == 4)
+    });
+    harness
+        .query_all_by_label(CHART_MENU)
+        .next()
+        .expect("the chart's menu")
+        .click_accesskit();
+    harness.run_steps(2);
+    harness.get_by_label(EXPORT_CSV).click_accesskit();
+    until(&mut harness, "the export's toast", |app| {
+        lock(app.model())
+            .toasts
+            .iter()
+            .any(|t| t.title == "Exported stock price")
+    });
+    harness.get_by_label("Exported stock price");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("listed")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().and_then(|n| n.to_str()).expect("name");
+    assert!(name.starts_with("cometwatch-stock-price-"), "{name}");
+    let text = std::fs::read_to_string(&files[0]).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0], "time_ms,series,value");
+    for (line, price) in lines[1..].iter().zip(["10", "11", "12"]) {
+        assert!(
+            line.ends_with(&format!(",/stocks/A#/price,{price}")),
+            "{line}"
+        );
+    }
 }

@@ -82,7 +82,7 @@ pub fn export(
         }
     }
     if format == ExportFormat::Csv {
-        out.write_all(b"time_ms,series,value\n").map_err(io)?;
+        out.write_all(CSV_HEADER.as_bytes()).map_err(io)?;
     }
     let escaped: Vec<String> = cursors
         .iter()
@@ -110,13 +110,7 @@ pub fn export(
         let (time, value) = (block.times[cursor.at], block.values[cursor.at]);
         line.clear();
         match format {
-            ExportFormat::Csv => {
-                line.push_str(&time_ms(time));
-                line.push(',');
-                line.push_str(&escaped[head.cursor]);
-                line.push(',');
-                line.push_str(&value.to_string());
-            }
+            ExportFormat::Csv => csv_row(&mut line, time, &escaped[head.cursor], value),
             ExportFormat::Jsonl => {
                 line.push_str("{\"series\":");
                 line.push_str(&escaped[head.cursor]);
@@ -182,7 +176,23 @@ fn time_ms(seconds: f64) -> String {
     }
 }
 
-fn csv_field(text: &str) -> String {
+/// The CSV header line.
+pub const CSV_HEADER: &str = "time_ms,series,value\n";
+
+/// Appends one CSV sample (no line end) to `line`: the time (Unix
+/// seconds) in milliseconds, the series as escaped by [`csv_field`], the
+/// value exactly as stored.
+pub fn csv_row(line: &mut String, time: f64, escaped_series: &str, value: f64) {
+    line.push_str(&time_ms(time));
+    line.push(',');
+    line.push_str(escaped_series);
+    line.push(',');
+    line.push_str(&value.to_string());
+}
+
+/// A series name as a CSV field: quoted when it holds a comma, a quote or
+/// a line end.
+pub fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

@@ -316,6 +316,7 @@ impl DashboardApp {
                 now_secs,
             );
         });
+        shared.toasts.extend(self.charts.exports.finished(now));
         let toasts: Vec<_> = shared.toasts.iter().cloned().collect();
         let countdown = shared.status.next_change(now);
         drop(shared);

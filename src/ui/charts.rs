@@ -21,6 +21,7 @@ use egui_plot::{
 
 use super::colors::chart_colors;
 pub use super::colors::series_color;
+use super::export::{Exports, collect_window};
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
     GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, m4_points, median_step, time_grid,
@@ -72,6 +73,8 @@ pub struct ChartsView {
     resolved: HashMap<u64, (u64, Vec<String>, Vec<String>)>,
     /// The periods without connection (Unix seconds), set each frame.
     pub down: Vec<(f64, f64)>,
+    /// CSV exports of charts' visible windows (see [`super::export`]).
+    pub exports: Exports,
 }
 
 impl ChartsView {
@@ -270,6 +273,7 @@ fn chart_ui(
                     if title.double_clicked() {
                         view.renaming = Some((spec.id, spec.title.clone()));
                     }
+                    title.context_menu(|ui| chart_menu_items(ui, spec, store, view, (x0, x1)));
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -280,6 +284,11 @@ fn chart_ui(
                 {
                     remove = true;
                 }
+                ui.menu_button(CHART_MENU, |ui| {
+                    chart_menu_items(ui, spec, store, view, (x0, x1));
+                })
+                .response
+                .on_hover_text("Chart menu");
                 add_series_menu(ui, spec, store, view);
             });
         });
@@ -416,6 +425,35 @@ fn chart_ui(
         }
     });
     remove
+}
+
+/// The label of a chart's menu button (its items are also on a right
+/// click of the title).
+pub const CHART_MENU: &str = "…";
+/// The menu entry that exports a chart's visible window.
+pub const EXPORT_CSV: &str = "Export visible window as CSV…";
+
+/// The items of a chart's menu.
+fn chart_menu_items(
+    ui: &mut egui::Ui,
+    spec: &ChartSpec,
+    store: &Store,
+    view: &mut ChartsView,
+    (x0, x1): (f64, f64),
+) {
+    if ui
+        .button(EXPORT_CSV)
+        .on_hover_text(
+            "Every stored sample of this chart's series from the left to the right edge \
+             of the plot, to a CSV file in the downloads folder",
+        )
+        .clicked()
+    {
+        let names = resolve_series(store, spec, view);
+        let window = collect_window(store, &names, x0, x1);
+        view.exports.start(ui.ctx(), &spec.title, window);
+        ui.close();
+    }
 }
 
 /// Samples a chart must hold before half its series are reduced on a

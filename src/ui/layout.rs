@@ -22,9 +22,15 @@ pub const EVERYTHING: &str = "/**";
 pub const DEMO_SUBSCRIPTIONS: [&str; 3] = ["/quotes/**", "/monitor/**", "/alerts/**"];
 
 /// How much time a following chart shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Saved layouts name the variant; a name this version does not know
+/// (one of a later version) reads as [`TimeWindow::default`] rather than
+/// failing the whole layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "SavedTimeWindow")]
 pub enum TimeWindow {
     /// The last minute.
+    #[default]
     OneMinute,
     /// The last five minutes.
     FiveMinutes,
@@ -32,17 +38,57 @@ pub enum TimeWindow {
     FifteenMinutes,
     /// The last hour.
     OneHour,
+    /// The last six hours.
+    SixHours,
+    /// The last day.
+    OneDay,
+    /// The last week.
+    SevenDays,
     /// Everything stored.
     All,
 }
 
+/// A saved [`TimeWindow`]: its variants, and any other name.
+#[derive(Deserialize)]
+enum SavedTimeWindow {
+    OneMinute,
+    FiveMinutes,
+    FifteenMinutes,
+    OneHour,
+    SixHours,
+    OneDay,
+    SevenDays,
+    All,
+    #[serde(other)]
+    Unknown,
+}
+
+impl From<SavedTimeWindow> for TimeWindow {
+    fn from(saved: SavedTimeWindow) -> Self {
+        match saved {
+            SavedTimeWindow::OneMinute => TimeWindow::OneMinute,
+            SavedTimeWindow::FiveMinutes => TimeWindow::FiveMinutes,
+            SavedTimeWindow::FifteenMinutes => TimeWindow::FifteenMinutes,
+            SavedTimeWindow::OneHour => TimeWindow::OneHour,
+            SavedTimeWindow::SixHours => TimeWindow::SixHours,
+            SavedTimeWindow::OneDay => TimeWindow::OneDay,
+            SavedTimeWindow::SevenDays => TimeWindow::SevenDays,
+            SavedTimeWindow::All => TimeWindow::All,
+            SavedTimeWindow::Unknown => TimeWindow::default(),
+        }
+    }
+}
+
 impl TimeWindow {
-    /// Every choice, for menus.
-    pub const ALL: [TimeWindow; 5] = [
+    /// Every choice, for menus, shortest first.
+    pub const ALL: [TimeWindow; 8] = [
         TimeWindow::OneMinute,
         TimeWindow::FiveMinutes,
         TimeWindow::FifteenMinutes,
         TimeWindow::OneHour,
+        TimeWindow::SixHours,
+        TimeWindow::OneDay,
+        TimeWindow::SevenDays,
         TimeWindow::All,
     ];
 
@@ -53,6 +99,9 @@ impl TimeWindow {
             TimeWindow::FiveMinutes => Some(300.0),
             TimeWindow::FifteenMinutes => Some(900.0),
             TimeWindow::OneHour => Some(3600.0),
+            TimeWindow::SixHours => Some(6.0 * 3600.0),
+            TimeWindow::OneDay => Some(24.0 * 3600.0),
+            TimeWindow::SevenDays => Some(7.0 * 24.0 * 3600.0),
             TimeWindow::All => None,
         }
     }
@@ -64,6 +113,9 @@ impl TimeWindow {
             TimeWindow::FiveMinutes => "5 min",
             TimeWindow::FifteenMinutes => "15 min",
             TimeWindow::OneHour => "1 h",
+            TimeWindow::SixHours => "6 h",
+            TimeWindow::OneDay => "24 h",
+            TimeWindow::SevenDays => "7 d",
             TimeWindow::All => "all",
         }
     }
@@ -345,6 +397,94 @@ impl AutoOrigin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_windows_offer_minutes_to_a_week_and_all() {
+        let labels: Vec<&str> = TimeWindow::ALL.iter().map(|w| w.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "1 min", "5 min", "15 min", "1 h", "6 h", "24 h", "7 d", "all"
+            ]
+        );
+        let spans: Vec<Option<f64>> = TimeWindow::ALL.iter().map(|w| w.seconds()).collect();
+        assert!(spans[..7].windows(2).all(|p| p[0] < p[1]), "{spans:?}");
+        assert_eq!(TimeWindow::SevenDays.seconds(), Some(604_800.0));
+        assert_eq!(TimeWindow::All.seconds(), None);
+    }
+
+    #[test]
+    fn saved_time_windows_load_and_unknown_ones_do_not_fail_the_layout() {
+        for window in TimeWindow::ALL {
+            let text = serde_json::to_string(&window).expect("saved");
+            let back: TimeWindow = serde_json::from_str(&text).expect("loaded");
+            assert_eq!(back, window);
+        }
+        // The names saved by earlier versions.
+        for (name, window) in [
+            ("OneMinute", TimeWindow::OneMinute),
+            ("FiveMinutes", TimeWindow::FiveMinutes),
+            ("FifteenMinutes", TimeWindow::FifteenMinutes),
+            ("OneHour", TimeWindow::OneHour),
+            ("All", TimeWindow::All),
+        ] {
+            let back: TimeWindow = serde_json::from_str(&format!("\"{name}\"")).expect(name);
+            assert_eq!(back, window);
+        }
+        let mut saved = serde_json::to_value(Layout {
+            window: TimeWindow::OneHour,
+            ..Layout::default()
+        })
+        .expect("saved");
+        saved["window"] = serde_json::Value::from("ThirtyDays");
+        let layout: Layout = serde_json::from_value(saved).expect("the layout still loads");
+        assert_eq!(layout.window, TimeWindow::default());
+    }
+
+    /// The dashboard's storage (eframe keeps values as RON).
+    #[derive(Default)]
+    struct Memory(BTreeMap<String, String>);
+
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn a_layout_saved_with_a_window_unknown_here_still_loads() {
+        let mut storage = Memory::default();
+        for window in TimeWindow::ALL {
+            let layout = Layout {
+                window,
+                ..Layout::default()
+            };
+            eframe::set_value(&mut storage, "k", &layout);
+            assert_eq!(eframe::get_value::<Layout>(&storage, "k"), Some(layout));
+        }
+        eframe::set_value(
+            &mut storage,
+            "k",
+            &Layout {
+                window: TimeWindow::FifteenMinutes,
+                ..Layout::default()
+            },
+        );
+        let saved = storage.0["k"].clone();
+        assert!(saved.contains("FifteenMinutes"), "{saved}");
+        storage
+            .0
+            .insert("k".into(), saved.replace("FifteenMinutes", "ThirtyDays"));
+        let layout = eframe::get_value::<Layout>(&storage, "k").expect("the layout loads");
+        assert_eq!(layout.window, TimeWindow::OneMinute);
+    }
 
     #[test]
     fn each_server_keeps_its_own_layout() {

@@ -8,6 +8,7 @@ pub mod auto_layout;
 pub mod channels;
 pub mod charts;
 pub mod colors;
+pub mod export;
 pub mod history;
 pub mod inspector;
 pub mod layout;
