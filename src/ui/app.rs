@@ -13,7 +13,7 @@ use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
 use super::inspector::inspector_ui;
 use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow, storage_key};
-use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
+use super::model::{LockWaits, Model, Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
 use super::status::status_bar_ui;
 use super::tables::GroupTables;
 use crate::bayeux::replay::ReplaySetup;
@@ -71,6 +71,8 @@ pub struct DashboardApp {
     /// Said once in the status bar (the configuration won over the saved
     /// subscriptions).
     notice: Option<String>,
+    /// This thread's waits for the model's lock, frame by frame.
+    lock_waits: LockWaits,
 }
 
 impl DashboardApp {
@@ -128,11 +130,7 @@ impl DashboardApp {
                 }
             })
         });
-        let model: SharedModel = Arc::new(std::sync::Mutex::new(Shared::new(
-            store,
-            &urls[0],
-            &layout.subscriptions,
-        )));
+        let model = Model::new(Shared::new(store, &urls[0], &layout.subscriptions));
         let _ = model_slot.set(model.clone());
         let mut history_recorder = None;
         match history {
@@ -203,6 +201,7 @@ impl DashboardApp {
             auto: AutoCharts::default(),
             layout_key,
             notice,
+            lock_waits: LockWaits::default(),
         })
     }
 
@@ -216,6 +215,12 @@ impl DashboardApp {
         &self.model
     }
 
+    /// The longest this thread waited for the model's lock over the last
+    /// frames (see [`LockWaits`]).
+    pub fn worst_lock_wait(&self) -> Option<Duration> {
+        self.lock_waits.worst()
+    }
+
     /// Draws the whole dashboard into `ui`.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
@@ -225,7 +230,8 @@ impl DashboardApp {
         let now_ms = unix_millis();
         let now_secs = now_ms as f64 / 1000.0;
         let model = self.model.clone();
-        let mut shared = lock(&model);
+        let (mut shared, waited) = model.lock_timed();
+        self.lock_waits.record(waited);
         // New channels and fields may want automatic charts.
         if self.auto.update(&mut self.layout, &shared.store, now_ms) {
             ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));
@@ -235,7 +241,13 @@ impl DashboardApp {
             self.top_bar_ui(ui, now_secs, &mut shared);
         });
         egui::Panel::bottom("status-bar").show(ui, |ui| {
-            status_bar_ui(ui, &shared.status, now, now_ms);
+            status_bar_ui(
+                ui,
+                &shared.status,
+                now,
+                now_ms,
+                self.lock_waits.worst(),
+            );
             if let Some(notice) = self.notice.clone() {
                 ui.horizontal(|ui| {
                     ui.colored_label(ui.visuals().warn_fg_color, notice);

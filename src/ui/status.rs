@@ -214,8 +214,16 @@ impl ConnectionStatus {
     }
 }
 
-/// The status bar: state, server, rates, reconnects, last error.
-pub fn status_bar_ui(ui: &mut egui::Ui, status: &ConnectionStatus, now: Instant, now_ms: u64) {
+/// The status bar: state, server, rates, reconnects, last error; the
+/// rate's tooltip tells `lock_wait`, the UI's longest wait for the model
+/// over the last frames.
+pub fn status_bar_ui(
+    ui: &mut egui::Ui,
+    status: &ConnectionStatus,
+    now: Instant,
+    now_ms: u64,
+    lock_wait: Option<Duration>,
+) {
     ui.horizontal(|ui| {
         let color = match status.state {
             State::Connected => egui::Color32::from_rgb(60, 180, 90),
@@ -229,11 +237,18 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &ConnectionStatus, now: Instant,
         ui.separator();
         ui.label(&status.server_url);
         ui.separator();
-        ui.label(format!(
+        let rate = ui.label(format!(
             "{:.0} msgs/s · {} total",
             status.rate.per_second(now_ms),
             status.messages_total
         ));
+        if let Some(wait) = lock_wait {
+            rate.on_hover_text(format!(
+                "longest wait of the UI for the data over the last {} frames: {:.2} ms",
+                super::model::LOCK_WAIT_FRAMES,
+                wait.as_secs_f64() * 1000.0
+            ));
+        }
         ui.separator();
         ui.label(format!("reconnects: {}", status.reconnects));
         if let Some((error, at)) = &status.last_error {
