@@ -14,7 +14,8 @@ use cometwatch::ui::charts::resolve_series;
 use cometwatch::ui::colors::chart_colors;
 use cometwatch::ui::layout::{ChartSpec, Layout};
 use cometwatch::ui::model::{SubscriptionState, lock};
-use cometwatch::ui::{DashboardApp, GuiOptions};
+use cometwatch::session::{GuiOptions, Session};
+use cometwatch::ui::DashboardApp;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -43,7 +44,7 @@ fn harness_on(
             },
             Dashboard { app: None },
         );
-    let app = DashboardApp::start(
+    let session = Session::start_for(
         &harness.ctx,
         GuiOptions {
             urls,
@@ -53,6 +54,7 @@ fn harness_on(
         saved,
     )
     .expect("the dashboard starts");
+    let app = DashboardApp::new(session);
     harness.state_mut().app = Some(app);
     harness
 }
