@@ -10,7 +10,7 @@ use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
-use super::inspector::inspector_ui;
+use super::inspector::Inspector;
 use super::layout::{Layout, ThemeChoice, TimeWindow};
 use super::model::{LockWaits, Shared, SharedModel, SubscriptionState, lock};
 use super::status::status_bar_ui;
@@ -51,6 +51,8 @@ pub struct DashboardApp {
     notice: Option<String>,
     /// This thread's waits for the model's lock, frame by frame.
     lock_waits: LockWaits,
+    /// The inspector's formatted messages.
+    inspector: Inspector,
 }
 
 impl DashboardApp {
@@ -70,6 +72,7 @@ impl DashboardApp {
             layout_key: session.layout_key,
             notice: session.notice,
             lock_waits: LockWaits::default(),
+            inspector: Inspector::default(),
         }
     }
 
@@ -100,6 +103,7 @@ impl DashboardApp {
         let model = self.model.clone();
         let (mut shared, waited) = model.lock_timed();
         self.lock_waits.record(waited);
+        shared.status.expire_gap_warning(now);
         // New channels and fields may want automatic charts.
         if self.auto.update(&mut self.layout, &shared.store, now_ms) {
             ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));
@@ -124,8 +128,17 @@ impl DashboardApp {
                     }
                 });
             }
-            if let Some(gap) = &shared.status.gap_warning {
-                ui.colored_label(ui.visuals().warn_fg_color, gap);
+            if let Some(gap) = shared.status.gap_warning.clone() {
+                ui.horizontal(|ui| {
+                    ui.colored_label(ui.visuals().warn_fg_color, gap);
+                    if ui
+                        .small_button("✕")
+                        .on_hover_text("Dismiss (it also goes after a minute with no new gap)")
+                        .clicked()
+                    {
+                        shared.status.dismiss_gap_warning();
+                    }
+                });
             }
             if let Some(warning) = shared.store.warnings().last() {
                 ui.colored_label(ui.visuals().warn_fg_color, warning);
@@ -178,7 +191,13 @@ impl DashboardApp {
                         .inspected
                         .as_deref()
                         .map_or(TimeSpec::Auto, |c| shared.store.time_spec(c));
-                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector, time);
+                    self.inspector.ui(
+                        ui,
+                        shared.inspected.as_deref(),
+                        &shared.inspector,
+                        shared.inspector_pushed,
+                        time,
+                    );
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {

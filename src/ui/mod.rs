@@ -12,6 +12,7 @@ pub mod colors;
 pub mod inspector;
 pub mod layout;
 pub mod model;
+pub mod notify;
 pub mod plotting;
 pub mod sparkline;
 pub mod status;

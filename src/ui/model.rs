@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select, tick};
 
+use super::notify::Notifier;
 use super::status::ConnectionStatus;
 use crate::bayeux::replay::{ReplayRecorder, replay_id_of};
 
@@ -97,8 +98,14 @@ pub struct Shared {
     pub inspected: Option<String>,
     /// Its last messages (receive time, data), newest last.
     pub inspector: VecDeque<(u64, RawJson)>,
+    /// Messages put into the inspector since the start (never reset):
+    /// the newest kept is number `inspector_pushed - 1`, which names it
+    /// in the view's cache of formatted text.
+    pub inspector_pushed: u64,
     /// Send desktop notifications for firing alerts.
     pub desktop_notifications: bool,
+    /// The notification processes, reaped as they exit.
+    pub notifier: Notifier,
     /// With Salesforce replay on: the newest replay id received per
     /// channel.
     pub replay_positions: Option<BTreeMap<String, i64>>,
@@ -117,7 +124,9 @@ impl Shared {
             toasts: VecDeque::new(),
             inspected: None,
             inspector: VecDeque::new(),
+            inspector_pushed: 0,
             desktop_notifications: false,
+            notifier: Notifier::default(),
             replay_positions: None,
         }
     }
@@ -145,6 +154,7 @@ impl Shared {
                         }
                         self.inspector
                             .push_back((batch.received_ms, message.data.clone()));
+                        self.inspector_pushed += 1;
                     }
                 }
             }
@@ -171,6 +181,7 @@ impl Shared {
 
     /// Turns new alert transitions into toasts (and notifications).
     pub fn collect_alerts(&mut self, now: Instant) {
+        self.notifier.reap();
         let mut new = Vec::new();
         for event in self.store.alerts_mut().drain_events() {
             let toast = match &event {
@@ -214,7 +225,7 @@ impl Shared {
         for toast in shown {
             // A storm that grows is notified once.
             if self.desktop_notifications && !replaces_last {
-                notify_desktop(&toast);
+                self.notifier.notify(&toast);
             }
             if self.toasts.len() >= MAX_TOASTS {
                 self.toasts.pop_front();
@@ -235,30 +246,11 @@ impl Shared {
             {
                 self.inspector
                     .push_back((stats.last_received_ms, last.clone()));
+                self.inspector_pushed += 1;
             }
             self.inspected = channel;
         }
     }
-}
-
-/// A desktop notification through `notify-send`, when installed.
-fn notify_desktop(toast: &Toast) {
-    let urgency = match toast.severity {
-        Severity::Critical => "critical",
-        Severity::Warning => "normal",
-        Severity::Info => "low",
-    };
-    let _ = std::process::Command::new("notify-send")
-        .args([
-            "--app-name=cometwatch",
-            "--urgency",
-            urgency,
-            &toast.title,
-            &toast.text,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
 }
 
 /// The model and its lock, shared by the ingest thread and the UI.
