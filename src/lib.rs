@@ -25,8 +25,8 @@ pub mod history;
 pub mod json;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod store;
 #[cfg(feature = "gui")]
 pub mod session;
+pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -23,10 +23,10 @@ use crate::config::Config;
 use crate::history::HistoryRecorder;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
+use crate::ui::DashboardApp;
 use crate::ui::layout::{DEMO_SUBSCRIPTIONS, Layout, storage_key};
 use crate::ui::model::{Model, Shared, SharedModel, lock, spawn_ingest};
 use crate::ui::status::DownPeriod;
-use crate::ui::DashboardApp;
 
 /// How the dashboard starts.
 #[derive(Debug, Clone, Default)]
@@ -227,7 +227,9 @@ impl Session {
         saved: Option<Layout>,
     ) -> Result<Self, StartError> {
         let ctx = ctx.clone();
-        Self::start(options, saved, move |within| ctx.request_repaint_after(within))
+        Self::start(options, saved, move |within| {
+            ctx.request_repaint_after(within)
+        })
     }
 }
 

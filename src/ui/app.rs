@@ -113,13 +113,7 @@ impl DashboardApp {
             self.top_bar_ui(ui, now_secs, &mut shared);
         });
         egui::Panel::bottom("status-bar").show(ui, |ui| {
-            status_bar_ui(
-                ui,
-                &shared.status,
-                now,
-                now_ms,
-                self.lock_waits.worst(),
-            );
+            status_bar_ui(ui, &shared.status, now, now_ms, self.lock_waits.worst());
             if let Some(notice) = self.notice.clone() {
                 ui.horizontal(|ui| {
                     ui.colored_label(ui.visuals().warn_fg_color, notice);

@@ -77,7 +77,9 @@ impl Inspector {
         if self.time_line.as_ref().is_none_or(|(at, _)| *at != seq) {
             self.time_line = Some((seq, time_source(data, time)));
         }
-        self.time_line.as_ref().map_or("", |(_, line)| line.as_str())
+        self.time_line
+            .as_ref()
+            .map_or("", |(_, line)| line.as_str())
     }
 
     /// Draws the inspector for `channel` with its `messages` (oldest

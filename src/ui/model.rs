@@ -395,7 +395,7 @@ pub fn ingest_round(
         let had = *had_toasts.get_or_insert(shared.toasts.len());
         let started = Instant::now();
         let mut messages = 0;
-        while let Some(event) = events.next() {
+        for event in events.by_ref() {
             if let Event::Messages(batch) = &event {
                 messages += batch.messages.len();
             }
@@ -457,12 +457,8 @@ pub fn spawn_ingest(
                     }
                     replay_error = recorder.save_if_due(now).err();
                 }
-                let (changed, _) = ingest_round(
-                    &model,
-                    batch,
-                    replay_error.map(|e| e.to_string()),
-                    now,
-                );
+                let (changed, _) =
+                    ingest_round(&model, batch, replay_error.map(|e| e.to_string()), now);
                 if changed {
                     wake();
                 }
@@ -605,7 +601,8 @@ mod tests {
         let model = Model::new(model());
         lock(&model).inspect(Some("/q/A".into()));
         let events = (0..4).map(|_| Event::Messages(quotes(2_000))).collect();
-        let (changed, holds) = ingest_round(&model, events, Some("disk full".into()), Instant::now());
+        let (changed, holds) =
+            ingest_round(&model, events, Some("disk full".into()), Instant::now());
         assert!(changed);
         assert!(holds >= 8_000 / MESSAGES_PER_HOLD, "{holds} holds");
         let shared = lock(&model);
