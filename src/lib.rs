@@ -9,7 +9,9 @@
 //! - [`config`]: the TOML configuration file;
 //! - `history` (feature `history`): samples kept across restarts in a
 //!   SQLite file, and exported;
-//! - `ui` (feature `gui`): the desktop dashboard.
+//! - `ui` (feature `gui`): the desktop dashboard, a view of a running
+//!   `session` (feature `gui`), which starts the embedded server, the
+//!   history, the client and the ingest thread.
 //!
 //! With `default-features = false` the crate is the Bayeux client and the
 //! store alone: no GUI, no server, no command line. The binary, not the
@@ -23,6 +25,8 @@ pub mod history;
 pub mod json;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "gui")]
+pub mod session;
 pub mod store;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use cometwatch::bayeux::session::unix_millis;
 use cometwatch::bayeux::{DataMessage, Event, MessageBatch, RawJson, State};
 use cometwatch::config::Config;
+use cometwatch::session::{GuiOptions, Session};
+use cometwatch::ui::DashboardApp;
 use cometwatch::ui::charts::{CHART_MENU, EXPORT_CSV, resolve_series};
 use cometwatch::ui::colors::chart_colors;
 use cometwatch::ui::layout::{ChartSpec, Layout};
 use cometwatch::ui::model::{SubscriptionState, lock};
-use cometwatch::ui::{DashboardApp, GuiOptions};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -43,7 +44,7 @@ fn harness_on(
             },
             Dashboard { app: None },
         );
-    let app = DashboardApp::start(
+    let session = Session::start_for(
         &harness.ctx,
         GuiOptions {
             urls,
@@ -53,6 +54,7 @@ fn harness_on(
         saved,
     )
     .expect("the dashboard starts");
+    let app = DashboardApp::new(session);
     harness.state_mut().app = Some(app);
     harness
 }

@@ -31,7 +31,7 @@ pub fn run(connection: ConnectionArgs, fps: Option<u32>, history: HistoryChoice)
             .or_else(|| config.history_file.clone())
             .or_else(cometwatch::history::HistoryFile::default_path)
     };
-    cometwatch::ui::run(cometwatch::ui::GuiOptions {
+    cometwatch::session::run(cometwatch::session::GuiOptions {
         urls: connection.url.clone(),
         config,
         fps: fps.unwrap_or(0),

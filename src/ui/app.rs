@@ -1,27 +1,23 @@
 //! The dashboard application: panels around the chart grid, the top bar
 //! (time window, pause, panels, theme) and the status bar; keyboard
-//! shortcuts; persistence of the layout between runs.
+//! shortcuts; persistence of the layout between runs. It is a view of a
+//! running [`Session`], which the front end starts.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::UiError;
 use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
-use super::inspector::inspector_ui;
-use super::layout::{DEMO_SUBSCRIPTIONS, Layout, ThemeChoice, TimeWindow, storage_key};
-use super::model::{Shared, SharedModel, SubscriptionState, lock, spawn_ingest};
+use super::inspector::Inspector;
+use super::layout::{Layout, ThemeChoice, TimeWindow};
+use super::model::{LockWaits, Shared, SharedModel, SubscriptionState, lock};
 use super::status::status_bar_ui;
 use super::tables::GroupTables;
-use crate::bayeux::replay::ReplaySetup;
+use crate::bayeux::Client;
 use crate::bayeux::session::unix_millis;
-use crate::bayeux::{Client, ClientConfig};
-use crate::config::Config;
-use crate::server::{self, ServerConfig, ServerHandle};
-use crate::store::Store;
+use crate::session::{Running, Session};
 use crate::store::extract::TimeSpec;
 
 /// Default width of the channel browser: with the alerts panel, it leaves
@@ -30,24 +26,6 @@ pub const CHANNELS_WIDTH: f32 = 210.0;
 /// Default width of the alerts panel.
 pub const ALERTS_WIDTH: f32 = 220.0;
 
-/// How the dashboard starts.
-#[derive(Debug, Clone, Default)]
-pub struct GuiOptions {
-    /// Servers (one cluster); empty: the embedded demo server.
-    pub urls: Vec<String>,
-    /// The configuration file's settings (alert rules, store, headers).
-    pub config: Config,
-    /// Repaints per second at most while data arrives.
-    pub fps: u32,
-    /// Session settings (credentials, extensions, timeouts); its servers
-    /// and subscriptions are filled in from `urls` and the layout.
-    pub client: ClientConfig,
-    /// Salesforce replay, when asked for.
-    pub replay: Option<ReplaySetup>,
-    /// The history file; `None`: no history this run.
-    pub history: Option<std::path::PathBuf>,
-}
-
 /// The dashboard.
 pub struct DashboardApp {
     model: SharedModel,
@@ -55,8 +33,8 @@ pub struct DashboardApp {
     /// Records every sample into the history file (also held by the
     /// store's sink; flushed when eframe saves).
     history: Option<Arc<std::sync::Mutex<crate::history::HistoryRecorder>>>,
-    _server: Option<ServerHandle>,
-    _ingest: Option<JoinHandle<()>>,
+    /// The embedded server and the ingest thread, kept alive.
+    _running: Running,
     /// The persisted layout.
     pub layout: Layout,
     /// Chart view state.
@@ -71,139 +49,31 @@ pub struct DashboardApp {
     /// Said once in the status bar (the configuration won over the saved
     /// subscriptions).
     notice: Option<String>,
+    /// This thread's waits for the model's lock, frame by frame.
+    lock_waits: LockWaits,
+    /// The inspector's formatted messages.
+    inspector: Inspector,
 }
 
 impl DashboardApp {
-    /// Starts the session (and the embedded server when no URL is given)
-    /// and the ingest thread; `saved` is the layout of the last run on
-    /// these servers (saved under [`DashboardApp::layout_key`]).
-    pub fn start(
-        ctx: &egui::Context,
-        options: GuiOptions,
-        saved: Option<Layout>,
-    ) -> Result<Self, UiError> {
-        let config = options.config;
-        let mut urls = options.urls;
-        if urls.is_empty() {
-            urls.clone_from(&config.urls);
-        }
-        let layout_key = storage_key(&urls);
-        let demo = urls.is_empty();
-        let (mut layout, notice) = match saved {
-            Some(mut layout) => {
-                let notice = layout.follow_config(&config.subscribe, || {
-                    first_layout(&Config::default(), demo).subscriptions
-                });
-                (layout, notice)
-            }
-            None => {
-                let mut layout = first_layout(&config, demo);
-                layout.config_subscribe = Some(config.subscribe.clone());
-                (layout, None)
-            }
-        };
-        layout.adopt_per_channel_auto_charts();
-        let embedded = if urls.is_empty() {
-            let server = server::start(ServerConfig::default())?;
-            urls.push(server.url());
-            Some(server)
-        } else {
-            None
-        };
-        layout
-            .subscriptions
-            .retain(|s| crate::bayeux::ChannelPattern::parse_subscription(s).is_ok());
-        let mut store = Store::new(config.store.clone(), config.alerts.clone());
-        // The history's writer errors reach the status bar once the model
-        // exists; a history that cannot be opened never stops the start.
-        let model_slot: Arc<std::sync::OnceLock<SharedModel>> = Arc::default();
-        let now_secs = unix_millis() as f64 / 1000.0;
-        let history = options.history.as_deref().map(|path| {
-            let slot = model_slot.clone();
-            let window = config.store.retention.max_age_secs.unwrap_or(3600.0);
-            super::history::attach(path, &mut store, window, now_secs, move |error| {
-                if let Some(model) = slot.get() {
-                    lock(model).status.last_error =
-                        Some((format!("history: {error}"), Instant::now()));
-                }
-            })
-        });
-        let model: SharedModel = Arc::new(std::sync::Mutex::new(Shared::new(
-            store,
-            &urls[0],
-            &layout.subscriptions,
-        )));
-        let _ = model_slot.set(model.clone());
-        let mut history_recorder = None;
-        match history {
-            Some(Ok(attached)) => {
-                let mut shared = lock(&model);
-                // The time the dashboard was closed is a gap.
-                if let Some(newest) = attached.newest {
-                    shared.status.down.push_back(super::status::DownPeriod {
-                        from: newest,
-                        to: Some(now_secs),
-                    });
-                }
-                if let Some(notice) = attached.notice {
-                    shared.status.last_error = Some((notice, Instant::now()));
-                }
-                history_recorder = Some(attached.recorder);
-            }
-            Some(Err(error)) => {
-                lock(&model).status.last_error =
-                    Some((format!("no history this run: {error}"), Instant::now()));
-            }
-            None => {}
-        }
-        if options.replay.is_some() {
-            lock(&model).replay_positions = Some(Default::default());
-        }
-        let mut replay_recorder = None;
-        let mut replay = None;
-        if let Some(setup) = &options.replay {
-            let (replay_options, recorder) = setup.for_server(&urls[0])?;
-            replay = Some(replay_options);
-            replay_recorder = recorder;
-        }
-        let client = Client::connect(ClientConfig {
-            urls,
-            subscriptions: layout.subscriptions.clone(),
-            replay,
-            ..options.client
-        })?;
-        let fps = if options.fps == 0 {
-            config.fps.unwrap_or(30)
-        } else {
-            options.fps
-        }
-        .clamp(1, 240);
-        let frame = Duration::from_secs_f64(1.0 / f64::from(fps));
-        let repaint = ctx.clone();
-        let ingest = spawn_ingest(
-            client.events().clone(),
-            model.clone(),
-            replay_recorder,
-            move || {
-                repaint.request_repaint_after(frame);
-            },
-        )
-        .map_err(|e| UiError::Thread(e.to_string()))?;
-        Ok(Self {
-            model,
-            client,
-            history: history_recorder,
-            _server: embedded,
-            _ingest: Some(ingest),
-            layout,
+    /// The dashboard of a running `session`.
+    pub fn new(session: Session) -> Self {
+        Self {
+            model: session.model,
+            client: session.client,
+            history: session.history,
+            _running: session.running,
+            layout: session.layout,
             charts: ChartsView::default(),
             tables: GroupTables::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
             auto: AutoCharts::default(),
-            layout_key,
-            notice,
-        })
+            layout_key: session.layout_key,
+            notice: session.notice,
+            lock_waits: LockWaits::default(),
+            inspector: Inspector::default(),
+        }
     }
 
     /// The key the layout is saved under in eframe's storage.
@@ -216,6 +86,12 @@ impl DashboardApp {
         &self.model
     }
 
+    /// The longest this thread waited for the model's lock over the last
+    /// frames (see [`LockWaits`]).
+    pub fn worst_lock_wait(&self) -> Option<Duration> {
+        self.lock_waits.worst()
+    }
+
     /// Draws the whole dashboard into `ui`.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
@@ -225,7 +101,9 @@ impl DashboardApp {
         let now_ms = unix_millis();
         let now_secs = now_ms as f64 / 1000.0;
         let model = self.model.clone();
-        let mut shared = lock(&model);
+        let (mut shared, waited) = model.lock_timed();
+        self.lock_waits.record(waited);
+        shared.status.expire_gap_warning(now);
         // New channels and fields may want automatic charts.
         if self.auto.update(&mut self.layout, &shared.store, now_ms) {
             ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));
@@ -235,7 +113,7 @@ impl DashboardApp {
             self.top_bar_ui(ui, now_secs, &mut shared);
         });
         egui::Panel::bottom("status-bar").show(ui, |ui| {
-            status_bar_ui(ui, &shared.status, now, now_ms);
+            status_bar_ui(ui, &shared.status, now, now_ms, self.lock_waits.worst());
             if let Some(notice) = self.notice.clone() {
                 ui.horizontal(|ui| {
                     ui.colored_label(ui.visuals().warn_fg_color, notice);
@@ -244,8 +122,17 @@ impl DashboardApp {
                     }
                 });
             }
-            if let Some(gap) = &shared.status.gap_warning {
-                ui.colored_label(ui.visuals().warn_fg_color, gap);
+            if let Some(gap) = shared.status.gap_warning.clone() {
+                ui.horizontal(|ui| {
+                    ui.colored_label(ui.visuals().warn_fg_color, gap);
+                    if ui
+                        .small_button("✕")
+                        .on_hover_text("Dismiss (it also goes after a minute with no new gap)")
+                        .clicked()
+                    {
+                        shared.status.dismiss_gap_warning();
+                    }
+                });
             }
             if let Some(warning) = shared.store.warnings().last() {
                 ui.colored_label(ui.visuals().warn_fg_color, warning);
@@ -298,7 +185,13 @@ impl DashboardApp {
                         .inspected
                         .as_deref()
                         .map_or(TimeSpec::Auto, |c| shared.store.time_spec(c));
-                    inspector_ui(ui, shared.inspected.as_deref(), &shared.inspector, time);
+                    self.inspector.ui(
+                        ui,
+                        shared.inspected.as_deref(),
+                        &shared.inspector,
+                        shared.inspector_pushed,
+                        time,
+                    );
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
@@ -470,19 +363,6 @@ impl DashboardApp {
     }
 }
 
-/// The layout of a first run (nothing saved): the configuration's
-/// subscriptions, else the demo's channels on the embedded `demo` server,
-/// else every channel.
-pub fn first_layout(config: &Config, demo: bool) -> Layout {
-    let mut layout = Layout::default();
-    if !config.subscribe.is_empty() {
-        layout.subscriptions.clone_from(&config.subscribe);
-    } else if demo {
-        layout.subscriptions = DEMO_SUBSCRIPTIONS.map(String::from).to_vec();
-    }
-    layout
-}
-
 impl eframe::App for DashboardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
@@ -495,27 +375,5 @@ impl eframe::App for DashboardApp {
         {
             recorder.flush();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_first_run_on_a_server_subscribes_to_everything() {
-        let layout = first_layout(&Config::default(), false);
-        assert_eq!(layout.subscriptions, vec!["/**"]);
-        let demo = first_layout(&Config::default(), true);
-        assert_eq!(demo.subscriptions, DEMO_SUBSCRIPTIONS.map(String::from));
-        let config = Config {
-            subscribe: vec!["/stocks/*".into()],
-            ..Config::default()
-        };
-        assert_eq!(
-            first_layout(&config, false).subscriptions,
-            vec!["/stocks/*"]
-        );
-        assert_eq!(first_layout(&config, true).subscriptions, vec!["/stocks/*"]);
     }
 }

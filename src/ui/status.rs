@@ -30,12 +30,19 @@ pub struct ConnectionStatus {
     pub reconnects: u64,
     /// The last error and when it happened.
     pub last_error: Option<(String, Instant)>,
-    /// True while the user is told that a gap may exist.
+    /// While the user is told that a gap may exist: what happened. It
+    /// goes when dismissed or after [`GAP_WARNING_CLEARS_AFTER`] with no
+    /// new gap ([`ConnectionStatus::expire_gap_warning`]).
     pub gap_warning: Option<String>,
+    /// When the last gap was told.
+    pub gap_at: Option<Instant>,
     /// The periods without connection since the first one, oldest first,
     /// at most [`MAX_DOWN_PERIODS`].
     pub down: VecDeque<DownPeriod>,
 }
+
+/// A gap warning goes after this long with no new gap.
+pub const GAP_WARNING_CLEARS_AFTER: Duration = Duration::from_secs(60);
 
 /// Periods without connection kept.
 pub const MAX_DOWN_PERIODS: usize = 100;
@@ -70,6 +77,7 @@ impl ConnectionStatus {
             reconnects: 0,
             last_error: None,
             gap_warning: None,
+            gap_at: None,
             down: VecDeque::new(),
         }
     }
@@ -105,10 +113,13 @@ impl ConnectionStatus {
                     .add(batch.received_ms, batch.messages.len() as u64);
             }
             Event::Resubscribed { patterns } => {
-                self.gap_warning = Some(format!(
-                    "re-subscribed to {} after a new handshake: messages published meanwhile may be missing",
-                    patterns.join(", ")
-                ));
+                self.warn_gap(
+                    format!(
+                        "re-subscribed to {} after a new handshake: messages published meanwhile may be missing",
+                        patterns.join(", ")
+                    ),
+                    now,
+                );
             }
             Event::ServerChanged { url } => self.server_url.clone_from(url),
             Event::SubscribeFailed { pattern, reason } => {
@@ -129,22 +140,40 @@ impl ConnectionStatus {
                     now,
                 ));
             }
-            Event::SubscribeRetried { reason, .. } => {
-                self.gap_warning = Some(reason.clone());
-            }
+            Event::SubscribeRetried { reason, .. } => self.warn_gap(reason.clone(), now),
             Event::CredentialsRejected { reason } => {
                 self.last_error = Some((
                     format!("credentials rejected ({reason}); getting a new token"),
                     now,
                 ));
             }
-            Event::Notice { message } => {
-                self.gap_warning = Some(message.clone());
-            }
+            Event::Notice { message } => self.warn_gap(message.clone(), now),
             Event::GaveUp { reason } => {
                 self.last_error = Some((format!("gave up: {reason}"), now));
             }
             Event::Subscribed { .. } | Event::Unsubscribed { .. } | Event::Published { .. } => {}
+        }
+    }
+
+    fn warn_gap(&mut self, text: String, now: Instant) {
+        self.gap_warning = Some(text);
+        self.gap_at = Some(now);
+    }
+
+    /// The user dismissed the gap warning.
+    pub fn dismiss_gap_warning(&mut self) {
+        self.gap_warning = None;
+        self.gap_at = None;
+    }
+
+    /// Clears the gap warning once [`GAP_WARNING_CLEARS_AFTER`] has passed
+    /// since the last gap.
+    pub fn expire_gap_warning(&mut self, now: Instant) {
+        if self
+            .gap_at
+            .is_some_and(|at| now.saturating_duration_since(at) >= GAP_WARNING_CLEARS_AFTER)
+        {
+            self.dismiss_gap_warning();
         }
     }
 
@@ -206,16 +235,32 @@ impl ConnectionStatus {
         matches!(self.state, State::Connected | State::Connecting)
     }
 
-    /// How long until the summary's countdown changes (for repaints).
+    /// How long until the summary's countdown changes or the gap warning
+    /// goes (for repaints).
     pub fn next_change(&self, now: Instant) -> Option<Duration> {
-        self.retry_at
+        let countdown = self
+            .retry_at
             .filter(|at| *at > now)
-            .map(|at| (at - now).min(Duration::from_millis(500)))
+            .map(|at| (at - now).min(Duration::from_millis(500)));
+        let gap = self
+            .gap_warning
+            .as_ref()
+            .and(self.gap_at)
+            .map(|at| (at + GAP_WARNING_CLEARS_AFTER).saturating_duration_since(now));
+        countdown.into_iter().chain(gap).min()
     }
 }
 
-/// The status bar: state, server, rates, reconnects, last error.
-pub fn status_bar_ui(ui: &mut egui::Ui, status: &ConnectionStatus, now: Instant, now_ms: u64) {
+/// The status bar: state, server, rates, reconnects, last error; the
+/// rate's tooltip tells `lock_wait`, the UI's longest wait for the model
+/// over the last frames.
+pub fn status_bar_ui(
+    ui: &mut egui::Ui,
+    status: &ConnectionStatus,
+    now: Instant,
+    now_ms: u64,
+    lock_wait: Option<Duration>,
+) {
     ui.horizontal(|ui| {
         let color = match status.state {
             State::Connected => egui::Color32::from_rgb(60, 180, 90),
@@ -229,11 +274,18 @@ pub fn status_bar_ui(ui: &mut egui::Ui, status: &ConnectionStatus, now: Instant,
         ui.separator();
         ui.label(&status.server_url);
         ui.separator();
-        ui.label(format!(
+        let rate = ui.label(format!(
             "{:.0} msgs/s · {} total",
             status.rate.per_second(now_ms),
             status.messages_total
         ));
+        if let Some(wait) = lock_wait {
+            rate.on_hover_text(format!(
+                "longest wait of the UI for the data over the last {} frames: {:.2} ms",
+                super::model::LOCK_WAIT_FRAMES,
+                wait.as_secs_f64() * 1000.0
+            ));
+        }
         ui.separator();
         ui.label(format!("reconnects: {}", status.reconnects));
         if let Some((error, at)) = &status.last_error {
@@ -332,5 +384,49 @@ mod tests {
     fn clip_adds_ellipsis() {
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(clip("abc", 4), "abc");
+    }
+
+    fn resubscribed() -> Event {
+        Event::Resubscribed {
+            patterns: vec!["/a/*".into()],
+        }
+    }
+
+    #[test]
+    fn the_gap_warning_clears_after_a_clean_minute() {
+        let t0 = Instant::now();
+        let mut s = ConnectionStatus::new("http://x/cometd");
+        s.apply(&resubscribed(), t0);
+        assert!(
+            s.gap_warning
+                .as_deref()
+                .is_some_and(|w| w.ends_with("may be missing"))
+        );
+        assert_eq!(s.next_change(t0), Some(GAP_WARNING_CLEARS_AFTER));
+        // A new gap 30 s later starts the minute again.
+        let t30 = t0 + Duration::from_secs(30);
+        s.apply(&resubscribed(), t30);
+        s.expire_gap_warning(t0 + Duration::from_secs(61));
+        assert!(s.gap_warning.is_some(), "30 s only since the last gap");
+        s.expire_gap_warning(t30 + GAP_WARNING_CLEARS_AFTER);
+        assert_eq!(s.gap_warning, None);
+        assert_eq!(s.next_change(t30 + GAP_WARNING_CLEARS_AFTER), None);
+    }
+
+    #[test]
+    fn the_gap_warning_can_be_dismissed() {
+        let now = Instant::now();
+        let mut s = ConnectionStatus::new("http://x/cometd");
+        s.apply(
+            &Event::Notice {
+                message: "messages may be missing".into(),
+            },
+            now,
+        );
+        assert!(s.gap_warning.is_some());
+        s.dismiss_gap_warning();
+        assert_eq!(s.gap_warning, None);
+        s.expire_gap_warning(now + GAP_WARNING_CLEARS_AFTER);
+        assert_eq!(s.gap_warning, None);
     }
 }
