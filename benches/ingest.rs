@@ -23,7 +23,10 @@
 //! reply over and over (byte-identical layouts, one timestamp) is the
 //! layout cache's best case, kept as its own line
 //! (`protocol_into_store_best_case`). The parse references and the
-//! protocol lines read the first representative quote reply.
+//! protocol lines read the first representative quote reply. The store's
+//! own share is timed alone on the batches the protocol made of the
+//! moving quotes and the mixed feed (`store_alone`,
+//! `store_alone_mixed`: the protocol's work untimed).
 //!
 //! All on one thread. Criterion prints throughput in elements (messages)
 //! per second.
@@ -398,9 +401,7 @@ fn ingest(c: &mut Criterion) {
         b.iter_custom(protocol_into_store(|_, id| reply(id)))
     });
     // The store alone, on the batches the protocol made (leaves read).
-    group.bench_function("store_alone", |b| {
-        b.iter_custom(store_alone(moving_quotes))
-    });
+    group.bench_function("store_alone", |b| b.iter_custom(store_alone(moving_quotes)));
     group.bench_function("store_alone_mixed", |b| {
         b.iter_custom(store_alone(mixed_feed))
     });
