@@ -23,7 +23,10 @@
 //! reply over and over (byte-identical layouts, one timestamp) is the
 //! layout cache's best case, kept as its own line
 //! (`protocol_into_store_best_case`). The parse references and the
-//! protocol lines read the first representative quote reply.
+//! protocol lines read the first representative quote reply. The store's
+//! own share is timed alone on the batches the protocol made of the
+//! moving quotes and the mixed feed (`store_alone`,
+//! `store_alone_mixed`: the protocol's work untimed).
 //!
 //! All on one thread. Criterion prints throughput in elements (messages)
 //! per second.
@@ -229,6 +232,21 @@ struct FloorEnvelope<'a> {
 /// The whole path, protocol and store, on the replies `make` gives for
 /// rounds 0, 1, 2, …: each built before its round is timed.
 fn protocol_into_store(make: fn(u64, &str) -> Vec<u8>) -> impl FnMut(u64) -> Duration {
+    timed_ingest(make, true)
+}
+
+/// The store alone: [`protocol_into_store`] with the protocol's work
+/// untimed (the batches are made before the store takes them in).
+fn store_alone(make: fn(u64, &str) -> Vec<u8>) -> impl FnMut(u64) -> Duration {
+    timed_ingest(make, false)
+}
+
+/// Replies `make` gives through the protocol into a store; the protocol
+/// timed too when `with_protocol`.
+fn timed_ingest(
+    make: fn(u64, &str) -> Vec<u8>,
+    with_protocol: bool,
+) -> impl FnMut(u64) -> Duration {
     move |iters| {
         let now = Instant::now();
         let mut p = connected_protocol(now, true);
@@ -246,14 +264,29 @@ fn protocol_into_store(make: fn(u64, &str) -> Vec<u8>) -> impl FnMut(u64) -> Dur
         for round in 0..iters {
             let (token, id) = next_connect(&mut p, now);
             let body = Bytes::from(make(round, &id));
-            let started = Instant::now();
-            p.handle_response(token, body, now, round_start_ms(round) + MESSAGES as u64);
-            while let Some(event) = p.poll_event() {
-                if let Event::Messages(batch) = event {
-                    store.ingest(&batch);
+            if with_protocol {
+                let started = Instant::now();
+                p.handle_response(token, body, now, round_start_ms(round) + MESSAGES as u64);
+                while let Some(event) = p.poll_event() {
+                    if let Event::Messages(batch) = event {
+                        store.ingest(&batch);
+                    }
                 }
+                total += started.elapsed();
+            } else {
+                p.handle_response(token, body, now, round_start_ms(round) + MESSAGES as u64);
+                let mut batches = Vec::new();
+                while let Some(event) = p.poll_event() {
+                    if let Event::Messages(batch) = event {
+                        batches.push(batch);
+                    }
+                }
+                let started = Instant::now();
+                for batch in &batches {
+                    store.ingest(batch);
+                }
+                total += started.elapsed();
             }
-            total += started.elapsed();
         }
         black_box(store.series_count());
         total
@@ -366,6 +399,11 @@ fn ingest(c: &mut Criterion) {
     // timestamp).
     group.bench_function("protocol_into_store_best_case", |b| {
         b.iter_custom(protocol_into_store(|_, id| reply(id)))
+    });
+    // The store alone, on the batches the protocol made (leaves read).
+    group.bench_function("store_alone", |b| b.iter_custom(store_alone(moving_quotes)));
+    group.bench_function("store_alone_mixed", |b| {
+        b.iter_custom(store_alone(mixed_feed))
     });
     group.finish();
 }

@@ -6,26 +6,41 @@
 //! Everything a server controls is bounded: series and channel counts (new
 //! ones beyond the caps are refused with one warning), samples per series
 //! (retention), leaves per message and nesting depth.
+//!
+//! A message is taken in by steps, each in its module: its channel
+//! ([`channel_stats`]), its samples through the channel's learned layout
+//! (`layout`) or walked the general way (`walk`), its time (`time`), and
+//! the samples kept and dispatched to the sample sink and alert rules
+//! (`registry`, which also holds the caps).
 
 pub mod alarm;
 pub mod alerts;
+pub mod channel_stats;
 pub mod codec;
 pub mod extract;
+mod layout;
 pub mod pattern;
+mod registry;
 pub mod series;
 pub mod summary;
+mod time;
+mod walk;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use bytestring::ByteString;
 
 use crate::bayeux::channel::ChannelPattern;
 use crate::bayeux::{MessageBatch, RawJson};
-use crate::json::shape::{Shape, learning_due};
-use extract::Layout;
+use crate::json::shape::Shape;
+use channel_stats::Channels;
+use layout::LayoutBudget;
+use registry::Registry;
+use time::TimeRules;
+use walk::Walker;
 
 pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
+pub use channel_stats::{ChannelStats, RateMeter};
 pub use pattern::{SeriesPattern, series_name};
 pub use series::{Retention, Series};
 
@@ -63,218 +78,24 @@ impl Default for StoreConfig {
     }
 }
 
-/// Statistics of one channel.
-#[derive(Debug, Clone, Default)]
-pub struct ChannelStats {
-    /// Messages received.
-    pub messages: u64,
-    /// When the last one arrived, Unix ms.
-    pub last_received_ms: u64,
-    /// The last message's data as received.
-    pub last_message: Option<RawJson>,
-    /// Messages that were not valid JSON or could not be walked.
-    pub unreadable: u64,
-    rate: RateMeter,
-    /// Whether this channel carries server alarms.
-    is_alarm_channel: bool,
-    /// The last batch that had a message on this channel, and where.
-    last_batch: u64,
-    last_index: usize,
-    /// Series of this channel: pointer → series index.
-    series: HashMap<Box<str>, usize, FastHash>,
-    /// The series each leaf position had last time (pointer, index).
-    leaves: Vec<(Box<str>, usize)>,
-    /// The layout of this channel's messages, once learned.
-    layout: Option<ChannelLayout>,
-    /// Messages walked the general way (no layout, or one that did not
-    /// fit): learning is tried when [`learning_due`] says so.
-    walked: u32,
-    /// The entry of [`StoreConfig::timestamp_fields`] for this channel.
-    time_rule: Option<usize>,
-}
-
-/// A channel's message layout and the series each of its samples feeds
-/// (`None`: refused by the series cap).
-#[derive(Debug, Clone)]
-struct ChannelLayout {
-    layout: Layout,
-    series: Vec<Option<usize>>,
-    /// The protocol's data shape last compared with `layout`, and whether
-    /// its leaf values can be read instead of the text. Weak: the shape
-    /// stays the protocol's, and the address cannot be reused meanwhile.
-    leaves_of: Option<(Weak<Shape>, bool)>,
-}
-
-/// Bytes all channels' layouts may hold together (beyond, new channels'
-/// messages are walked the general way).
-const MAX_LAYOUT_BYTES: usize = 16 * 1024 * 1024;
-
-impl ChannelLayout {
-    fn new(layout: Layout, series: Vec<Option<usize>>) -> Self {
-        Self {
-            layout,
-            series,
-            leaves_of: None,
-        }
-    }
-
-    /// Whether the leaf values of a payload that fitted `shape` can be
-    /// read through this layout (compared once per shape).
-    fn reads_leaves_of(&mut self, shape: &Arc<Shape>) -> bool {
-        match &self.leaves_of {
-            Some((known, same)) if std::ptr::eq(known.as_ptr(), Arc::as_ptr(shape)) => *same,
-            _ => {
-                let same = self.layout.reads_leaves_of(shape);
-                self.leaves_of = Some((Arc::downgrade(shape), same));
-                same
-            }
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.layout.heap_bytes() + self.series.capacity() * std::mem::size_of::<Option<usize>>()
-    }
-}
-
-/// Where a channel with this entry of [`StoreConfig::timestamp_fields`]
-/// has its messages' time.
-fn time_spec(config: &StoreConfig, rule: Option<usize>) -> extract::TimeSpec<'_> {
-    let configured = match rule.and_then(|i| config.timestamp_fields.get(i)) {
-        Some((_, field)) => Some(field.as_str()),
-        None => config.timestamp_field.as_deref(),
-    };
-    configured.map_or(extract::TimeSpec::Auto, extract::TimeSpec::from)
-}
-
-/// Hashing for maps keyed by what a server sends: fast, seeded per process.
-type FastHash = foldhash::fast::RandomState;
-
-/// Leaf positions remembered per channel.
-const LEAF_CACHE: usize = 64;
-
-impl ChannelStats {
-    /// The series of a message's `position`-th sample, at `pointer`: the
-    /// one that position had last time when the pointer is the same (no
-    /// hashing), else the channel's series of that pointer, else a new one
-    /// from `create` (`None`: refused).
-    fn series_for(
-        &mut self,
-        position: usize,
-        pointer: &str,
-        create: impl FnOnce() -> Option<usize>,
-    ) -> Option<usize> {
-        if let Some((cached, index)) = self.leaves.get(position)
-            && **cached == *pointer
-        {
-            return Some(*index);
-        }
-        let index = match self.series.get(pointer) {
-            Some(index) => *index,
-            None => {
-                let index = create()?;
-                self.series.insert(pointer.into(), index);
-                index
-            }
-        };
-        if position < self.leaves.len() {
-            self.leaves[position] = (pointer.into(), index);
-        } else if position == self.leaves.len() && position < LEAF_CACHE {
-            self.leaves.push((pointer.into(), index));
-        }
-        Some(index)
-    }
-
-    /// Replaces the channel's layout with `learned`, kept only while all
-    /// layouts together stay within [`MAX_LAYOUT_BYTES`] (`held` counts
-    /// them).
-    fn keep_layout(&mut self, learned: Option<ChannelLayout>, held: &mut usize) {
-        *held -= self.layout.take().map_or(0, |l| l.heap_bytes());
-        if let Some(known) = learned
-            && *held + known.heap_bytes() <= MAX_LAYOUT_BYTES
-        {
-            *held += known.heap_bytes();
-            self.layout = Some(known);
-        }
-    }
-
-    /// True when the channel carries server alarms.
-    pub fn is_alarm_channel(&self) -> bool {
-        self.is_alarm_channel
-    }
-
-    /// Messages per second over the last few seconds, at `now_ms`.
-    pub fn rate(&self, now_ms: u64) -> f64 {
-        self.rate.per_second(now_ms)
-    }
-}
-
-/// Message counts per second over the last few seconds.
-#[derive(Debug, Clone, Default)]
-pub struct RateMeter {
-    /// (second, count), newest last, at most `RATE_SECONDS + 1` entries.
-    buckets: Vec<(u64, u64)>,
-}
-
-const RATE_SECONDS: u64 = 5;
-
-impl RateMeter {
-    /// Counts `n` events at `now_ms` (Unix ms).
-    pub fn add(&mut self, now_ms: u64, n: u64) {
-        let second = now_ms / 1000;
-        match self.buckets.last_mut() {
-            Some((s, count)) if *s == second => *count += n,
-            _ => {
-                self.buckets.push((second, n));
-                self.buckets.retain(|(s, _)| *s + RATE_SECONDS >= second);
-            }
-        }
-    }
-
-    /// Events per second over the last complete seconds at `now_ms`.
-    pub fn per_second(&self, now_ms: u64) -> f64 {
-        let second = now_ms / 1000;
-        let total: u64 = self
-            .buckets
-            .iter()
-            .filter(|(s, _)| *s < second && *s + RATE_SECONDS >= second)
-            .map(|(_, c)| c)
-            .sum();
-        total as f64 / RATE_SECONDS as f64
-    }
-}
-
-struct SeriesEntry {
-    name: String,
-    series: Series,
-    /// Rules that watch this series.
-    rules: Vec<usize>,
-}
-
 /// Series, channel statistics and alerts. Driven from one thread.
 pub struct Store {
     config: StoreConfig,
-    series: Vec<SeriesEntry>,
-    by_name: HashMap<String, usize>,
-    channels: HashMap<Arc<str>, ChannelStats, FastHash>,
-    /// Batches taken in (numbers each batch for `ChannelStats::last_batch`).
+    /// Series, by index and name, and the caps.
+    registry: Registry,
+    channels: Channels,
+    /// Batches taken in (numbers each batch for the channels).
     batches: u64,
-    /// Channels seen in the batch being taken in.
-    batch_channels: Vec<Arc<str>>,
+    /// Channels seen in the batch being taken in (indices).
+    batch_channels: Vec<usize>,
     alert_channels: Vec<ChannelPattern>,
-    /// [`StoreConfig::timestamp_fields`] parsed, longest pattern first:
-    /// (pattern, index in the configuration).
-    time_rules: Vec<(ChannelPattern, usize)>,
+    time_rules: TimeRules,
     alerts: AlertEngine,
-    warnings: Vec<String>,
-    refused_series: u64,
-    refused_channels: u64,
-    path: String,
+    /// The samples of the message being taken in: (series index, value).
     pending: Vec<(usize, f64)>,
-    /// Series of each sample of a message whose layout is being learned.
-    learned: Vec<Option<usize>>,
+    walker: Walker,
     /// Bytes held by the channels' layouts.
-    layout_bytes: usize,
-    generation: u64,
+    layouts: LayoutBudget,
     /// Told of every sample stored (e.g. to record history).
     sample_sink: Option<SampleSink>,
 }
@@ -286,7 +107,7 @@ pub type SampleSink = Box<dyn FnMut(&str, f64, f64) + Send + Sync>;
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("series", &self.series.len())
+            .field("series", &self.registry.entries().len())
             .field("channels", &self.channels.len())
             .finish_non_exhaustive()
     }
@@ -300,31 +121,18 @@ impl Store {
             .iter()
             .filter_map(|p| ChannelPattern::parse(p).ok())
             .collect();
-        let mut time_rules: Vec<(ChannelPattern, usize)> = config
-            .timestamp_fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (p, _))| Some((ChannelPattern::parse(p).ok()?, i)))
-            .collect();
-        time_rules.sort_by_key(|(_, i)| std::cmp::Reverse(config.timestamp_fields[*i].0.len()));
         Self {
-            time_rules,
+            registry: Registry::new(&config),
+            time_rules: TimeRules::new(&config),
             config,
-            series: Vec::new(),
-            by_name: HashMap::new(),
-            channels: HashMap::default(),
+            channels: Channels::default(),
             batches: 0,
             batch_channels: Vec::new(),
             alert_channels,
             alerts: AlertEngine::new(rules),
-            warnings: Vec::new(),
-            refused_series: 0,
-            refused_channels: 0,
-            path: String::new(),
             pending: Vec::new(),
-            learned: Vec::new(),
-            layout_bytes: 0,
-            generation: 0,
+            walker: Walker::default(),
+            layouts: LayoutBudget::default(),
             sample_sink: None,
         }
     }
@@ -352,15 +160,16 @@ impl Store {
         // Keep each channel's last message as a copy of its own, once per
         // reply: a slice would keep the whole reply buffer alive.
         for channel in std::mem::take(&mut self.batch_channels) {
-            if let Some(stats) = self.channels.get_mut(&*channel)
-                && let Some(message) = batch.messages.get(stats.last_index)
-            {
+            let stats = self.channels.at(channel);
+            if let Some(message) = batch.messages.get(stats.last_index) {
                 stats.last_message =
                     Some(RawJson::from_text(ByteString::from(message.data.as_str())));
             }
         }
     }
 
+    /// Takes in one message: its channel noted, its samples read, and
+    /// kept at its time.
     fn ingest_one(
         &mut self,
         channel: &Arc<str>,
@@ -370,182 +179,88 @@ impl Store {
         received_ms: u64,
         received_secs: f64,
     ) {
-        let Store {
-            channels,
-            series,
-            by_name,
-            config,
-            refused_series,
-            warnings,
-            generation,
-            alerts,
-            path,
-            pending,
-            learned,
-            layout_bytes,
-            batches,
-            batch_channels,
-            sample_sink,
-            ..
-        } = self;
-        let Some(stats) = channels.get_mut(&**channel) else {
-            // A new channel: tracked (unless refused), then taken in.
-            if self.add_channel(channel) {
-                self.ingest_one(
-                    channel,
-                    data,
-                    leaves,
-                    index_in_batch,
-                    received_ms,
-                    received_secs,
-                );
-            }
+        let Some(at) = self.channel_index(channel) else {
             return;
         };
+        let stats = self.channels.at(at);
         if stats.is_alarm_channel {
-            alerts.server_alarm(channel, &data.to_value(), received_ms);
+            self.alerts
+                .server_alarm(channel, &data.to_value(), received_ms);
         }
-        if stats.last_batch != *batches {
-            stats.last_batch = *batches;
-            batch_channels.push(channel.clone());
+        if stats.note_in_batch(self.batches, index_in_batch) {
+            self.batch_channels.push(at);
         }
-        stats.last_index = index_in_batch;
-        // The data into (series index, value) pairs: through the channel's
-        // layout when the message fits it (from the leaf values the
-        // protocol read when they are of that layout, else from the text),
-        // else walked (and learned).
-        pending.clear();
-        let bytes = data.as_bytes();
-        let fitted = stats.layout.as_mut().and_then(|known| {
-            let read = leaves
-                .filter(|(shape, _)| known.reads_leaves_of(shape))
-                .map(|(_, values)| values);
-            let sink = |position: usize, value: f64| match known.series.get(position) {
-                Some(Some(index)) => pending.push((*index, value)),
-                _ => *refused_series += 1,
-            };
-            match read {
-                Some(values) => extract::extract_from_leaves(&known.layout, values, sink),
-                None => extract::extract_with_layout(&known.layout, data.as_str(), sink),
-            }
-        });
-        let result = match fitted {
-            Some(found) => Ok(found),
-            None => {
-                pending.clear();
-                learned.clear();
-                let learn = learning_due(stats.walked);
-                let time = time_spec(config, stats.time_rule);
-                stats.walked = stats.walked.saturating_add(1);
-                let mut leaf = 0usize;
-                let mut sink = |pointer: &str, value: f64| {
-                    let position = leaf;
-                    leaf += 1;
-                    let index = stats.series_for(position, pointer, || {
-                        // A series restored from history continues.
-                        let name = series_name(channel, pointer);
-                        if let Some(&index) = by_name.get(&name) {
-                            return Some(index);
-                        }
-                        if series.len() >= config.max_series {
-                            *refused_series += 1;
-                            if *refused_series == 1 && warnings.len() < 100 {
-                                warnings.push(format!(
-                                    "more than {} series: new series are refused",
-                                    config.max_series
-                                ));
-                            }
-                            return None;
-                        }
-                        let index = series.len();
-                        series.push(SeriesEntry {
-                            rules: alerts.rules_for(&name),
-                            name: name.clone(),
-                            series: Series::new(config.retention),
-                        });
-                        by_name.insert(name, index);
-                        *generation += 1;
-                        Some(index)
-                    });
-                    if learn {
-                        learned.push(index);
-                    }
-                    if let Some(index) = index {
-                        pending.push((index, value));
-                    }
-                };
-                if learn {
-                    extract::extract_and_learn(bytes, time, path, &mut sink).map(
-                        |(found, layout)| {
-                            let learned =
-                                layout.map(|layout| ChannelLayout::new(layout, learned.clone()));
-                            stats.keep_layout(learned, layout_bytes);
-                            found
-                        },
-                    )
-                } else {
-                    extract::extract(bytes, time, path, &mut sink)
-                }
-            }
+        let read = self.read_samples(at, channel, data, leaves);
+        let stats = self.channels.at(at);
+        stats.count(received_ms);
+        let Ok(found) = read else {
+            stats.unreadable += 1;
+            return;
         };
-        stats.messages += 1;
-        stats.last_received_ms = received_ms;
-        stats.rate.add(received_ms, 1);
-        let time = match result {
-            // A timestamp a day or more ahead of the receive time is bogus:
-            // it would freeze the series' clock (later samples clamp to it).
-            Ok(found) => found
-                .timestamp
-                .filter(|t| *t < received_secs + 86_400.0)
-                .unwrap_or(received_secs),
-            Err(_) => {
-                stats.unreadable += 1;
-                return;
-            }
-        };
-        for (index, value) in pending.drain(..) {
-            let entry = &mut series[index];
-            entry.series.push(time, value);
-            if let Some(sink) = sample_sink
-                && let Some((stored_at, stored)) = entry.series.last()
-            {
-                sink(&entry.name, stored_at, stored);
-            }
-            if !entry.rules.is_empty() {
-                alerts.observe(&entry.rules, &entry.name, value, received_ms);
-            }
-        }
+        let time = time::sample_time(found.timestamp, received_secs);
+        self.registry.dispatch(
+            &mut self.pending,
+            time,
+            received_ms,
+            &mut self.alerts,
+            self.sample_sink.as_mut(),
+        );
     }
 
-    /// Starts tracking a channel; false when the channel cap refuses it.
-    fn add_channel(&mut self, channel: &Arc<str>) -> bool {
-        if self.channels.len() >= self.config.max_channels {
-            self.refused_channels += 1;
-            if self.refused_channels == 1 && self.warnings.len() < 100 {
-                self.warnings.push(format!(
-                    "more than {} channels: messages on new channels are ignored",
-                    self.config.max_channels
-                ));
-            }
-            return false;
+    /// The index of `channel`, tracked from now on when new; `None` when
+    /// the channel cap refuses it.
+    fn channel_index(&mut self, channel: &Arc<str>) -> Option<usize> {
+        if let Some(at) = self.channels.index_of(channel) {
+            return Some(at);
         }
-        self.generation += 1;
-        let stats = ChannelStats {
-            is_alarm_channel: self.alert_channels.iter().any(|p| p.matches(channel)),
-            time_rule: self
-                .time_rules
-                .iter()
-                .find(|(p, _)| p.matches(channel))
-                .map(|(_, i)| *i),
-            ..ChannelStats::default()
-        };
-        self.channels.insert(channel.clone(), stats);
-        true
+        if !self.registry.admit_channel(self.channels.len()) {
+            return None;
+        }
+        let stats = ChannelStats::new(
+            self.alert_channels.iter().any(|p| p.matches(channel)),
+            self.time_rules.rule_for(channel),
+        );
+        Some(self.channels.insert(channel.clone(), stats))
+    }
+
+    /// The samples of a message on the channel at `at` into
+    /// `self.pending`: through the channel's layout when the message fits
+    /// it, else walked (and the layout learned).
+    fn read_samples(
+        &mut self,
+        at: usize,
+        channel: &str,
+        data: &RawJson,
+        leaves: Option<(&Arc<Shape>, &[f64])>,
+    ) -> Result<extract::Extracted, crate::json::ScanError> {
+        let stats = self.channels.at(at);
+        self.pending.clear();
+        if let Some(known) = &mut stats.layout
+            && let Some(found) = known.read(
+                data.as_str(),
+                leaves,
+                &mut self.pending,
+                self.registry.refused_mut(),
+            )
+        {
+            return Ok(found);
+        }
+        let time = time::time_spec(&self.config, stats.time_rule);
+        self.walker.walk(
+            channel,
+            data.as_bytes(),
+            time,
+            stats,
+            &mut self.registry,
+            &self.alerts,
+            &mut self.layouts,
+            &mut self.pending,
+        )
     }
 
     /// Where `channel`'s messages hold their own time.
     pub fn time_spec(&self, channel: &str) -> extract::TimeSpec<'_> {
-        time_spec(
+        time::time_spec(
             &self.config,
             self.channels.get(channel).and_then(|c| c.time_rule),
         )
@@ -559,12 +274,12 @@ impl Store {
 
     /// Warnings about refused data (each cause once).
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        self.registry.warnings()
     }
 
     /// Series refused because of the series cap.
     pub fn refused_series(&self) -> u64 {
-        self.refused_series
+        self.registry.refused_series()
     }
 
     /// Puts samples of an earlier run back (from a history file), before
@@ -572,25 +287,10 @@ impl Store {
     /// to the series cap; false when refused), alert rules are not run,
     /// and the sample sink is not told.
     pub fn restore(&mut self, name: &str, times: &[f64], values: &[f64]) -> bool {
-        let index = match self.by_name.get(name) {
-            Some(&index) => index,
-            None => {
-                if self.series.len() >= self.config.max_series {
-                    self.refused_series += 1;
-                    return false;
-                }
-                let index = self.series.len();
-                self.series.push(SeriesEntry {
-                    rules: self.alerts.rules_for(name),
-                    name: name.to_owned(),
-                    series: Series::new(self.config.retention),
-                });
-                self.by_name.insert(name.to_owned(), index);
-                self.generation += 1;
-                index
-            }
+        let Some(index) = self.registry.find_or_create(name, &self.alerts) else {
+            return false;
         };
-        let series = &mut self.series[index].series;
+        let series = self.registry.series_mut(index);
         for (&time, &value) in times.iter().zip(values) {
             series.push(time, value);
         }
@@ -599,17 +299,19 @@ impl Store {
 
     /// A series by name.
     pub fn series(&self, name: &str) -> Option<&Series> {
-        self.by_name.get(name).map(|i| &self.series[*i].series)
+        self.registry
+            .index(name)
+            .map(|i| &self.registry.entry(i).series)
     }
 
     /// All series names, in creation order.
     pub fn series_names(&self) -> impl Iterator<Item = &str> {
-        self.series.iter().map(|e| e.name.as_str())
+        self.registry.entries().iter().map(|e| e.name.as_str())
     }
 
     /// Number of series.
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        self.registry.entries().len()
     }
 
     /// Series whose names match `pattern`.
@@ -617,7 +319,8 @@ impl Store {
         &'a self,
         pattern: &'a SeriesPattern,
     ) -> impl Iterator<Item = (&'a str, &'a Series)> + 'a {
-        self.series
+        self.registry
+            .entries()
             .iter()
             .filter(move |e| pattern.matches(&e.name))
             .map(|e| (e.name.as_str(), &e.series))
@@ -630,8 +333,7 @@ impl Store {
 
     /// All channels with their statistics, sorted by name.
     pub fn channels(&self) -> Vec<(&str, &ChannelStats)> {
-        let mut out: Vec<(&str, &ChannelStats)> =
-            self.channels.iter().map(|(k, v)| (&**k, v)).collect();
+        let mut out: Vec<(&str, &ChannelStats)> = self.channels.iter().collect();
         out.sort_by(|a, b| a.0.cmp(b.0));
         out
     }
@@ -644,7 +346,7 @@ impl Store {
         let mut out: Vec<&str> = stats
             .series
             .values()
-            .map(|i| self.series[*i].name.as_str())
+            .map(|i| self.registry.entry(*i).name.as_str())
             .collect();
         out.sort();
         out
@@ -653,24 +355,15 @@ impl Store {
     /// The JSON pointers of a channel's series, in the order its messages
     /// give them (as far as remembered), then the others by name.
     pub fn channel_pointers(&self, name: &str) -> Vec<&str> {
-        let Some(stats) = self.channels.get(name) else {
-            return Vec::new();
-        };
-        let mut out: Vec<&str> = stats.leaves.iter().map(|(p, _)| &**p).collect();
-        let mut rest: Vec<&str> = stats
-            .series
-            .keys()
-            .map(|p| &**p)
-            .filter(|p| !out.contains(p))
-            .collect();
-        rest.sort_unstable();
-        out.extend(rest);
-        out
+        self.channels
+            .get(name)
+            .map(ChannelStats::pointers)
+            .unwrap_or_default()
     }
 
     /// Grows whenever a channel or series is added (for caches).
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.registry.generation()
     }
 
     /// The alert engine.
@@ -685,7 +378,11 @@ impl Store {
 
     /// Bytes held by the series columns.
     pub fn heap_bytes(&self) -> usize {
-        self.series.iter().map(|e| e.series.heap_bytes()).sum()
+        self.registry
+            .entries()
+            .iter()
+            .map(|e| e.series.heap_bytes())
+            .sum()
     }
 }
 
@@ -1016,11 +713,11 @@ mod tests {
         // The layouts' memory is accounted as they are replaced.
         let held: usize = store
             .channels
-            .values()
-            .filter_map(|c| c.layout.as_ref().map(ChannelLayout::heap_bytes))
+            .iter()
+            .filter_map(|(_, c)| c.layout.as_ref().map(layout::ChannelLayout::heap_bytes))
             .sum();
         assert!(held > 0);
-        assert_eq!(store.layout_bytes, held);
+        assert_eq!(store.layouts.held(), held);
         // The fifth series is refused, once per message that has it.
         assert_eq!(store.series_count(), 4);
         assert!(store.series("/q#/y").is_none());
