@@ -39,8 +39,8 @@ use cometwatch::bayeux::{DataMessage, MessageBatch, RawJson};
 use cometwatch::store::{Retention, Series, Store, StoreConfig};
 use cometwatch::ui::channels::ChannelBrowser;
 use cometwatch::ui::charts::{ChartsView, charts_ui, series_points};
-use cometwatch::ui::plotting::reduce_to_columns;
 use cometwatch::ui::layout::{Layout, TimeWindow};
+use cometwatch::ui::plotting::reduce_to_columns;
 use cometwatch::ui::tables::GroupTables;
 use egui_plot::{Line, Plot, PlotPoint, PlotPoints};
 
@@ -178,14 +178,16 @@ fn plot_of<'a>(
 ) -> impl FnMut(&mut egui::Ui) + 'a {
     move |ui: &mut egui::Ui| {
         egui::CentralPanel::default().show(ui, |ui| {
-            Plot::new("like for like").height(900.0).show(ui, |plot_ui| {
-                for s in 0..SERIES {
-                    if let Some(series) = store.series(&series_name(s)) {
-                        let points = points(series, x.0, x.1);
-                        plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
+            Plot::new("like for like")
+                .height(900.0)
+                .show(ui, |plot_ui| {
+                    for s in 0..SERIES {
+                        if let Some(series) = store.series(&series_name(s)) {
+                            let points = points(series, x.0, x.1);
+                            plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
+                        }
                     }
-                }
-            });
+                });
         });
     }
 }
@@ -230,16 +232,22 @@ fn main() {
             .filter_map(|s| store.series(&series_name(s)))
             .map(|series| series.iter().unzip())
             .collect();
-        let linear_frames = if points >= 5_000_000 && !quick { 20 } else { frames };
+        let linear_frames = if points >= 5_000_000 && !quick {
+            20
+        } else {
+            frames
+        };
         let linear = measure(linear_frames, |ui| {
             egui::CentralPanel::default().show(ui, |ui| {
-                Plot::new("like for like").height(900.0).show(ui, |plot_ui| {
-                    for (s, (times, values)) in plain.iter().enumerate() {
-                        let mut points = Vec::new();
-                        reduce_to_columns(&[(times, values)], x0, now, COLUMNS, &mut points);
-                        plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
-                    }
-                });
+                Plot::new("like for like")
+                    .height(900.0)
+                    .show(ui, |plot_ui| {
+                        for (s, (times, values)) in plain.iter().enumerate() {
+                            let mut points = Vec::new();
+                            reduce_to_columns(&[(times, values)], x0, now, COLUMNS, &mut points);
+                            plot_ui.line(Line::new(format!("s{s}"), PlotPoints::Owned(points)));
+                        }
+                    });
             });
         });
         println!(

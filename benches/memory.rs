@@ -76,13 +76,17 @@ const START_MS: u64 = 1_795_384_143_623;
 /// `ticks` ticks of 8 quotes (4 Hz), as the demo publishes them.
 fn feed_quotes(store: &mut Store, ticks: usize) {
     let mut random = Random(7);
-    let symbols = ["ACME", "GLOBEX", "INITECH", "HOOLI", "UMBRELLA", "STARK", "WAYNE", "WONKA"];
+    let symbols = [
+        "ACME", "GLOBEX", "INITECH", "HOOLI", "UMBRELLA", "STARK", "WAYNE", "WONKA",
+    ];
     let channels: Vec<Arc<str>> = symbols
         .iter()
         .map(|s| Arc::from(format!("/quotes/{s}")))
         .collect();
     let mut prices: Vec<f64> = (0..symbols.len()).map(|i| 50.0 + 40.0 * i as f64).collect();
-    let mut volumes: Vec<u64> = (0..symbols.len()).map(|i| 10_000 + 5_000 * i as u64).collect();
+    let mut volumes: Vec<u64> = (0..symbols.len())
+        .map(|i| 10_000 + 5_000 * i as u64)
+        .collect();
     for tick in 0..ticks {
         let ts = START_MS + tick as u64 * 250 + random.next() % 5;
         let messages = channels
@@ -90,7 +94,8 @@ fn feed_quotes(store: &mut Store, ticks: usize) {
             .enumerate()
             .map(|(i, channel)| {
                 let sigma = 0.0008;
-                prices[i] = (prices[i] * (-0.5 * sigma * sigma + sigma * random.normal()).exp()).max(0.01);
+                prices[i] =
+                    (prices[i] * (-0.5 * sigma * sigma + sigma * random.normal()).exp()).max(0.01);
                 volumes[i] += 1 + random.next() % 500;
                 let last = prices[i];
                 let spread = (last * 0.0004).max(0.01);
@@ -127,10 +132,15 @@ fn feed_host(store: &mut Store, ticks: usize) {
         }
         let total = cores.iter().sum::<f64>() / cores.len() as f64;
         let cores_text: Vec<String> = cores.iter().map(|c| round(*c, 1).to_string()).collect();
-        used = (used as i64 + (random.normal() * 20_000_000.0) as i64).clamp(1, total_bytes as i64) as u64;
+        used = (used as i64 + (random.normal() * 20_000_000.0) as i64).clamp(1, total_bytes as i64)
+            as u64;
         load_one = (load_one + random.normal() * 0.05).max(0.0);
         let text = [
-            format!(r#"{{"total":{},"cores":[{}],"ts":{ts}}}"#, round(total, 1), cores_text.join(",")),
+            format!(
+                r#"{{"total":{},"cores":[{}],"ts":{ts}}}"#,
+                round(total, 1),
+                cores_text.join(",")
+            ),
             format!(
                 r#"{{"used_bytes":{used},"total_bytes":{total_bytes},"used_percent":{},"ts":{ts}}}"#,
                 round(used as f64 * 100.0 / total_bytes as f64, 1)
@@ -150,7 +160,9 @@ fn feed_host(store: &mut Store, ticks: usize) {
         let messages = [&cpu, &memory, &load, &network]
             .into_iter()
             .zip(text)
-            .map(|(channel, text)| DataMessage::new(channel.clone(), RawJson::parse(&text).expect("json")))
+            .map(|(channel, text)| {
+                DataMessage::new(channel.clone(), RawJson::parse(&text).expect("json"))
+            })
             .collect();
         store.ingest(&MessageBatch::new(ts + 1, messages));
     }
@@ -182,6 +194,6 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     // About 10 million samples per feed (3 million without --bench).
     let scale = if quick { 3 } else { 10 };
-    measure("quotes", |store| feed_quotes(store, scale * 1_000_000 / 32 * 1));
+    measure("quotes", |store| feed_quotes(store, scale * 1_000_000 / 32));
     measure("host", |store| feed_host(store, scale * 1_000_000 / 17));
 }

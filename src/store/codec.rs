@@ -107,7 +107,11 @@ fn encode_column_body(column: &[f64], implicit_first: bool) -> ((u8, Vec<u8>), b
         for order in [1u8, 2] {
             let codes = decimal_codes(column, scale, order);
             let bucketed: u64 = codes.iter().map(|&c| bucketed_bits(c)).sum();
-            let width = codes.iter().map(|c| 64 - c.leading_zeros()).max().unwrap_or(0);
+            let width = codes
+                .iter()
+                .map(|c| 64 - c.leading_zeros())
+                .max()
+                .unwrap_or(0);
             let packed = 8 + u64::from(width) * codes.len() as u64;
             for (bits, is_packed) in [(bucketed, false), (packed, true)] {
                 if bits < best.0 && (implicit_first || !is_packed) {
@@ -133,10 +137,19 @@ fn encode_column_body(column: &[f64], implicit_first: bool) -> ((u8, Vec<u8>), b
             if xor.as_ref().is_none_or(|x| decimal.len() < x.len()) =>
         {
             let packed = if packed { SEALED_PACKED } else { 0 };
-            ((SEALED_DECIMAL | packed | scale | ((order - 1) << 4), decimal), true)
+            (
+                (
+                    SEALED_DECIMAL | packed | scale | ((order - 1) << 4),
+                    decimal,
+                ),
+                true,
+            )
         }
         (_, xor) => (
-            (XOR, xor.unwrap_or_else(|| encode_xor(column, implicit_first))),
+            (
+                XOR,
+                xor.unwrap_or_else(|| encode_xor(column, implicit_first)),
+            ),
             false,
         ),
     }
@@ -164,7 +177,11 @@ const SEALED_PACKED: u8 = 0x20;
 /// elsewhere.
 fn encode_packed(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
     let codes = decimal_codes(column, scale, order);
-    let width = codes.iter().map(|c| 64 - c.leading_zeros()).max().unwrap_or(0);
+    let width = codes
+        .iter()
+        .map(|c| 64 - c.leading_zeros())
+        .max()
+        .unwrap_or(0);
     let mut bits = BitWriter::default();
     bits.write(u64::from(width), 8);
     for code in codes {

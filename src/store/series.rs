@@ -506,12 +506,18 @@ mod tests {
         });
         for i in 0..1_000_000i64 {
             // Milliseconds of a 4 Hz clock, a price in cents.
-            s.push((1_795_384_143_000 + i * 250) as f64 / 1000.0, (10_000 + i % 7) as f64 / 100.0);
+            s.push(
+                (1_795_384_143_000 + i * 250) as f64 / 1000.0,
+                (10_000 + i % 7) as f64 / 100.0,
+            );
         }
         assert_eq!(s.len(), 100_000);
         let per_sample = s.heap_bytes() as f64 / s.len() as f64;
         assert!(per_sample <= 3.0, "{per_sample} bytes per sample");
-        assert_eq!(s.first(), Some((1_795_384_143_000.0 / 1000.0 + 900_000.0 * 0.25, 100.03)));
+        assert_eq!(
+            s.first(),
+            Some((1_795_384_143_000.0 / 1000.0 + 900_000.0 * 0.25, 100.03))
+        );
     }
 
     #[test]

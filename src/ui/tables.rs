@@ -236,8 +236,7 @@ pub fn groups_of(store: &Store) -> Vec<Group> {
         let first_gauge = fields.iter().position(|field| {
             let name = series_name(channels[members[0]].0, field);
             store.series(&name).is_some_and(|series| {
-                let (times, values): (Vec<f64>, Vec<f64>) =
-                    series.newest(RECENT_SAMPLES).unzip();
+                let (times, values): (Vec<f64>, Vec<f64>) = series.newest(RECENT_SAMPLES).unzip();
                 FieldFacts::of(&times, &values).kind == Kind::Gauge
             })
         });
