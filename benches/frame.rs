@@ -69,14 +69,17 @@ fn store_keeping(max_points: usize) -> Store {
 /// slow sine with noise, three decimals (the values a sensor feed sends).
 fn store(points: usize) -> Store {
     let mut store = store_keeping(points);
-    let start = 1_795_384_000.0;
+    let start_ms = 1_795_384_000_000u64;
     let chunk = 1_000_000;
     for s in 0..SERIES {
         let name = series_name(s);
         let mut from = 0;
         while from < points {
             let to = (from + chunk).min(points);
-            let times: Vec<f64> = (from..to).map(|i| start + i as f64 * 0.02).collect();
+            // Receive times in ms, as servers send them.
+            let times: Vec<f64> = (from..to)
+                .map(|i| (start_ms + i as u64 * 20) as f64 / 1000.0)
+                .collect();
             let values: Vec<f64> = (from..to)
                 .map(|i| {
                     let v = ((i as f64) * 0.001 + s as f64).sin() * 10.0
