@@ -1,7 +1,7 @@
 //! "Export visible window as CSV…" of a chart's menu: every stored sample
 //! (not the points drawn) of the chart's series with a time within the
 //! plot's x range, in time order, in the format of `cometwatch export`
-//! (see [`crate::history::export`]): a header `time_ms,series,value`,
+//! (see [`mod@crate::history::export`]): a header `time_ms,series,value`,
 //! one sample a line, values exactly as stored.
 //!
 //! The samples are copied out of the store in the frame the entry is

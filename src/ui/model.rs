@@ -376,7 +376,7 @@ pub fn split_events(events: Vec<Event>, max: usize) -> Vec<Event> {
 }
 
 /// Folds one round of `events` into `model`, holding its lock in slices
-/// of at most [`SLICE_BUDGET`] of work or [`MESSAGES_PER_HOLD`] messages;
+/// of at most [`SLICE_BUDGET`] of work or `MESSAGES_PER_HOLD` messages;
 /// the last slice also ticks the alerts and collects toasts. Returns
 /// whether the UI should repaint and how many holds it took.
 pub fn ingest_round(
