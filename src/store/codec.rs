@@ -328,26 +328,14 @@ fn decimal_scale(column: &[f64]) -> Option<u8> {
 /// The integers `v × 10^scale` as deltas (`order` 1) or delta-of-deltas
 /// (`order` 2).
 fn encode_decimal(column: &[f64], scale: u8, order: u8, implicit_first: bool) -> Vec<u8> {
-    let power = POWERS[scale as usize];
     let mut bits = BitWriter::default();
-    let (mut previous, mut previous_delta) = (0i64, 0i64);
-    for (i, &v) in column.iter().enumerate() {
-        let n = (v * power).round() as i64;
-        if i == 0 {
-            if !implicit_first {
-                bits.write(zigzag(n), 64);
-            }
-        } else {
-            let delta = n.wrapping_sub(previous);
-            let coded = if order == 1 {
-                delta
-            } else {
-                delta.wrapping_sub(previous_delta)
-            };
-            write_bucketed(&mut bits, zigzag(coded));
-            previous_delta = delta;
-        }
-        previous = n;
+    if let Some(&first) = column.first()
+        && !implicit_first
+    {
+        bits.write(zigzag((first * POWERS[scale as usize]).round() as i64), 64);
+    }
+    for code in decimal_codes(column, scale, order) {
+        write_bucketed(&mut bits, code);
     }
     bits.finish()
 }
