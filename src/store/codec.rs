@@ -353,27 +353,51 @@ fn decode_decimal_into(
     let power = POWERS[scale as usize];
     let mut bits = BitReader::new(bytes);
     out.reserve(count.min(bytes.len() * 8 + 1));
-    let (mut previous, mut previous_delta) = (0i64, 0i64);
-    for i in 0..count {
-        let n = if i == 0 {
-            match first {
-                Some(first) => (first * power).round() as i64,
-                None => unzigzag(bits.read(64)?),
-            }
-        } else {
-            let coded = unzigzag(read_bucketed(&mut bits)?);
-            let delta = if order == 1 {
-                coded
-            } else {
-                previous_delta.wrapping_add(coded)
-            };
-            previous_delta = delta;
-            previous.wrapping_add(delta)
-        };
-        previous = n;
+    if count == 0 {
+        return Ok(());
+    }
+    let start = match first {
+        Some(first) => (first * power).round() as i64,
+        None => unzigzag(bits.read(64)?),
+    };
+    let mut integers = Undelta::new(start, order);
+    out.push(start as f64 / power);
+    for _ in 1..count {
+        let n = integers.next(unzigzag(read_bucketed(&mut bits)?));
         out.push(n as f64 / power);
     }
     Ok(())
+}
+
+/// Rebuilds a decimal column's integers from their deltas (`order` 1) or
+/// delta-of-deltas (2): the inverse of [`decimal_codes`].
+struct Undelta {
+    previous: i64,
+    previous_delta: i64,
+    order: u8,
+}
+
+impl Undelta {
+    fn new(first: i64, order: u8) -> Self {
+        Self {
+            previous: first,
+            previous_delta: 0,
+            order,
+        }
+    }
+
+    /// The next integer, given its (unzigzagged) code.
+    #[inline]
+    fn next(&mut self, coded: i64) -> i64 {
+        let delta = if self.order == 1 {
+            coded
+        } else {
+            self.previous_delta.wrapping_add(coded)
+        };
+        self.previous_delta = delta;
+        self.previous = self.previous.wrapping_add(delta);
+        self.previous
+    }
 }
 
 /// Decodes a packed decimal column ([`encode_packed`]).
@@ -396,20 +420,13 @@ fn decode_packed_into(
         return Err(CodecError::Truncated);
     }
     out.reserve(count);
-    let mut previous = (first * power).round() as i64;
-    let mut previous_delta = 0i64;
-    out.push(previous as f64 / power);
+    let start = (first * power).round() as i64;
+    let mut integers = Undelta::new(start, order);
+    out.push(start as f64 / power);
     for _ in 1..count {
         // In bounds: the length was checked above.
-        let coded = unzigzag(bits.read_within(width));
-        let delta = if order == 1 {
-            coded
-        } else {
-            previous_delta.wrapping_add(coded)
-        };
-        previous_delta = delta;
-        previous = previous.wrapping_add(delta);
-        out.push(previous as f64 / power);
+        let n = integers.next(unzigzag(bits.read_within(width)));
+        out.push(n as f64 / power);
     }
     Ok(())
 }
