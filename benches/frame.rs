@@ -2,11 +2,17 @@
 //! GPU), with 20 series all in the visible window at three sizes: 50 000,
 //! 500 000 and 5 000 000 samples a series (1, 10 and 100 million in view).
 //!
-//! - **dashboard charts**: the dashboard's own chart code (two charts of
-//!   ten series), reading each series' summaries: M4 points per pixel
-//!   column, raw samples only where a summary straddles a column border or
-//!   the window holds few samples. Half the series of a dense chart are
-//!   reduced on a second core when there is one.
+//! - **dashboard charts, live**: the dashboard's own chart code (two
+//!   charts of ten series) following the newest data while each series
+//!   takes a new sample a frame and retention drops its oldest: the
+//!   columns reduced in earlier frames are reused (the columns lie on a
+//!   grid fixed to absolute time), only the newest and oldest are reduced
+//!   again. What a running dashboard costs.
+//! - **dashboard charts, zooming**: the same charts with a new column
+//!   width each frame, so every column is reduced from the series'
+//!   summaries (raw samples only where a summary straddles a column
+//!   border). What the frames of a zoom cost (cold columns). Half the series of a dense
+//!   chart are reduced on a second core when there is one.
 //! - **like for like, one thread, one plot of 20 lines**: the points of
 //!   each line from the summaries, beside the same plot with each line
 //!   reduced from every sample in the window (min/max per column over
@@ -18,8 +24,9 @@
 //! 500 quote symbols (five minutes of quotes each, 10 a second) and 2 000
 //! more channels, in the dashboard's layout.
 //!
-//! Every figure is the median of the same number of frames (60; 3 without
-//! `--bench`; 20 for the linear way at 100 million, which takes seconds a
+//! `--size N` runs only the size of N samples a series. Every figure is
+//! the median of the same number of frames (60; 3 without `--bench`; 20
+//! for the linear way at 100 million, which takes a third of a second a
 //! frame there). For the dashboard's charts on one core, run the bench
 //! under `taskset -c 0`.
 //!
@@ -199,9 +206,18 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let frames = if quick { 3 } else { 60 };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    let sizes: &[usize] = if quick { &[50_000] } else { &SIZES };
+    // `--size N`: only the size of N samples a series.
+    let only: Option<usize> = std::env::args()
+        .skip_while(|a| a != "--size")
+        .nth(1)
+        .and_then(|n| n.parse().ok());
+    let sizes: Vec<usize> = match only {
+        Some(n) => vec![n],
+        None if quick => vec![50_000],
+        None => SIZES.to_vec(),
+    };
     let mut naive_figures = None;
-    for &points in sizes {
+    for &points in &sizes {
         let store = store(points);
         let mut layout = Layout {
             auto_charts: false,
@@ -215,14 +231,49 @@ fn main() {
             .series(&series_name(0))
             .and_then(|s| Some((s.first()?.0, s.last()?.0)))
             .unwrap_or((0.0, 0.0));
-        let ours = measure(frames, |ui| {
+        // Zooming: each frame another width (1 % apart), so no column
+        // is reused and every one is reduced from the summaries.
+        let mut frame = 0u32;
+        let zooming = measure(frames, |ui| {
+            frame += 1;
+            let span = (now - x0) * if frame.is_multiple_of(2) { 1.0 } else { 0.99 };
+            view.manual_x = Some((now - span, now));
             egui::CentralPanel::default()
                 .show(ui, |ui| charts_ui(ui, &mut layout, &store, &mut view, now));
         });
+        view.follow();
         let millions = (SERIES * points) as f64 / 1e6;
         println!(
-            "frame/dashboard charts, {millions} M samples in view: {ours:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {points}, 1600x1000)"
+            "frame/dashboard charts, zooming, {millions} M samples in view: {zooming:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {points}, 1600x1000; a new column width each frame: every column reduced)"
         );
+        // Live: each frame one new sample a series (50 a second each, the
+        // window following them), the oldest dropped by retention.
+        let mut live_store = store;
+        let mut newest = now;
+        let mut tick = 0usize;
+        let live = measure(frames, |ui| {
+            tick += 1;
+            newest += 0.02;
+            for s in 0..SERIES {
+                let value = ((points + tick) as f64 * 0.001 + s as f64).sin() * 10.0;
+                let value = (value * 1000.0).round() / 1000.0;
+                live_store.restore(&series_name(s), &[newest], &[value]);
+            }
+            let store = &live_store;
+            egui::CentralPanel::default().show(ui, |ui| {
+                charts_ui(ui, &mut layout, store, &mut view, newest)
+            });
+        });
+        let store = live_store;
+        let now = newest;
+        let x0 = store
+            .series(&series_name(0))
+            .and_then(|s| s.first())
+            .map_or(x0, |(t, _)| t);
+        println!(
+            "frame/dashboard charts, live, {millions} M samples in view: {live:.2} ms per frame, median of {frames}, {threads} thread(s) (a new sample a series each frame, the window following; columns reduced in earlier frames reused)"
+        );
+        let ours = live;
         let summaries = measure(
             frames,
             plot_of(&store, (x0, now), |series, x0, x1| {
@@ -309,11 +360,11 @@ fn main() {
     );
     if let Some((naive, banded, ours, points)) = naive_figures {
         println!(
-            "frame/naive egui_plot with every point, bands off, {SERIES} x {points}: {naive:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
+            "frame/naive egui_plot with every point, bands off, {SERIES} x {points}: {naive:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's live charts)",
             naive / ours
         );
         println!(
-            "frame/egui_plot with every point, its bands on, {SERIES} x {points}: {banded:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's charts)",
+            "frame/egui_plot with every point, its bands on, {SERIES} x {points}: {banded:.2} ms per frame, median of {frames}, 1 thread ({:.1}x the dashboard's live charts)",
             banded / ours
         );
     }

@@ -7,10 +7,12 @@
 //!   `n` and a `k` of 0…9 (the quotient, computed as a correctly rounded
 //!   division, gives back the very same bits), the integers are stored as
 //!   deltas or delta-of-deltas (whichever is smaller: a clock ticks
-//!   regularly, a price walks), zigzag-coded in a few bit-length buckets.
-//!   Prices in cents (`k = 2`), percentages with one decimal and Unix
-//!   times in milliseconds (`k = 3`) are such columns: a regular clock
-//!   costs one bit a sample, a price that moves by a few cents a handful.
+//!   regularly, a price walks), zigzag-coded. Prices in cents (`k = 2`),
+//!   percentages with one decimal and Unix times in milliseconds
+//!   (`k = 3`) are such columns. A history block ([`encode_block`]) puts
+//!   each code in a few bit-length buckets; a sealed block in memory
+//!   ([`encode_sealed`]) packs them at one width with the rare wider ones
+//!   patched, which decodes at a fixed-width read a sample.
 //! - **XOR** (Gorilla, Pelkonen et al., VLDB 2015): each float XOR'd with
 //!   the previous one, stored as its meaningful bits. Any bit pattern
 //!   round-trips: NaN payloads, ±0, subnormals, ±∞.
@@ -62,12 +64,11 @@ pub fn encode_block(times: &[f64], values: &[f64]) -> Vec<u8> {
 pub fn encode_sealed(times: &[f64], values: &[f64]) -> Vec<u8> {
     let count = times.len().min(values.len()).min(MAX_BLOCK_SAMPLES);
     let mut out = Vec::with_capacity(4 + count * 2);
-    let (head, _) = encode_column_body(&times[..count], true);
-    let (tag, body) = head;
+    let (tag, body) = encode_sealed_column(&times[..count]);
     out.push(tag);
     write_varint(&mut out, body.len() as u64);
     out.extend_from_slice(&body);
-    let ((tag, body), _) = encode_column_body(&values[..count], true);
+    let (tag, body) = encode_sealed_column(&values[..count]);
     out.push(tag);
     out.extend_from_slice(&body);
     out
@@ -97,95 +98,106 @@ pub fn decode_sealed(
     decode_column_body(tag, rest, count, Some(first.1), values)
 }
 
-/// A column's tag (encoding, scale and order in one byte) and bits; the
-/// second item says whether the decimal form was taken.
-fn encode_column_body(column: &[f64], implicit_first: bool) -> ((u8, Vec<u8>), bool) {
-    // The decimal forms' sizes in bits, counted from their codes; only
-    // the smallest is written.
+/// A sealed column's tag (encoding, scale and order in one byte) and
+/// bits: the packed decimal form, or XOR where that is smaller.
+fn encode_sealed_column(column: &[f64]) -> (u8, Vec<u8>) {
+    // Delta or delta-of-delta, whichever packs smaller (sizes counted
+    // from the codes; only the smaller is written).
     let decimal = decimal_scale(column).map(|scale| {
-        let mut best = (u64::MAX, 1u8, false);
-        for order in [1u8, 2] {
-            let codes = decimal_codes(column, scale, order);
-            let bucketed: u64 = codes.iter().map(|&c| bucketed_bits(c)).sum();
-            let width = codes
-                .iter()
-                .map(|c| 64 - c.leading_zeros())
-                .max()
-                .unwrap_or(0);
-            let packed = 8 + u64::from(width) * codes.len() as u64;
-            for (bits, is_packed) in [(bucketed, false), (packed, true)] {
-                if bits < best.0 && (implicit_first || !is_packed) {
-                    best = (bits, order, is_packed);
-                }
-            }
-        }
-        let (_, order, packed) = best;
-        let bytes = if packed {
-            encode_packed(column, scale, order)
-        } else {
-            encode_decimal(column, scale, order, implicit_first)
-        };
-        (scale, order, packed, bytes)
+        let order = [1u8, 2]
+            .into_iter()
+            .min_by_key(|&order| packed_widths(&decimal_codes(column, scale, order)).2)
+            .unwrap_or(1);
+        (scale, order, encode_packed(column, scale, order))
     });
     // XOR is tried only where the decimal form is costly (or absent).
     let worth_xor = decimal
         .as_ref()
-        .is_none_or(|(_, _, _, bytes)| bytes.len() > column.len() * 4);
-    let xor = worth_xor.then(|| encode_xor(column, implicit_first));
+        .is_none_or(|(_, _, bytes)| bytes.len() > column.len() * 4);
+    let xor = worth_xor.then(|| encode_xor(column, true));
     match (decimal, xor) {
-        (Some((scale, order, packed, decimal)), xor)
+        (Some((scale, order, decimal)), xor)
             if xor.as_ref().is_none_or(|x| decimal.len() < x.len()) =>
         {
-            let packed = if packed { SEALED_PACKED } else { 0 };
             (
-                (
-                    SEALED_DECIMAL | packed | scale | ((order - 1) << 4),
-                    decimal,
-                ),
-                true,
+                SEALED_DECIMAL | SEALED_PACKED | scale | ((order - 1) << 4),
+                decimal,
             )
         }
-        (_, xor) => (
-            (
-                XOR,
-                xor.unwrap_or_else(|| encode_xor(column, implicit_first)),
-            ),
-            false,
-        ),
+        (_, xor) => (XOR, xor.unwrap_or_else(|| encode_xor(column, true))),
     }
-}
-
-/// Bits [`write_bucketed`] spends on `value`.
-fn bucketed_bits(value: u64) -> u64 {
-    if value == 0 {
-        return 1;
-    }
-    BUCKETS
-        .iter()
-        .find(|(_, _, payload)| *payload == 64 || value < (1u64 << payload))
-        .map_or(68, |(_, prefix, payload)| u64::from(prefix + payload))
 }
 
 /// Tag bit of a packed decimal column: every delta (or delta-of-delta)
-/// after the first value, zigzag-coded in the same number of bits, that
-/// number in the first byte. A column that moves by similar steps costs
-/// the bits of its largest step a sample, a clock with a few ms of jitter
-/// four or five.
+/// after the first value, zigzag-coded in the low bits of one width,
+/// with the few codes that need more patched afterwards (the "patched
+/// frame of reference" of Zukowski et al., ICDE 2006). A column that
+/// moves by similar steps costs the bits of its usual step a sample,
+/// and decodes at one fixed-width read a sample.
+///
+/// Layout: width `w` (8 bits), exception count `e` (16 bits), the
+/// exceptions' high-part width `h` (8 bits), the codes' low `w` bits,
+/// then `e` indices (each in the bits a code index needs) in ascending
+/// order, then their high parts (`h` bits each).
 const SEALED_PACKED: u8 = 0x20;
+
+/// Most codes a packed column patches (more cost more than a wider
+/// width).
+const MAX_EXCEPTIONS: usize = u16::MAX as usize;
+
+/// The width, and the high-part width of the codes above it, that make
+/// the packed form of `codes` smallest; and its size in bits.
+fn packed_widths(codes: &[u64]) -> (u32, u32, u64) {
+    let mut lengths = [0u64; 65];
+    for &code in codes {
+        lengths[(64 - code.leading_zeros()) as usize] += 1;
+    }
+    let longest = (0..=64).rev().find(|&l| lengths[l] > 0).unwrap_or(0) as u32;
+    let index_bits = u64::from(index_bits(codes.len()));
+    let mut best = (longest, 0, 32 + u64::from(longest) * codes.len() as u64);
+    // Codes longer than the width tried, counted from the longest down.
+    let mut above = 0u64;
+    for width in (0..longest).rev() {
+        above += lengths[width as usize + 1];
+        if above as usize > MAX_EXCEPTIONS {
+            break;
+        }
+        let high = longest - width;
+        let bits =
+            32 + u64::from(width) * codes.len() as u64 + above * (index_bits + u64::from(high));
+        if bits < best.2 {
+            best = (width, high, bits);
+        }
+    }
+    best
+}
+
+/// Bits an index into `count` codes takes.
+fn index_bits(count: usize) -> u32 {
+    usize::BITS - count.saturating_sub(1).leading_zeros()
+}
 
 /// The packed form of a decimal column whose first value is kept
 /// elsewhere.
 fn encode_packed(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
     let codes = decimal_codes(column, scale, order);
-    let width = codes
-        .iter()
-        .map(|c| 64 - c.leading_zeros())
-        .max()
-        .unwrap_or(0);
+    let (width, high, _) = packed_widths(&codes);
+    let exceptions: Vec<usize> = (0..codes.len())
+        .filter(|&i| width < 64 && codes[i] >> width != 0)
+        .collect();
     let mut bits = BitWriter::default();
     bits.write(u64::from(width), 8);
-    for code in codes {
+    bits.write(exceptions.len() as u64, 16);
+    bits.write(u64::from(high), 8);
+    for &code in &codes {
         bits.write(code, width);
+    }
+    let index_width = index_bits(codes.len());
+    for &i in &exceptions {
+        bits.write(i as u64, index_width);
+    }
+    for &i in &exceptions {
+        bits.write(codes[i] >> width, high);
     }
     bits.finish()
 }
@@ -230,10 +242,10 @@ fn decode_column_body(
         if scale > 9 || order > 2 {
             return Err(CodecError::UnknownEncoding(tag));
         }
-        if tag & SEALED_PACKED != 0 {
-            return decode_packed_into(bits, count, scale, order, first, out);
+        if tag & SEALED_PACKED == 0 {
+            return Err(CodecError::UnknownEncoding(tag));
         }
-        decode_decimal_into(bits, count, scale, order, first, out)
+        decode_packed_into(bits, count, scale, order, first, out)
     } else if tag == XOR {
         decode_xor_into(bits, count, first, out)
     } else {
@@ -257,8 +269,8 @@ pub fn decode_block(bytes: &[u8]) -> Result<(Vec<f64>, Vec<f64>), CodecError> {
 fn encode_column(out: &mut Vec<u8>, column: &[f64]) {
     let xor = encode_xor(column, false);
     let decimal = decimal_scale(column).map(|scale| {
-        let by_delta = encode_decimal(column, scale, 1, false);
-        let by_second_delta = encode_decimal(column, scale, 2, false);
+        let by_delta = encode_decimal(column, scale, 1);
+        let by_second_delta = encode_decimal(column, scale, 2);
         if by_delta.len() <= by_second_delta.len() {
             (scale, 1, by_delta)
         } else {
@@ -292,7 +304,7 @@ fn decode_column(reader: &mut ByteReader<'_>, count: usize) -> Result<Vec<f64>, 
             }
             let bits = reader.section()?;
             let mut out = Vec::with_capacity(count.min(bits.len() * 8 + 1));
-            decode_decimal_into(bits, count, scale, order, None, &mut out)?;
+            decode_decimal_into(bits, count, scale, order, &mut out)?;
             Ok(out)
         }
         XOR => {
@@ -327,11 +339,9 @@ fn decimal_scale(column: &[f64]) -> Option<u8> {
 
 /// The integers `v × 10^scale` as deltas (`order` 1) or delta-of-deltas
 /// (`order` 2).
-fn encode_decimal(column: &[f64], scale: u8, order: u8, implicit_first: bool) -> Vec<u8> {
+fn encode_decimal(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
     let mut bits = BitWriter::default();
-    if let Some(&first) = column.first()
-        && !implicit_first
-    {
+    if let Some(&first) = column.first() {
         bits.write(zigzag((first * POWERS[scale as usize]).round() as i64), 64);
     }
     for code in decimal_codes(column, scale, order) {
@@ -340,14 +350,12 @@ fn encode_decimal(column: &[f64], scale: u8, order: u8, implicit_first: bool) ->
     bits.finish()
 }
 
-/// Decodes a decimal column; `first` is the first value when the block
-/// leaves it out.
+/// Decodes a decimal column of [`encode_decimal`].
 fn decode_decimal_into(
     bytes: &[u8],
     count: usize,
     scale: u8,
     order: u8,
-    first: Option<f64>,
     out: &mut Vec<f64>,
 ) -> Result<(), CodecError> {
     let power = POWERS[scale as usize];
@@ -356,10 +364,7 @@ fn decode_decimal_into(
     if count == 0 {
         return Ok(());
     }
-    let start = match first {
-        Some(first) => (first * power).round() as i64,
-        None => unzigzag(bits.read(64)?),
-    };
+    let start = unzigzag(bits.read(64)?);
     let mut integers = Undelta::new(start, order);
     out.push(start as f64 / power);
     for _ in 1..count {
@@ -386,6 +391,26 @@ impl Undelta {
         }
     }
 
+    /// Turns zigzagged codes, in place, into the integers that follow.
+    fn rebuild(&mut self, codes: &mut [u64]) {
+        if self.order == 1 {
+            let mut previous = self.previous;
+            for code in codes.iter_mut() {
+                previous = previous.wrapping_add(unzigzag(*code));
+                *code = previous as u64;
+            }
+            self.previous = previous;
+        } else {
+            let (mut previous, mut delta) = (self.previous, self.previous_delta);
+            for code in codes.iter_mut() {
+                delta = delta.wrapping_add(unzigzag(*code));
+                previous = previous.wrapping_add(delta);
+                *code = previous as u64;
+            }
+            (self.previous, self.previous_delta) = (previous, delta);
+        }
+    }
+
     /// The next integer, given its (unzigzagged) code.
     #[inline]
     fn next(&mut self, coded: i64) -> i64 {
@@ -400,7 +425,9 @@ impl Undelta {
     }
 }
 
-/// Decodes a packed decimal column ([`encode_packed`]).
+/// Decodes a packed decimal column ([`encode_packed`]): the codes a
+/// chunk at a time (fixed-width reads, then the chunk's patches), then
+/// their integers, each divided by the scale's power of ten.
 fn decode_packed_into(
     bytes: &[u8],
     count: usize,
@@ -411,24 +438,105 @@ fn decode_packed_into(
 ) -> Result<(), CodecError> {
     let power = POWERS[scale as usize];
     let first = first.ok_or(CodecError::UnknownEncoding(SEALED_PACKED))?;
-    let mut bits = BitReader::new(bytes);
-    let width = bits.read(8)? as u32;
-    if width > 64 {
+    let mut header = BitReader::new(bytes);
+    let width = header.read(8)? as u32;
+    let exceptions = header.read(16)? as usize;
+    let high = header.read(8)? as u32;
+    let codes = count.saturating_sub(1);
+    let index_width = index_bits(codes);
+    if width > 64 || width + high > 64 || exceptions > codes || (exceptions > 0 && width == 64) {
+        return Err(CodecError::UnknownEncoding(SEALED_PACKED));
+    }
+    let packed_end = 32 + codes * width as usize;
+    let total = packed_end + exceptions * (index_width + high) as usize;
+    if total > bytes.len() * 8 {
         return Err(CodecError::Truncated);
     }
-    if count.saturating_sub(1) * width as usize > bytes.len() * 8 {
-        return Err(CodecError::Truncated);
-    }
-    out.reserve(count);
+    // The exceptions: where each is and its high bits (in bounds: the
+    // length was checked above).
+    let mut indices = BitReader {
+        bytes,
+        at: packed_end,
+    };
+    let mut highs = BitReader {
+        bytes,
+        at: packed_end + exceptions * index_width as usize,
+    };
+    let mut left = exceptions;
+    let mut next_patch = move || {
+        if left == 0 {
+            return (usize::MAX, 0);
+        }
+        left -= 1;
+        let index = indices.read_within(index_width) as usize;
+        (index, highs.read_within(high) << width)
+    };
+    let mut patch = next_patch();
     let start = (first * power).round() as i64;
+    let from = out.len();
+    out.resize(from + count, 0.0);
+    let dest = &mut out[from..];
+    dest[0] = start as f64 / power;
     let mut integers = Undelta::new(start, order);
-    out.push(start as f64 / power);
-    for _ in 1..count {
-        // In bounds: the length was checked above.
-        let n = integers.next(unzigzag(bits.read_within(width)));
-        out.push(n as f64 / power);
+    let mut chunk = [0u64; 64];
+    let mut at = 32;
+    for (done, dest) in (0..codes).step_by(64).zip(dest[1..].chunks_mut(64)) {
+        let chunk = &mut chunk[..dest.len()];
+        unpack(bytes, at, width, chunk);
+        at += chunk.len() * width as usize;
+        while patch.0 < done + chunk.len() {
+            let slot = patch
+                .0
+                .checked_sub(done)
+                .ok_or(CodecError::UnknownEncoding(SEALED_PACKED))?;
+            chunk[slot] |= patch.1;
+            patch = next_patch();
+        }
+        integers.rebuild(chunk);
+        for (value, &n) in dest.iter_mut().zip(chunk.iter()) {
+            *value = n as i64 as f64 / power;
+        }
+    }
+    if patch.0 != usize::MAX {
+        // Indices out of order or out of range: not a block made here.
+        out.truncate(from);
+        return Err(CodecError::UnknownEncoding(SEALED_PACKED));
     }
     Ok(())
+}
+
+/// Reads `out.len()` codes of `width` bits from bit `at` of `bytes` (the
+/// caller checked they are there; past the end reads zeros).
+fn unpack(bytes: &[u8], mut at: usize, width: u32, out: &mut [u64]) {
+    match width {
+        0 => out.fill(0),
+        1..=56 => {
+            for code in out.iter_mut() {
+                *code = (word_at(bytes, at / 8) << (at % 8)) >> (64 - width);
+                at += width as usize;
+            }
+        }
+        _ => {
+            let mut bits = BitReader { bytes, at };
+            for code in out.iter_mut() {
+                *code = bits.read_within(width);
+            }
+        }
+    }
+}
+
+/// The eight bytes of `bytes` from `from`, zero-padded past the end.
+#[inline(always)]
+fn word_at(bytes: &[u8], from: usize) -> u64 {
+    if let Some(Ok(eight)) = bytes.get(from..from + 8).map(<[u8; 8]>::try_from) {
+        return u64::from_be_bytes(eight);
+    }
+    let from = from.min(bytes.len());
+    let available = &bytes[from..];
+    let mut buffer = [0u8; 8];
+    let n = available.len().min(8);
+    buffer[..n].copy_from_slice(&available[..n]);
+    u64::from_be_bytes(buffer)
 }
 
 /// Gorilla's float compression: the XOR with the previous value, as a
@@ -672,16 +780,7 @@ impl<'a> BitReader<'a> {
     /// past the end.
     #[inline]
     fn word(&self) -> u64 {
-        let from = self.at / 8;
-        if let Some(Ok(eight)) = self.bytes.get(from..from + 8).map(<[u8; 8]>::try_from) {
-            return u64::from_be_bytes(eight);
-        }
-        let from = from.min(self.bytes.len());
-        let available = &self.bytes[from..];
-        let mut buffer = [0u8; 8];
-        let n = available.len().min(8);
-        buffer[..n].copy_from_slice(&available[..n]);
-        u64::from_be_bytes(buffer)
+        word_at(self.bytes, self.at / 8)
     }
 }
 
@@ -874,10 +973,47 @@ mod tests {
         }
 
         #[test]
+        fn packed_columns_with_rare_jumps_round_trip(
+            steps in proptest::collection::vec((0i64..8, -3i64..3, 0u32..40), 2..300),
+        ) {
+            // Small steps with a jump now and then: the packed form with
+            // its jumps patched.
+            let mut n = 500_000i64;
+            let (mut times, mut values) = (Vec::new(), Vec::new());
+            for (i, (dt, dv, jump)) in steps.into_iter().enumerate() {
+                n += if jump == 0 { dv << 40 } else { dv };
+                times.push(1_795_384_000.0 + (i as f64) * 0.25 + dt as f64 / 1000.0);
+                values.push(n as f64 / 100.0);
+            }
+            let bytes = encode_sealed(&times, &values);
+            let (mut t, mut v) = (Vec::new(), Vec::new());
+            decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+            prop_assert_eq!(t, times);
+            prop_assert_eq!(v, values);
+        }
+
+        #[test]
+        fn packed_widths_are_never_larger_than_one_width(
+            codes in proptest::collection::vec(any::<u64>().prop_map(|c| c >> (c % 64)), 1..300),
+        ) {
+            let longest = codes.iter().map(|c| 64 - c.leading_zeros()).max().unwrap_or(0);
+            let (width, high, bits) = packed_widths(&codes);
+            prop_assert!(bits <= 32 + u64::from(longest) * codes.len() as u64);
+            prop_assert_eq!(width + high, longest.max(width));
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode_block(&bytes);
             let (mut t, mut v) = (Vec::new(), Vec::new());
             let _ = decode_sealed(&bytes, 128, (1.0, 2.0), &mut t, &mut v);
+            // The same bytes read as a packed decimal column.
+            let mut packed = bytes.clone();
+            if let Some(tag) = packed.first_mut() {
+                *tag = SEALED_DECIMAL | SEALED_PACKED | (*tag & 0x13);
+            }
+            let _ = decode_sealed(&packed, 128, (1.0, 2.0), &mut t, &mut v);
+            let _ = decode_packed_into(&bytes, 128, 2, 2, Some(1.0), &mut v);
         }
     }
 }

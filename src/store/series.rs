@@ -21,7 +21,9 @@
 use std::collections::VecDeque;
 
 use super::codec;
-use super::summary::{Column, SummaryPyramid};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::summary::{Column, Grid, SummaryPyramid};
 
 /// Samples per compressed block (one level-0 summary each).
 pub const BLOCK: usize = SummaryPyramid::BASE;
@@ -91,7 +93,12 @@ pub struct Series {
     retention: Retention,
     out_of_order: u64,
     sealed_bytes: usize,
+    /// Tells this series from any other made in this process.
+    id: u64,
 }
+
+/// The next [`Series::id`].
+static NEXT_SERIES_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Series {
     /// An empty series.
@@ -110,11 +117,25 @@ impl Series {
             },
             out_of_order: 0,
             sealed_bytes: 0,
+            id: NEXT_SERIES_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
+    /// A number no other series made in this process has: with
+    /// [`Series::pushed`] and [`Series::oldest_seq`], what a reader that
+    /// keeps results between frames checks them against.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sequence number of the oldest sample it holds (samples are
+    /// numbered from 0 in the order pushed; it only grows).
+    pub fn oldest_seq(&self) -> u64 {
+        self.live_from()
+    }
+
     /// Samples pushed in all (the next sample's sequence number).
-    fn pushed(&self) -> u64 {
+    pub fn pushed(&self) -> u64 {
         self.pyramid.pushed()
     }
 
@@ -302,13 +323,13 @@ impl Series {
         sealed as usize + open
     }
 
-    /// The samples in `[x0, x1]` reduced to `columns` pixel columns: the
+    /// The samples in the columns of `grid` reduced per column: the
     /// first, minimum, maximum and last value of each column that holds
     /// samples (M4), read from summaries where a summary falls in one
     /// column and from the samples only where one straddles a border, so
     /// the cost follows the number of columns, not of samples. Equal to
     /// reducing every sample.
-    pub fn columns(&self, x0: f64, x1: f64, columns: usize) -> Vec<Column> {
+    pub fn columns(&self, grid: Grid) -> Vec<Column> {
         let live = self.live_from();
         // The reader asks in sequence order: one block decoded at a time.
         let mut decoded: Option<usize> = None;
@@ -342,7 +363,7 @@ impl Series {
                 seq = block_seq + BLOCK as u64;
             }
         };
-        self.pyramid.columns_from(live, x0, x1, columns, &mut read)
+        self.pyramid.columns_from(live, grid, &mut read)
     }
 
     /// Min, max and mean over a window (non-finite values skipped).
@@ -606,8 +627,11 @@ mod tests {
             };
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
             let (x0, x1) = (lo * newest, hi * newest + 0.5);
-            let got = s.columns(x0, x1, columns);
-            let want = crate::store::summary::columns_of_samples(&kept, x0, x1, columns);
+            let Some(grid) = Grid::covering(x0, x1, columns) else {
+                return Ok(());
+            };
+            let got = s.columns(grid);
+            let want = crate::store::summary::columns_of_samples(&kept, grid);
             let key = |c: &Column| (c.index, c.summary.count, [c.summary.start, c.summary.end, c.summary.min, c.summary.max, c.summary.first, c.summary.last].map(f64::to_bits));
             prop_assert_eq!(got.iter().map(key).collect::<Vec<_>>(), want.iter().map(key).collect::<Vec<_>>());
         }

@@ -8,8 +8,8 @@
 //! [`SummaryPyramid::BASE`] samples each; every level above merges
 //! [`SummaryPyramid::FANOUT`] summaries of the level below.
 //!
-//! [`SummaryPyramid::columns`] reduces a time window to per-column M4
-//! points. It takes the coarsest level whose summaries each fall inside
+//! [`SummaryPyramid::columns`] reduces the columns of a [`Grid`] (pixel
+//! columns laid on absolute time) to per-column M4 points. It takes the coarsest level whose summaries each fall inside
 //! one column and, where a summary would straddle a column border, opens
 //! it into the finer levels and, at the bottom, into the samples
 //! themselves (read through a callback by sequence number), so the result
@@ -78,10 +78,106 @@ fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b > a { b } else { a }
 }
 
+/// Pixel columns laid on absolute time: column `k` of the time axis
+/// covers `[k × width, (k + 1) × width)`, and a view takes `count` of them
+/// from column `first`. A grid that only moves along the axis keeps each
+/// column's samples, so a view that slides can reuse the columns it
+/// already reduced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    /// Time each column spans (seconds).
+    pub width: f64,
+    /// Absolute index of the view's first column.
+    pub first: i64,
+    /// Columns in the view.
+    pub count: usize,
+}
+
+impl Grid {
+    /// Most columns a grid holds (a bound for sizes from outside).
+    pub const MAX_COLUMNS: usize = 1 << 20;
+
+    /// Steps per doubling of the width a grid's width is rounded to, so
+    /// that windows of nearly the same span (a span computed anew each
+    /// frame) get the very same columns.
+    const WIDTH_STEPS: f64 = 256.0;
+
+    /// The grid of about `columns` columns covering `[x0, x1]`: the width
+    /// `(x1 - x0) / columns` rounded to the nearest of
+    /// [`Grid::WIDTH_STEPS`] steps a doubling (within 0.14 %), from the
+    /// column holding `x0` to the one holding `x1`. `None` for an empty
+    /// or non-finite window or no columns.
+    pub fn covering(x0: f64, x1: f64, columns: usize) -> Option<Self> {
+        if columns == 0 || !(x0.is_finite() && x1.is_finite() && x1 > x0) {
+            return None;
+        }
+        let exact = (x1 - x0) / columns as f64;
+        let width = ((exact.log2() * Self::WIDTH_STEPS).round() / Self::WIDTH_STEPS).exp2();
+        Self::with_width(width, x0, x1)
+    }
+
+    /// The grid of columns `width` wide from the one holding `x0` to the
+    /// one holding `x1`.
+    pub fn with_width(width: f64, x0: f64, x1: f64) -> Option<Self> {
+        if !(width.is_normal() && width > 0.0) {
+            return None;
+        }
+        let first = absolute_column(width, x0)?;
+        let last = absolute_column(width, x1)?;
+        let count = usize::try_from(last.checked_sub(first)?.checked_add(1)?).ok()?;
+        (count <= Self::MAX_COLUMNS).then_some(Self {
+            width,
+            first,
+            count,
+        })
+    }
+
+    /// Time where absolute column `k` starts.
+    pub fn boundary(&self, k: i64) -> f64 {
+        k as f64 * self.width
+    }
+
+    /// The view's column holding `time`, if one.
+    pub fn column_of(&self, time: f64) -> Option<usize> {
+        let k = absolute_column(self.width, time)?;
+        usize::try_from(k.checked_sub(self.first)?)
+            .ok()
+            .filter(|&i| i < self.count)
+    }
+
+    /// The same width over absolute columns `first..first + count`.
+    pub fn span(&self, first: i64, count: usize) -> Self {
+        Self {
+            width: self.width,
+            first,
+            count,
+        }
+    }
+}
+
+/// The absolute column of a grid `width` wide holding `time`: the `k`
+/// with `k × width <= time < (k + 1) × width` (those products are the
+/// borders, so every reader agrees where a sample falls). `None` for a
+/// time that is not finite or too far out.
+fn absolute_column(width: f64, time: f64) -> Option<i64> {
+    let estimate = (time / width).floor();
+    if !(estimate.is_finite() && estimate.abs() < 9.0e15) {
+        return None;
+    }
+    let mut k = estimate as i64;
+    while time < k as f64 * width {
+        k -= 1;
+    }
+    while time >= (k + 1) as f64 * width {
+        k += 1;
+    }
+    Some(k)
+}
+
 /// The M4 points of one pixel column.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Column {
-    /// The column's index.
+    /// The column's index in its grid's view (0 for the grid's `first`).
     pub index: usize,
     /// The samples of the column, summarised.
     pub summary: Summary,
@@ -190,34 +286,19 @@ impl SummaryPyramid {
             + self.open.capacity() * std::mem::size_of::<Option<(Summary, usize)>>()
     }
 
-    /// The samples in `[x0, x1]` reduced to `columns` equal pixel columns:
-    /// one [`Column`] per column that holds samples, in order. `read`
-    /// gives samples by sequence number: those under a summary that
-    /// straddles a column border, and the newest ones not yet in a sealed
-    /// summary. The result equals reducing every sample of the window.
-    pub fn columns(
-        &self,
-        x0: f64,
-        x1: f64,
-        columns: usize,
-        read: &mut SampleReader<'_>,
-    ) -> Vec<Column> {
-        self.columns_from(0, x0, x1, columns, read)
+    /// The samples in the columns of `grid` reduced per column: one
+    /// [`Column`] per column that holds samples, in order. `read` gives
+    /// samples by sequence number: those under a summary that straddles
+    /// a column border, and the newest ones not yet in a sealed summary.
+    /// The result equals reducing every sample.
+    pub fn columns(&self, grid: Grid, read: &mut SampleReader<'_>) -> Vec<Column> {
+        self.columns_from(0, grid, read)
     }
 
     /// [`SummaryPyramid::columns`] of the samples from sequence number
     /// `from` on.
-    pub fn columns_from(
-        &self,
-        from: u64,
-        x0: f64,
-        x1: f64,
-        columns: usize,
-        read: &mut SampleReader<'_>,
-    ) -> Vec<Column> {
-        let Some(mut reducer) = Reducer::new(x0, x1, columns) else {
-            return Vec::new();
-        };
+    pub fn columns_from(&self, from: u64, grid: Grid, read: &mut SampleReader<'_>) -> Vec<Column> {
+        let mut reducer = Reducer::new(grid);
         // From the top level down, each level's summaries that the level
         // above does not cover yet, in time order.
         // The oldest sample still summarised: samples before it aged out.
@@ -243,10 +324,19 @@ impl SummaryPyramid {
                 self.visit_from(level, straddling, covered, &mut reducer, read);
                 covered = straddling.seq_end();
             }
-            for summary in &summaries[from..] {
+            // Summaries wholly before or after the grid are skipped
+            // without a look at each.
+            let rest = &summaries[from..];
+            let (start, end) = (
+                grid.boundary(grid.first),
+                grid.boundary(grid.first + grid.count as i64),
+            );
+            let before = rest.partition_point(|s| s.end < start);
+            let after = rest.partition_point(|s| s.start < end);
+            for summary in &rest[before..after.max(before)] {
                 self.visit(level, summary, &mut reducer, read);
             }
-            if let Some(last) = summaries[from..].last() {
+            if let Some(last) = rest.last() {
                 covered = last.seq_end();
             }
         }
@@ -289,7 +379,7 @@ impl SummaryPyramid {
         reducer: &mut Reducer,
         read: &mut SampleReader<'_>,
     ) {
-        if summary.end < reducer.x0 || summary.start > reducer.x1 {
+        if summary.end < reducer.start || summary.start >= reducer.end {
             return;
         }
         if let Some(index) = reducer.column_holding(summary) {
@@ -309,35 +399,27 @@ impl SummaryPyramid {
 
 /// Collects per-column summaries in time order.
 struct Reducer {
-    x0: f64,
-    x1: f64,
-    width: f64,
-    columns: usize,
+    grid: Grid,
+    /// Where the grid's first column starts and its last ends.
+    start: f64,
+    end: f64,
     out: Vec<Column>,
 }
 
 impl Reducer {
-    /// A reducer of `[x0, x1]` into `columns` columns; `None` for an empty
-    /// window or no columns.
-    fn new(x0: f64, x1: f64, columns: usize) -> Option<Self> {
-        (columns > 0 && x1.partial_cmp(&x0) == Some(std::cmp::Ordering::Greater)).then(|| Self {
-            x0,
-            x1,
-            width: (x1 - x0) / columns as f64,
-            columns,
+    fn new(grid: Grid) -> Self {
+        Self {
+            grid,
+            start: grid.boundary(grid.first),
+            end: grid.boundary(grid.first + grid.count as i64),
             out: Vec::new(),
-        })
-    }
-
-    fn column_of(&self, time: f64) -> usize {
-        (((time - self.x0) / self.width) as usize).min(self.columns - 1)
+        }
     }
 
     /// The column a summary lies in whole, if one.
     fn column_holding(&self, summary: &Summary) -> Option<usize> {
-        let inside = summary.start >= self.x0 && summary.end <= self.x1;
-        let column = self.column_of(summary.start);
-        (inside && column == self.column_of(summary.end)).then_some(column)
+        let column = self.grid.column_of(summary.start)?;
+        (self.grid.column_of(summary.end) == Some(column)).then_some(column)
     }
 
     fn add(&mut self, index: usize, part: &Summary) {
@@ -359,22 +441,24 @@ impl Reducer {
     }
 
     /// Folds a run of samples (the first numbered `seq`) into the
-    /// columns, a column's samples at a time in a tight loop.
+    /// columns, a column's samples at a time in a tight loop that
+    /// compares each time with the column's borders.
     fn run(&mut self, seq: u64, times: &[f64], values: &[f64]) {
         let n = times.len().min(values.len());
         let mut i = 0;
         while i < n {
             let time = times[i];
-            if !(time >= self.x0 && time <= self.x1) {
+            let Some(index) = self.grid.column_of(time) else {
                 i += 1;
                 continue;
-            }
-            let index = self.column_of(time);
+            };
+            let k = self.grid.first + index as i64;
+            let (lo, hi) = (self.grid.boundary(k), self.grid.boundary(k + 1));
             let mut part = Summary::of(seq + i as u64, time, values[i]);
             i += 1;
             while i < n {
                 let time = times[i];
-                if !(time >= self.x0 && time <= self.x1) || self.column_of(time) != index {
+                if !(time >= lo && time < hi) {
                     break;
                 }
                 let value = values[i];
@@ -392,16 +476,19 @@ impl Reducer {
 
 /// The M4 columns of `samples` reduced one by one: what
 /// [`SummaryPyramid::columns`] must equal.
-pub fn columns_of_samples(samples: &[(f64, f64)], x0: f64, x1: f64, columns: usize) -> Vec<Column> {
-    let Some(mut reducer) = Reducer::new(x0, x1, columns) else {
-        return Vec::new();
-    };
-    let mut read = |seq: u64, count: u64, sink: &mut dyn FnMut(&[f64], &[f64])| {
-        for &(t, v) in samples.iter().skip(seq as usize).take(count as usize) {
-            sink(&[t], &[v]);
-        }
-    };
-    reducer.samples(0, samples.len() as u64, &mut read);
+pub fn columns_of_samples(samples: &[(f64, f64)], grid: Grid) -> Vec<Column> {
+    let mut reducer = Reducer::new(grid);
+    for (i, &(t, v)) in samples.iter().enumerate() {
+        reducer.run(i as u64, &[t], &[v]);
+    }
+    reducer.out
+}
+
+/// The M4 columns of plain columns of times and values (the first
+/// numbered 0): the linear way, reading every sample.
+pub fn columns_of_slices(times: &[f64], values: &[f64], grid: Grid) -> Vec<Column> {
+    let mut reducer = Reducer::new(grid);
+    reducer.run(0, times, values);
     reducer.out
 }
 
@@ -489,10 +576,37 @@ mod tests {
                     sink(&[t], &[v]);
                 }
             };
-            let from_pyramid = pyramid.columns(x0, x1, columns, &mut read);
-            let from_samples = columns_of_samples(&samples, x0, x1, columns);
+            let Some(grid) = Grid::covering(x0, x1, columns) else {
+                return Ok(());
+            };
+            let from_pyramid = pyramid.columns(grid, &mut read);
+            let from_samples = columns_of_samples(&samples, grid);
             prop_assert!(same(&from_pyramid, &from_samples));
+            let (times, values): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
+            prop_assert!(same(&columns_of_slices(&times, &values, grid), &from_samples));
         }
+    }
+
+    #[test]
+    fn grids_agree_on_borders_and_round_nearby_spans_alike() {
+        // Spans that differ in their last bits, as a window computed anew
+        // each frame does, get one width.
+        let now = 1_795_384_123.456;
+        let a = Grid::covering(now - 300.0, now, 1550).expect("a grid");
+        let b = Grid::covering(now + 0.016 - 300.0, now + 0.016, 1550).expect("a grid");
+        assert_eq!(a.width, b.width);
+        assert!(((a.width * 1550.0) / 300.0 - 1.0).abs() < 0.002);
+        // A sample on a border belongs to the column it starts.
+        let k = a.first + 7;
+        let border = a.boundary(k);
+        assert_eq!(a.column_of(border), Some(7));
+        assert_eq!(a.column_of(f64::from_bits(border.to_bits() - 1)), Some(6));
+        // Nothing out of range or non-finite.
+        assert_eq!(a.column_of(f64::NAN), None);
+        assert_eq!(a.column_of(now + 1000.0), None);
+        assert_eq!(Grid::covering(0.0, 0.0, 10), None);
+        assert_eq!(Grid::covering(0.0, 1.0, Grid::MAX_COLUMNS * 2), None);
+        assert_eq!(Grid::covering(0.0, 1.0, 0), None);
     }
 
     #[test]
@@ -508,13 +622,11 @@ mod tests {
                 sink(&[t], &[v]);
             }
         };
-        let columns = pyramid.columns(0.0, 1_000_000.0, 1600, &mut read);
-        assert_eq!(columns.len(), 1600);
+        let grid = Grid::covering(0.0, 999_999.0, 1600).expect("a grid");
+        let columns = pyramid.columns(grid, &mut read);
+        assert!((1595..=1605).contains(&columns.len()), "{}", columns.len());
         assert!(
-            same(
-                &columns,
-                &columns_of_samples(&samples, 0.0, 1_000_000.0, 1600)
-            ),
+            same(&columns, &columns_of_samples(&samples, grid)),
             "pixel-identical"
         );
         // Only samples under summaries across column borders are read.
@@ -545,8 +657,9 @@ mod tests {
             }
         };
         for (x0, x1) in [(0.0, 9_999.0), (4_000.0, 5_500.0), (6_000.0, 9_999.0)] {
-            let columns = pyramid.columns(x0, x1, 100, &mut read);
-            let mut want = columns_of_samples(kept, x0, x1, 100);
+            let grid = Grid::covering(x0, x1, 100).expect("a grid");
+            let columns = pyramid.columns(grid, &mut read);
+            let mut want = columns_of_samples(kept, grid);
             for column in &mut want {
                 column.summary.seq += first_kept as u64;
             }

@@ -21,12 +21,14 @@ use egui_plot::{
 
 use super::colors::chart_colors;
 pub use super::colors::series_color;
+use super::column_cache::{CachedLine, ColumnCache};
 use super::export::{Exports, collect_window};
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
     GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, m4_points, median_step, time_grid,
     unbroken_runs, value_grid,
 };
+use crate::store::summary::Grid;
 use crate::store::{Series, SeriesPattern, Store};
 
 /// Most series drawn in one chart.
@@ -75,6 +77,8 @@ pub struct ChartsView {
     pub down: Vec<(f64, f64)>,
     /// CSV exports of charts' visible windows (see [`super::export`]).
     pub exports: Exports,
+    /// Each line's reduced columns, kept from frame to frame.
+    pub columns: ColumnCache,
 }
 
 impl ChartsView {
@@ -175,6 +179,7 @@ pub fn charts_ui(
         });
         return;
     }
+    view.columns.begin_frame();
     let end = view.paused_at.unwrap_or(now);
     let (x0, x1) = match view.manual_x {
         Some(range) => range,
@@ -302,7 +307,13 @@ fn chart_ui(
             .filter(|n| !spec.hidden.iter().any(|h| h == n))
             .collect();
         let columns = ui.available_width().max(50.0) as usize;
-        let lines = reduce_lines(store, &visible, x0, x1, columns);
+        let lines = reduce_lines(
+            store,
+            spec.id,
+            &visible,
+            (x0, x1, columns),
+            &mut view.columns,
+        );
         let data_range = lines
             .iter()
             .flat_map(|line| line.points.iter().map(|p| p.y))
@@ -476,20 +487,21 @@ pub struct ReducedLine {
 /// columns over `[x0, x1]`, in order, with the step beyond which its line
 /// breaks: [`GAP_FACTOR`] times its usual step, and never less than a
 /// few columns (reduced points of neighbouring columns are that far
-/// apart). A chart with many samples has half its series reduced on a
-/// second thread, when there is a second core: reading the samples is
-/// nearly all of a dense chart's frame.
+/// apart). The columns of chart `chart` kept in `cache` from earlier
+/// frames are reused. A chart with many samples has half its series
+/// reduced on a second thread, when there is a second core: reading the
+/// samples is nearly all of a dense chart's frame.
 fn reduce_lines(
     store: &Store,
+    chart: u64,
     names: &[&str],
-    x0: f64,
-    x1: f64,
-    columns: usize,
+    (x0, x1, columns): (f64, f64, usize),
+    cache: &mut ColumnCache,
 ) -> Vec<ReducedLine> {
     let column_width = (x1 - x0).max(0.0) / columns.max(1) as f64;
-    let reduce = |name: &&str| {
+    let reduce = |(name, line): &mut (&str, CachedLine)| {
         let series = store.series(name)?;
-        let points = series_points(series, x0, x1, columns);
+        let points = series_points_cached(series, x0, x1, columns, line);
         let (times, values): (Vec<f64>, Vec<f64>) = series.newest(STEP_SAMPLES + 1).unzip();
         let max_step = median_step(&[(&times, &values)])
             .map(|step| (step * GAP_FACTOR).max(column_width * 2.5));
@@ -499,25 +511,44 @@ fn reduce_lines(
             max_step,
         })
     };
-    let samples: usize = names
+    let mut work: Vec<(&str, CachedLine)> = names
         .iter()
-        .filter_map(|n| store.series(n))
+        .map(|&name| (name, cache.take(chart, name)))
+        .collect();
+    // Columns still to reduce: the samples of series that have none
+    // cached yet (a frame that reuses its columns stays on one thread).
+    let samples: usize = work
+        .iter()
+        .filter(|(_, line)| line.is_empty())
+        .filter_map(|(name, _)| store.series(name))
         .map(|s| s.count_within(x0, x1))
         .sum();
-    if samples < PARALLEL_SAMPLES || names.len() < 2 || cores() < 2 {
-        return names.iter().filter_map(reduce).collect();
-    }
-    let (first, second) = names.split_at(names.len() / 2);
-    std::thread::scope(|scope| {
-        let helper = scope.spawn(|| second.iter().filter_map(reduce).collect::<Vec<_>>());
-        let mut lines: Vec<_> = first.iter().filter_map(reduce).collect();
-        match helper.join() {
-            Ok(rest) => lines.extend(rest),
-            // The helper could not finish: this thread does its part.
-            Err(_) => lines.extend(second.iter().filter_map(reduce)),
+    let lines = if samples < PARALLEL_SAMPLES || names.len() < 2 || cores() < 2 {
+        work.iter_mut().filter_map(reduce).collect()
+    } else {
+        let half = names.len() / 2;
+        let (first, second) = work.split_at_mut(half);
+        let (mut lines, rest) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| second.iter_mut().filter_map(reduce).collect::<Vec<_>>());
+            let lines: Vec<_> = first.iter_mut().filter_map(reduce).collect();
+            (lines, helper.join().ok())
+        });
+        match rest {
+            Some(rest) => lines.extend(rest),
+            // The helper could not finish: this thread does its part anew.
+            None => {
+                for (_, line) in &mut work[half..] {
+                    *line = CachedLine::default();
+                }
+                lines.extend(work[half..].iter_mut().filter_map(reduce));
+            }
         }
         lines
-    })
+    };
+    for (name, line) in work {
+        cache.put(chart, name, line);
+    }
+    lines
 }
 
 /// The points that draw `series` over `[x0, x1]` in `columns` pixel
@@ -525,16 +556,39 @@ fn reduce_lines(
 /// column read from the series' summaries (pixel for pixel the line all
 /// the samples would draw, at a cost that follows the columns).
 pub fn series_points(series: &Series, x0: f64, x1: f64, columns: usize) -> Vec<PlotPoint> {
+    points_by(series, x0, x1, columns, |grid| series.columns(grid))
+}
+
+/// [`series_points`] with the columns kept in `line` from earlier frames
+/// reused.
+pub fn series_points_cached(
+    series: &Series,
+    x0: f64,
+    x1: f64,
+    columns: usize,
+    line: &mut CachedLine,
+) -> Vec<PlotPoint> {
+    points_by(series, x0, x1, columns, |grid| line.columns(series, grid))
+}
+
+fn points_by(
+    series: &Series,
+    x0: f64,
+    x1: f64,
+    columns: usize,
+    reduce: impl FnOnce(Grid) -> Vec<crate::store::summary::Column>,
+) -> Vec<PlotPoint> {
     let mut points = Vec::new();
-    if series.count_within(x0, x1) <= 2 * columns {
-        points.extend(
+    match Grid::covering(x0, x1, columns) {
+        Some(grid) if series.count_within(x0, x1) > 2 * columns => {
+            m4_points(&reduce(grid), &mut points);
+        }
+        _ => points.extend(
             series
                 .window(x0, x1)
                 .filter(|(_, v)| v.is_finite())
                 .map(|(t, v)| PlotPoint::new(t, v)),
-        );
-    } else {
-        m4_points(&series.columns(x0, x1, columns), &mut points);
+        ),
     }
     points
 }
@@ -791,7 +845,16 @@ mod tests {
             .sum();
         assert!(samples >= PARALLEL_SAMPLES, "{samples}");
         let (x0, x1) = (1_795_384_000.0, 1_795_384_000.0 + messages as f64 / 1000.0);
-        let lines = reduce_lines(&store, &names, x0, x1, 300);
+        let mut cache = ColumnCache::default();
+        let lines = reduce_lines(&store, 1, &names, (x0, x1, 300), &mut cache);
+        // A second frame reuses the columns and draws the same.
+        cache.begin_frame();
+        let again = reduce_lines(&store, 1, &names, (x0, x1, 300), &mut cache);
+        assert_eq!(cache.len(), 3);
+        for (a, b) in lines.iter().zip(&again) {
+            let xy = |p: &Vec<PlotPoint>| p.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
+            assert_eq!(xy(&a.points), xy(&b.points));
+        }
         let one_by_one: Vec<(String, Vec<PlotPoint>)> = names
             .iter()
             .map(|name| {

@@ -9,6 +9,7 @@ pub mod auto_layout;
 pub mod channels;
 pub mod charts;
 pub mod colors;
+pub mod column_cache;
 pub mod export;
 pub mod inspector;
 pub mod layout;
