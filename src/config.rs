@@ -36,6 +36,9 @@
 //! timestamp_field = "/payload/CreatedDate"
 //! # The same per channel pattern; the longest matching pattern wins.
 //! timestamp_fields = { "/event/**" = "/payload/CreatedDate", "/raw/*" = "" }
+//! # Memory all series may hold, in MiB (default 1024); beyond it the
+//! # oldest samples leave memory first.
+//! memory_budget_mb = 1024
 //! ```
 //!
 //! Strings may name environment variables as `${VAR}` (for credentials).
@@ -153,6 +156,7 @@ struct RawAuth {
 struct RawStore {
     retention_points: Option<usize>,
     retention_secs: Option<f64>,
+    memory_budget_mb: Option<u64>,
     max_series: Option<usize>,
     timestamp_field: Option<String>,
     timestamp_fields: Option<BTreeMap<String, String>>,
@@ -409,6 +413,15 @@ impl Config {
                     max_age_secs: (secs > 0.0).then_some(secs),
                     ..store.retention
                 };
+            }
+            if let Some(mb) = s.memory_budget_mb {
+                if mb == 0 || mb > 1 << 24 {
+                    return Err(invalid(
+                        at("memory_budget_mb", 0),
+                        "memory_budget_mb must be between 1 and 16777216 (16 TiB)".into(),
+                    ));
+                }
+                store.memory_budget = usize::try_from(mb << 20).unwrap_or(usize::MAX);
             }
             if let Some(max) = s.max_series {
                 store.max_series = max;
@@ -700,6 +713,18 @@ authToken = "${TOKEN}"
         assert!(e.contains("a JSON pointer starts with `/`"), "{e}");
         let e = error("[store]\ntimestamp_fields = { \"a\" = \"/x\" }\n");
         assert!(e.starts_with("test.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn the_memory_budget_is_in_mib_and_never_zero() {
+        assert_eq!(
+            parse("").expect("valid").store.memory_budget,
+            crate::store::DEFAULT_MEMORY_BUDGET
+        );
+        let config = parse("[store]\nmemory_budget_mb = 256\n").expect("valid");
+        assert_eq!(config.store.memory_budget, 256 << 20);
+        let e = error("[store]\nmemory_budget_mb = 0\n");
+        assert!(e.contains("memory_budget_mb must be between"), "{e}");
     }
 
     #[test]

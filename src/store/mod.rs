@@ -15,6 +15,7 @@
 
 pub mod alarm;
 pub mod alerts;
+mod budget;
 pub mod channel_stats;
 pub mod codec;
 pub mod extract;
@@ -40,6 +41,8 @@ use time::TimeRules;
 use walk::Walker;
 
 pub use alerts::{AlertEngine, AlertEvent, AlertRule, Severity};
+pub use budget::DEFAULT_MEMORY_BUDGET;
+use budget::MemoryBudget;
 pub use channel_stats::{ChannelStats, RateMeter};
 pub use pattern::{SeriesPattern, series_name};
 pub use series::{Retention, Series};
@@ -63,6 +66,9 @@ pub struct StoreConfig {
     pub timestamp_fields: Vec<(String, String)>,
     /// Channels whose messages are server-pushed alarms.
     pub alert_channels: Vec<String>,
+    /// Bytes all series may hold together; beyond, the oldest blocks go
+    /// first ([`budget`]).
+    pub memory_budget: usize,
 }
 
 impl Default for StoreConfig {
@@ -74,6 +80,7 @@ impl Default for StoreConfig {
             timestamp_field: None,
             timestamp_fields: Vec::new(),
             alert_channels: vec!["/alerts/**".into()],
+            memory_budget: budget::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -98,6 +105,20 @@ pub struct Store {
     layouts: LayoutBudget,
     /// Told of every sample stored (e.g. to record history).
     sample_sink: Option<SampleSink>,
+    budget: MemoryBudget,
+}
+
+/// Bytes in words: "1 GiB", "512 MiB".
+fn format_bytes(bytes: usize) -> String {
+    const GIB: usize = 1 << 30;
+    const MIB: usize = 1 << 20;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Receives every sample a store keeps: the series' name, the time it
@@ -124,6 +145,7 @@ impl Store {
         Self {
             registry: Registry::new(&config),
             time_rules: TimeRules::new(&config),
+            budget: MemoryBudget::new(config.memory_budget),
             config,
             channels: Channels::default(),
             batches: 0,
@@ -157,6 +179,7 @@ impl Store {
                 received_secs,
             );
         }
+        self.keep_within_budget();
         // Keep each channel's last message as a copy of its own, once per
         // reply: a slice would keep the whole reply buffer alive.
         for channel in std::mem::take(&mut self.batch_channels) {
@@ -294,7 +317,39 @@ impl Store {
         for (&time, &value) in times.iter().zip(values) {
             series.push(time, value);
         }
+        if self.budget.count(times.len().min(values.len()) as u64) {
+            self.enforce_budget();
+        }
         true
+    }
+
+    /// Checks the memory budget when enough samples came in since the
+    /// last check.
+    fn keep_within_budget(&mut self) {
+        let stored = self.registry.take_stored();
+        if self.budget.count(stored) {
+            self.enforce_budget();
+        }
+    }
+
+    /// Drops the oldest blocks beyond the memory budget, saying so the
+    /// first time.
+    fn enforce_budget(&mut self) {
+        let first_time = self.budget.dropped_blocks() == 0;
+        let dropped = self.budget.enforce(&mut self.registry.all_series_mut());
+        if dropped > 0 && first_time {
+            self.registry.warn(format!(
+                "The series reached the memory budget ({}): the oldest samples are \
+                 dropped from memory to keep within it (raise [store] memory_budget_mb \
+                 to keep more).",
+                format_bytes(self.config.memory_budget)
+            ));
+        }
+    }
+
+    /// Sealed blocks dropped to keep within the memory budget.
+    pub fn blocks_dropped_for_budget(&self) -> u64 {
+        self.budget.dropped_blocks()
     }
 
     /// A series by name.
@@ -661,6 +716,54 @@ mod tests {
         assert_eq!(store.series_count(), 3);
         assert_eq!(store.warnings().len(), 1);
         assert_eq!(store.refused_series(), 17);
+    }
+
+    #[test]
+    fn a_memory_budget_drops_the_oldest_samples_and_says_so_once() {
+        let config = StoreConfig {
+            memory_budget: 64 << 10,
+            ..StoreConfig::default()
+        };
+        let mut store = Store::new(config, Vec::new());
+        for second in 0..200u64 {
+            let data: Vec<String> = (0..1000u64)
+                .map(|i| {
+                    let n = second * 1000 + i;
+                    format!(
+                        r#"{{"a":{},"b":{},"ts":{}}}"#,
+                        (n * 7919) % 10_007,
+                        n % 13,
+                        1_795_384_000_000 + n
+                    )
+                })
+                .collect();
+            let messages: Vec<(&str, &str)> = data.iter().map(|d| ("/x", d.as_str())).collect();
+            store.ingest(&batch(1_795_384_000_000 + second * 1000, &messages));
+        }
+        let held: usize = store
+            .series_names()
+            .filter_map(|n| store.series(n))
+            .map(Series::heap_bytes)
+            .sum();
+        // Within the budget, give or take what came in since the last
+        // check (a few bytes a sample).
+        assert!(
+            held <= (64 << 10) + MemoryBudget::CHECK_EVERY as usize * 8,
+            "{held}"
+        );
+        assert!(store.blocks_dropped_for_budget() > 0);
+        let budget_warnings = store
+            .warnings()
+            .iter()
+            .filter(|w| w.contains("memory budget"))
+            .count();
+        assert_eq!(budget_warnings, 1, "{:?}", store.warnings());
+        // The newest samples are all there.
+        let a = store.series("/x#/a").expect("series");
+        assert_eq!(
+            a.last().map(|(_, v)| v),
+            Some(((199_999u64 * 7919) % 10_007) as f64)
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(super) struct Registry {
     warnings: Vec<String>,
     /// Grows whenever a channel or series is added.
     generation: u64,
+    /// Samples stored since [`Registry::take_stored`] last asked.
+    stored: u64,
 }
 
 impl Registry {
@@ -49,6 +51,7 @@ impl Registry {
             refused_channels: 0,
             warnings: Vec::new(),
             generation: 0,
+            stored: 0,
         }
     }
 
@@ -117,7 +120,7 @@ impl Registry {
         true
     }
 
-    fn warn(&mut self, warning: String) {
+    pub(super) fn warn(&mut self, warning: String) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
         }
@@ -140,6 +143,7 @@ impl Registry {
         alerts: &mut AlertEngine,
         mut sink: Option<&mut SampleSink>,
     ) {
+        self.stored += samples.len() as u64;
         for (index, value) in samples.drain(..) {
             let entry = &mut self.entries[index];
             entry.series.push(time, value);
@@ -152,6 +156,16 @@ impl Registry {
                 alerts.observe(&entry.rules, &entry.name, value, received_ms);
             }
         }
+    }
+
+    /// Samples dispatched since the last call.
+    pub(super) fn take_stored(&mut self) -> u64 {
+        std::mem::take(&mut self.stored)
+    }
+
+    /// Every series, to change.
+    pub(super) fn all_series_mut(&mut self) -> Vec<&mut Series> {
+        self.entries.iter_mut().map(|e| &mut e.series).collect()
     }
 
     /// A series by index.

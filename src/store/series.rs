@@ -437,6 +437,14 @@ impl Series {
             + self.pyramid.heap_bytes()
     }
 
+    /// Time of the first sample of the oldest sealed block, if one.
+    pub fn oldest_block_start(&self) -> Option<f64> {
+        if self.sealed.is_empty() {
+            return None;
+        }
+        self.summary_of(self.sealed_seq).map(|s| s.start)
+    }
+
     /// Drops the oldest sealed block (for a memory budget); false when
     /// nothing is sealed.
     pub fn drop_oldest_block(&mut self) -> bool {

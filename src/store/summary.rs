@@ -273,6 +273,10 @@ impl SummaryPyramid {
             // a time costs O(1) amortized.
             if keep_from > 0 && keep_from * 4 >= level.len() {
                 level.drain(..keep_from);
+                // Memory given back once most of it is unused.
+                if level.capacity() > 2 * level.len() + 16 {
+                    level.shrink_to(level.len() + level.len() / 8);
+                }
             }
         }
     }
