@@ -209,7 +209,7 @@ fn decimal_codes(column: &[f64], scale: u8, order: u8) -> Vec<u64> {
     let (mut previous, mut previous_delta) = (0i64, 0i64);
     let mut codes = Vec::with_capacity(column.len());
     for (i, &v) in column.iter().enumerate() {
-        let n = (v * power).round() as i64;
+        let n = nearest_integer(v * power);
         if i > 0 {
             let delta = n.wrapping_sub(previous);
             let coded = if order == 1 {
@@ -321,18 +321,34 @@ const POWERS: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 /// Integers beyond this lose precision as f64: not decimal.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
+/// `x` rounded to the nearest integer, halves away from zero (as
+/// [`f64::round`], without its call into the maths library on CPUs
+/// without a rounding instruction); saturating beyond `i64`.
+#[inline]
+fn nearest_integer(x: f64) -> i64 {
+    let whole = x as i64;
+    // Exact below 2^53; above, `x` is a whole number and this is 0.
+    let fraction = x - whole as f64;
+    if fraction >= 0.5 {
+        whole.saturating_add(1)
+    } else if fraction <= -0.5 {
+        whole.saturating_sub(1)
+    } else {
+        whole
+    }
+}
+
 /// The smallest `k` such that every number of `column` is `n / 10^k`
 /// exactly, bit for bit.
 fn decimal_scale(column: &[f64]) -> Option<u8> {
     (0..POWERS.len() as u8).find(|&k| {
         let power = POWERS[k as usize];
         column.iter().all(|&v| {
-            let n = (v * power).round();
+            let scaled = v * power;
             // Compared as the decoder computes it: from the integer (so
             // -0.0, which becomes 0, stays in the XOR form).
-            n.is_finite()
-                && n.abs() <= MAX_EXACT
-                && ((n as i64) as f64 / power).to_bits() == v.to_bits()
+            scaled.abs() <= MAX_EXACT
+                && (nearest_integer(scaled) as f64 / power).to_bits() == v.to_bits()
         })
     })
 }
@@ -342,7 +358,7 @@ fn decimal_scale(column: &[f64]) -> Option<u8> {
 fn encode_decimal(column: &[f64], scale: u8, order: u8) -> Vec<u8> {
     let mut bits = BitWriter::default();
     if let Some(&first) = column.first() {
-        bits.write(zigzag((first * POWERS[scale as usize]).round() as i64), 64);
+        bits.write(zigzag(nearest_integer(first * POWERS[scale as usize])), 64);
     }
     for code in decimal_codes(column, scale, order) {
         write_bucketed(&mut bits, code);
@@ -472,7 +488,7 @@ fn decode_packed_into(
         (index, highs.read_within(high) << width)
     };
     let mut patch = next_patch();
-    let start = (first * power).round() as i64;
+    let start = nearest_integer(first * power);
     let from = out.len();
     out.resize(from + count, 0.0);
     let dest = &mut out[from..];
@@ -915,6 +931,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn nearest_integer_rounds_as_the_library_does(x in -1e17f64..1e17, bits in any::<u64>()) {
+            prop_assert_eq!(nearest_integer(x), x.round() as i64);
+            let any = f64::from_bits(bits);
+            if any.abs() <= MAX_EXACT {
+                prop_assert_eq!(nearest_integer(any), any.round() as i64);
+            }
+            for half in [0.5, -0.5, 2.5, -2.5, 0.49999999999999994, 4503599627370495.5] {
+                prop_assert_eq!(nearest_integer(half), f64::round(half) as i64);
+            }
+        }
+
         #[test]
         fn any_bits_round_trip(
             columns in proptest::collection::vec((any::<u64>(), any::<u64>()), 0..200)
