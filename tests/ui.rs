@@ -684,3 +684,82 @@ fn a_chart_exports_its_visible_window_as_csv_from_its_menu() {
         );
     }
 }
+
+#[test]
+fn the_history_of_an_earlier_run_comes_back_after_the_window_shows() {
+    use cometwatch::history::{HistoryFile, StoredBlock};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("history.sqlite");
+    // An earlier run recorded a day of a series ending an hour ago.
+    let now = unix_millis() as f64 / 1000.0;
+    let (start, samples) = (now - 25.0 * 3600.0, 86_400usize);
+    {
+        let (mut file, _) = HistoryFile::open_for_writing(&path).expect("opens");
+        let blocks: Vec<StoredBlock> = (0..samples)
+            .step_by(4096)
+            .map(|from| {
+                let to = (from + 4096).min(samples);
+                let times: Vec<f64> = (from..to).map(|i| start + i as f64).collect();
+                let values: Vec<f64> = (from..to).map(|i| (i % 977) as f64 / 10.0).collect();
+                StoredBlock {
+                    series: "/earlier/run#/v".into(),
+                    start: times[0],
+                    end: times[times.len() - 1],
+                    times,
+                    values,
+                }
+            })
+            .collect();
+        file.write_blocks(&blocks).expect("writes");
+    }
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(
+            |ui, state: &mut Dashboard| {
+                if let Some(app) = &mut state.app {
+                    app.show(ui);
+                }
+            },
+            Dashboard { app: None },
+        );
+    let session = Session::start_for(
+        &harness.ctx,
+        GuiOptions {
+            urls: vec!["http://127.0.0.1:9/cometd".into()],
+            history: Some(path),
+            ..GuiOptions::default()
+        },
+        None,
+    )
+    .expect("the dashboard starts");
+    harness.state_mut().app = Some(DashboardApp::new(session));
+    harness.run_steps(1);
+    until(&mut harness, "the earlier run's samples", |app| {
+        let shared = lock(app.model());
+        shared.store.series("/earlier/run#/v").map(|s| s.len()) == Some(samples)
+            && shared.status.activity.is_none()
+    });
+    let model = app(&mut harness).model().clone();
+    let shared = lock(&model);
+    let series = shared.store.series("/earlier/run#/v").expect("series");
+    let back: Vec<(f64, f64)> = series.iter().collect();
+    assert_eq!(back[0], (start, 0.0));
+    assert_eq!(
+        back[samples - 1],
+        (
+            start + (samples - 1) as f64,
+            ((samples - 1) % 977) as f64 / 10.0
+        )
+    );
+    // The time since the last run's newest sample is shaded as a gap.
+    assert!(
+        shared
+            .status
+            .down
+            .iter()
+            .any(|d| d.from == back[samples - 1].0),
+        "{:?}",
+        shared.status.down
+    );
+    assert_eq!(shared.status.activity, None);
+}

@@ -268,6 +268,16 @@ impl HistoryFile {
         Ok(names)
     }
 
+    /// The id of the newest block written (0 for none): blocks written
+    /// later have larger ids.
+    pub fn last_block_id(&self) -> Result<i64, HistoryError> {
+        self.connection
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM blocks", [], |row| {
+                row.get(0)
+            })
+            .map_err(|e| HistoryError::sqlite(&self.path, &e))
+    }
+
     /// The ids of the blocks of `series` that overlap `[from, to]`, in
     /// time order.
     pub fn block_ids(&self, series: &str, from: f64, to: f64) -> Result<Vec<i64>, HistoryError> {

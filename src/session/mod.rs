@@ -93,6 +93,59 @@ pub struct Running {
     pub server: Option<ServerHandle>,
     /// The ingest thread (it ends when the client's events end).
     pub ingest: Option<JoinHandle<()>>,
+    /// The thread putting back the earlier runs' history (it ends when
+    /// it has).
+    pub history_loader: Option<JoinHandle<()>>,
+}
+
+/// Puts back the samples of the earlier runs from `from` to `to` (Unix
+/// seconds) into the model's store, a series at a time (each read off the
+/// lock, then swapped in), saying how far it is in the status bar; then
+/// shades the time between the last run's newest sample and `to` as a
+/// gap.
+fn spawn_history_loader(
+    earlier: history::EarlierRuns,
+    model: SharedModel,
+    from: f64,
+    to: f64,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("history-loader".into())
+        .spawn(move || {
+            let result = history::load_earlier(
+                &earlier,
+                from,
+                to,
+                || lock(&model).store.new_series(),
+                |name, series, progress| {
+                    let mut shared = lock(&model);
+                    shared.store.adopt(&name, series);
+                    shared.status.activity = Some(format!(
+                        "loading history: {} of {} series, {} samples",
+                        progress.done, progress.total, progress.samples
+                    ));
+                },
+            );
+            let mut shared = lock(&model);
+            shared.status.activity = None;
+            match result {
+                Ok(progress) => {
+                    // The time the dashboard was closed is a gap.
+                    if let Some(newest) = progress.newest {
+                        shared.status.down.push_front(DownPeriod {
+                            from: newest,
+                            to: Some(to),
+                        });
+                    }
+                }
+                Err(error) => {
+                    shared.status.last_error = Some((
+                        format!("the history of earlier runs could not be read: {error}"),
+                        Instant::now(),
+                    ));
+                }
+            }
+        })
 }
 
 impl Session {
@@ -144,8 +197,7 @@ impl Session {
         let now_secs = unix_millis() as f64 / 1000.0;
         let history = options.history.as_deref().map(|path| {
             let slot = model_slot.clone();
-            let window = config.store.retention.max_age_secs.unwrap_or(3600.0);
-            history::attach(path, &mut store, window, now_secs, move |error| {
+            history::attach(path, &mut store, move |error| {
                 if let Some(model) = slot.get() {
                     lock(model).status.last_error =
                         Some((format!("history: {error}"), Instant::now()));
@@ -155,19 +207,22 @@ impl Session {
         let model = Model::new(Shared::new(store, &urls[0], &layout.subscriptions));
         let _ = model_slot.set(model.clone());
         let mut history_recorder = None;
+        let mut history_loader = None;
         match history {
             Some(Ok(attached)) => {
-                let mut shared = lock(&model);
-                // The time the dashboard was closed is a gap.
-                if let Some(newest) = attached.newest {
-                    shared.status.down.push_back(DownPeriod {
-                        from: newest,
-                        to: Some(now_secs),
-                    });
-                }
                 if let Some(notice) = attached.notice {
-                    shared.status.last_error = Some((notice, Instant::now()));
+                    lock(&model).status.last_error = Some((notice, Instant::now()));
                 }
+                // What the store keeps: the retention's age, or all.
+                let from = config
+                    .store
+                    .retention
+                    .max_age_secs
+                    .map_or(f64::MIN, |age| now_secs - age);
+                history_loader = Some(
+                    spawn_history_loader(attached.earlier, model.clone(), from, now_secs)
+                        .map_err(|e| StartError::Thread(e.to_string()))?,
+                );
                 history_recorder = Some(attached.recorder);
             }
             Some(Err(error)) => {
@@ -216,6 +271,7 @@ impl Session {
             running: Running {
                 server: embedded,
                 ingest: Some(ingest),
+                history_loader,
             },
         })
     }

@@ -323,6 +323,33 @@ impl Store {
         true
     }
 
+    /// An empty series kept as this store keeps its series (to fill
+    /// off the store, then [`Store::adopt`]).
+    pub fn new_series(&self) -> Series {
+        Series::new(self.config.retention)
+    }
+
+    /// Puts `earlier` (samples of an earlier run, from a history file)
+    /// in as the series `name`, before the samples the series took in
+    /// since: those are appended to it, then it replaces the series. The
+    /// series is created when new (up to the series cap; false when
+    /// refused); alert rules are not run and the sample sink is not told.
+    pub fn adopt(&mut self, name: &str, mut earlier: Series) -> bool {
+        let Some(index) = self.registry.find_or_create(name, &self.alerts) else {
+            return false;
+        };
+        let series = self.registry.series_mut(index);
+        for (time, value) in series.iter() {
+            earlier.push(time, value);
+        }
+        let added = earlier.len() as u64;
+        *series = earlier;
+        if self.budget.count(added) {
+            self.enforce_budget();
+        }
+        true
+    }
+
     /// Checks the memory budget when enough samples came in since the
     /// last check.
     fn keep_within_budget(&mut self) {

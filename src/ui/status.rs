@@ -39,6 +39,9 @@ pub struct ConnectionStatus {
     /// The periods without connection since the first one, oldest first,
     /// at most [`MAX_DOWN_PERIODS`].
     pub down: VecDeque<DownPeriod>,
+    /// Work in the background the user should know of (the history of
+    /// earlier runs being loaded).
+    pub activity: Option<String>,
 }
 
 /// A gap warning goes after this long with no new gap.
@@ -79,6 +82,7 @@ impl ConnectionStatus {
             gap_warning: None,
             gap_at: None,
             down: VecDeque::new(),
+            activity: None,
         }
     }
 
@@ -288,6 +292,11 @@ pub fn status_bar_ui(
         }
         ui.separator();
         ui.label(format!("reconnects: {}", status.reconnects));
+        if let Some(activity) = &status.activity {
+            ui.separator();
+            ui.spinner();
+            ui.label(activity);
+        }
         if let Some((error, at)) = &status.last_error {
             ui.separator();
             let age = now.saturating_duration_since(*at).as_secs();
