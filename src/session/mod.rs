@@ -24,6 +24,7 @@ use crate::history::HistoryRecorder;
 use crate::server::{self, ServerConfig, ServerHandle};
 use crate::store::Store;
 use crate::ui::DashboardApp;
+use crate::ui::history_view::HistoryView;
 use crate::ui::layout::{DEMO_SUBSCRIPTIONS, Layout, storage_key};
 use crate::ui::model::{Model, Shared, SharedModel, lock, spawn_ingest};
 use crate::ui::status::DownPeriod;
@@ -81,6 +82,8 @@ pub struct Session {
     pub layout_key: String,
     /// To say once (the configuration won over the saved subscriptions).
     pub notice: Option<String>,
+    /// The history file's older columns for the charts.
+    pub history_view: Option<HistoryView>,
     /// Kept running as long as the session: the embedded server and the
     /// ingest thread.
     pub running: Running,
@@ -157,8 +160,9 @@ impl Session {
     pub fn start(
         options: GuiOptions,
         saved: Option<Layout>,
-        repaint: impl Fn(Duration) + Send + 'static,
+        repaint: impl Fn(Duration) + Send + Sync + 'static,
     ) -> Result<Self, StartError> {
+        let repaint = Arc::new(repaint);
         let config = options.config;
         let mut urls = options.urls;
         if urls.is_empty() {
@@ -208,8 +212,14 @@ impl Session {
         let _ = model_slot.set(model.clone());
         let mut history_recorder = None;
         let mut history_loader = None;
+        let mut history_view = None;
         match history {
             Some(Ok(attached)) => {
+                let repaint = repaint.clone();
+                history_view = options
+                    .history
+                    .clone()
+                    .and_then(|path| HistoryView::start(path, move || repaint(Duration::ZERO)));
                 if let Some(notice) = attached.notice {
                     lock(&model).status.last_error = Some((notice, Instant::now()));
                 }
@@ -258,7 +268,7 @@ impl Session {
             client.events().clone(),
             model.clone(),
             replay_recorder,
-            move || repaint(frame),
+            move || (*repaint)(frame),
         )
         .map_err(|e| StartError::Thread(e.to_string()))?;
         Ok(Self {
@@ -268,6 +278,7 @@ impl Session {
             layout,
             layout_key,
             notice,
+            history_view,
             running: Running {
                 server: embedded,
                 ingest: Some(ingest),

@@ -488,6 +488,35 @@ pub fn columns_of_samples(samples: &[(f64, f64)], grid: Grid) -> Vec<Column> {
     reducer.out
 }
 
+/// Reduces runs of samples handed in time order (e.g. blocks read from
+/// a history file) to the M4 columns of a grid.
+pub struct ColumnReducer {
+    reducer: Reducer,
+    /// Samples taken so far (their sequence numbers).
+    taken: u64,
+}
+
+impl ColumnReducer {
+    /// A reducer of the columns of `grid`.
+    pub fn new(grid: Grid) -> Self {
+        Self {
+            reducer: Reducer::new(grid),
+            taken: 0,
+        }
+    }
+
+    /// Takes the next run of samples (outside the grid: skipped).
+    pub fn run(&mut self, times: &[f64], values: &[f64]) {
+        self.reducer.run(self.taken, times, values);
+        self.taken += times.len().min(values.len()) as u64;
+    }
+
+    /// The columns that hold samples, in order.
+    pub fn finish(self) -> Vec<Column> {
+        self.reducer.out
+    }
+}
+
 /// The M4 columns of plain columns of times and values (the first
 /// numbered 0): the linear way, reading every sample.
 pub fn columns_of_slices(times: &[f64], values: &[f64], grid: Grid) -> Vec<Column> {

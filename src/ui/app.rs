@@ -10,6 +10,7 @@ use super::alerts::{AlertAction, alerts_ui, toasts_ui};
 use super::auto_charts::{AutoCharts, INTERVAL_MS};
 use super::channels::{ChannelAction, ChannelBrowser};
 use super::charts::{ChartsView, charts_ui};
+use super::history_view::HistoryView;
 use super::inspector::Inspector;
 use super::layout::{Layout, ThemeChoice, TimeWindow};
 use super::model::{LockWaits, Shared, SharedModel, SubscriptionState, lock};
@@ -64,7 +65,7 @@ impl DashboardApp {
             history: session.history,
             _running: session.running,
             layout: session.layout,
-            charts: ChartsView::default(),
+            charts: ChartsView::with_history(session.history_view),
             tables: GroupTables::default(),
             channels: ChannelBrowser::default(),
             applied_theme: None,
@@ -104,6 +105,14 @@ impl DashboardApp {
         let (mut shared, waited) = model.lock_timed();
         self.lock_waits.record(waited);
         shared.status.expire_gap_warning(now);
+        if let Some(error) = self
+            .charts
+            .history
+            .as_ref()
+            .and_then(HistoryView::take_error)
+        {
+            shared.status.last_error = Some((format!("history: {error}"), now));
+        }
         // New channels and fields may want automatic charts.
         if self.auto.update(&mut self.layout, &shared.store, now_ms) {
             ctx.request_repaint_after(Duration::from_millis(INTERVAL_MS));

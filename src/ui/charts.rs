@@ -23,6 +23,7 @@ use super::colors::chart_colors;
 pub use super::colors::series_color;
 use super::column_cache::{CachedLine, ColumnCache};
 use super::export::{Exports, collect_window};
+use super::history_view::HistoryView;
 use super::layout::{ChartSpec, Layout};
 use super::plotting::{
     GAP_FACTOR, STEP_SAMPLES, format_axis_value, format_clock, m4_points, median_step, time_grid,
@@ -79,9 +80,20 @@ pub struct ChartsView {
     pub exports: Exports,
     /// Each line's reduced columns, kept from frame to frame.
     pub columns: ColumnCache,
+    /// The history file's older columns, when there is a history.
+    pub history: Option<HistoryView>,
 }
 
 impl ChartsView {
+    /// A view whose charts reach back into `history` past what memory
+    /// holds.
+    pub fn with_history(history: Option<HistoryView>) -> Self {
+        Self {
+            history,
+            ..Self::default()
+        }
+    }
+
     /// True while paused.
     pub fn is_paused(&self) -> bool {
         self.paused_at.is_some()
@@ -307,13 +319,16 @@ fn chart_ui(
             .filter(|n| !spec.hidden.iter().any(|h| h == n))
             .collect();
         let columns = ui.available_width().max(50.0) as usize;
-        let lines = reduce_lines(
+        let mut lines = reduce_lines(
             store,
             spec.id,
             &visible,
             (x0, x1, columns),
             &mut view.columns,
         );
+        if let Some(history) = &mut view.history {
+            prepend_history(&mut lines, store, history, (x0, x1, columns));
+        }
         let data_range = lines
             .iter()
             .flat_map(|line| line.points.iter().map(|p| p.y))
@@ -549,6 +564,43 @@ fn reduce_lines(
         cache.put(chart, name, line);
     }
     lines
+}
+
+/// Puts before each line the points of the columns of its view that lie
+/// before the first column its series holds in memory, read from the
+/// history file (once read: a frame never waits for them).
+fn prepend_history(
+    lines: &mut [ReducedLine],
+    store: &Store,
+    history: &mut HistoryView,
+    (x0, x1, columns): (f64, f64, usize),
+) {
+    let Some(grid) = Grid::covering(x0, x1, columns) else {
+        return;
+    };
+    for line in lines {
+        let Some(series) = store.series(&line.name) else {
+            continue;
+        };
+        // The column of the oldest sample in memory, and those before it.
+        let cut = series
+            .first()
+            .and_then(|(t, _)| Grid::with_width(grid.width, t, t))
+            .map_or(grid.first + grid.count as i64, |g| g.first)
+            .min(grid.first + grid.count as i64);
+        let Ok(older) = usize::try_from(cut - grid.first) else {
+            continue;
+        };
+        if older == 0 {
+            continue;
+        }
+        if let Some(columns) = history.columns(&line.name, grid.span(grid.first, older)) {
+            let mut points = Vec::new();
+            m4_points(columns, &mut points);
+            points.append(&mut line.points);
+            line.points = points;
+        }
+    }
 }
 
 /// The points that draw `series` over `[x0, x1]` in `columns` pixel
@@ -932,5 +984,68 @@ mod tests {
         assert!(text.starts_with("disconnected "), "{text}");
         assert!(text.contains('–'));
         assert!(text.ends_with("; messages published meanwhile may be missing"));
+    }
+
+    #[test]
+    fn lines_reach_back_into_the_history_file_past_memory() {
+        use crate::history::{HistoryFile, StoredBlock};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("h.sqlite");
+        let start = 1_795_384_000.0;
+        let value = |i: usize| ((i * 7919) % 1000) as f64 / 10.0;
+        // The file holds 20 000 s; memory only the newest 2 000.
+        {
+            let (mut file, _) = HistoryFile::open_for_writing(&path).expect("opens");
+            let blocks: Vec<StoredBlock> = (0..20_000usize)
+                .step_by(4096)
+                .map(|from| {
+                    let to = (from + 4096).min(20_000);
+                    StoredBlock {
+                        series: "/h#/v".into(),
+                        start: start + from as f64,
+                        end: start + (to - 1) as f64,
+                        times: (from..to).map(|i| start + i as f64).collect(),
+                        values: (from..to).map(value).collect(),
+                    }
+                })
+                .collect();
+            file.write_blocks(&blocks).expect("writes");
+        }
+        let mut store = Store::new(
+            StoreConfig {
+                retention: crate::store::Retention {
+                    max_points: 2_000,
+                    max_age_secs: None,
+                },
+                ..StoreConfig::default()
+            },
+            Vec::new(),
+        );
+        let times: Vec<f64> = (18_000..20_000).map(|i| start + f64::from(i)).collect();
+        let values: Vec<f64> = (18_000..20_000usize).map(value).collect();
+        store.restore("/h#/v", &times, &values);
+        let mut history = HistoryView::start(path, || {}).expect("starts");
+        let window = (start, start + 19_999.0, 500);
+        let mut cache = ColumnCache::default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let lines = loop {
+            let mut lines = reduce_lines(&store, 1, &["/h#/v"], window, &mut cache);
+            prepend_history(&mut lines, &store, &mut history, window);
+            if lines[0]
+                .points
+                .first()
+                .is_some_and(|p| p.x < start + 18_000.0)
+            {
+                break lines;
+            }
+            assert!(std::time::Instant::now() < deadline, "no history drawn");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let points = &lines[0].points;
+        assert_eq!(points[0].x, start);
+        assert_eq!(points[0].y, value(0));
+        // In time order, the older part joined to the newer.
+        assert!(points.windows(2).all(|w| w[0].x <= w[1].x));
+        assert_eq!(points.last().map(|p| p.x), Some(start + 19_999.0));
     }
 }

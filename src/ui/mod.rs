@@ -11,6 +11,7 @@ pub mod charts;
 pub mod colors;
 pub mod column_cache;
 pub mod export;
+pub mod history_view;
 pub mod inspector;
 pub mod layout;
 pub mod model;
