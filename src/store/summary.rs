@@ -200,6 +200,8 @@ pub struct SummaryPyramid {
     /// Samples before this sequence number are forgotten, even where a
     /// summary still covers them.
     floor: u64,
+    /// No level drains before the floor reaches this.
+    drain_at: u64,
 }
 
 impl SummaryPyramid {
@@ -267,6 +269,11 @@ impl SummaryPyramid {
     /// (samples aged out); a summary holding `seq` or later stays whole.
     pub fn drop_before(&mut self, seq: u64) {
         self.floor = self.floor.max(seq);
+        // Nothing to drain before then (retention calls this for every
+        // sample).
+        if self.floor < self.drain_at {
+            return;
+        }
         for level in &mut self.levels {
             let keep_from = level.partition_point(|s| s.seq_end() <= seq);
             // Drained once a quarter is gone, so dropping one summary at
@@ -279,6 +286,15 @@ impl SummaryPyramid {
                 }
             }
         }
+        // The floor at which some level drains next (as levels grow it
+        // moves later: a check before then drains nothing and moves it).
+        self.drain_at = self
+            .levels
+            .iter()
+            .filter_map(|level| level.get(level.len().div_ceil(4).max(1) - 1))
+            .map(Summary::seq_end)
+            .min()
+            .unwrap_or(0);
     }
 
     /// Bytes of memory the summaries hold.
