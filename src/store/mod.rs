@@ -67,7 +67,7 @@ pub struct StoreConfig {
     /// Channels whose messages are server-pushed alarms.
     pub alert_channels: Vec<String>,
     /// Bytes all series may hold together; beyond, the oldest blocks go
-    /// first ([`budget`]).
+    /// first, across all series.
     pub memory_budget: usize,
 }
 

@@ -100,7 +100,7 @@ impl Grid {
     /// Steps per doubling of the width a grid's width is rounded to, so
     /// that windows of nearly the same span (a span computed anew each
     /// frame) get the very same columns.
-    const WIDTH_STEPS: f64 = 256.0;
+    pub const WIDTH_STEPS: f64 = 256.0;
 
     /// The grid of about `columns` columns covering `[x0, x1]`: the width
     /// `(x1 - x0) / columns` rounded to the nearest of
