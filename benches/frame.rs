@@ -9,10 +9,15 @@
 //!   grid fixed to absolute time), only the newest and oldest are reduced
 //!   again. What a running dashboard costs.
 //! - **dashboard charts, zooming**: the same charts with a new column
-//!   width each frame, so every column is reduced from the series'
-//!   summaries (raw samples only where a summary straddles a column
-//!   border). What the frames of a zoom cost (cold columns). Half the series of a dense
-//!   chart are reduced on a second core when there is one.
+//!   width each frame (spans 20 % apart in turn), so every column is
+//!   reduced from the series' summaries (raw samples only where a summary
+//!   straddles a column border). The cost of a frame whose columns are
+//!   all new (cold). Half the series of a dense chart are reduced on a
+//!   second core when there is one.
+//! - **dashboard charts, zoom gesture**: the span 3 % narrower each frame
+//!   down to a quarter, then back, as a scroll-wheel zoom goes: column
+//!   widths step by quarter doublings, so most frames reuse their
+//!   columns; the median, the 90th percentile and the slowest frame.
 //! - **like for like, one thread, one plot of 20 lines**: the points of
 //!   each line from the summaries, beside the same plot with each line
 //!   reduced from every sample in the window (min/max per column over
@@ -160,7 +165,13 @@ fn input() -> egui::RawInput {
 /// Runs `frames` frames of `ui`, returns the median ms per frame (run +
 /// tessellate): the median, as the shared machine's hiccups would swing a
 /// mean.
-fn measure(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> f64 {
+fn measure(frames: usize, ui: impl FnMut(&mut egui::Ui)) -> f64 {
+    let times = frame_times(frames, ui);
+    times[times.len() / 2]
+}
+
+/// The ms of each of `frames` frames of `ui`, sorted.
+fn frame_times(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> Vec<f64> {
     let ctx = egui::Context::default();
     // Warm-up frames (fonts, layout).
     for _ in 0..3 {
@@ -177,7 +188,7 @@ fn measure(frames: usize, mut ui: impl FnMut(&mut egui::Ui)) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    times
 }
 
 /// One plot of every series, each line's points made by `points`.
@@ -231,12 +242,26 @@ fn main() {
             .series(&series_name(0))
             .and_then(|s| Some((s.first()?.0, s.last()?.0)))
             .unwrap_or((0.0, 0.0));
-        // Zooming: each frame another width (1 % apart), so no column
-        // is reused and every one is reduced from the summaries.
+        // Zooming: each frame another width (spans 20 % apart, more than
+        // the grid's width steps), so no column is reused and every one
+        // is reduced from the summaries.
         let mut frame = 0u32;
         let zooming = measure(frames, |ui| {
             frame += 1;
-            let span = (now - x0) * if frame.is_multiple_of(2) { 1.0 } else { 0.99 };
+            let span = (now - x0) * if frame.is_multiple_of(2) { 1.0 } else { 0.8 };
+            view.manual_x = Some((now - span, now));
+            egui::CentralPanel::default()
+                .show(ui, |ui| charts_ui(ui, &mut layout, &store, &mut view, now));
+        });
+        // A zoom gesture: the span 3 % narrower each frame for 46
+        // frames (to a quarter), then 3 % wider back, about the newest
+        // data.
+        let mut frame = 0i32;
+        let gesture = frame_times(frames, |ui| {
+            frame += 1;
+            let step = frame % 92;
+            let narrowed = if step < 46 { step } else { 92 - step };
+            let span = (now - x0) * 0.97f64.powi(narrowed);
             view.manual_x = Some((now - span, now));
             egui::CentralPanel::default()
                 .show(ui, |ui| charts_ui(ui, &mut layout, &store, &mut view, now));
@@ -245,6 +270,12 @@ fn main() {
         let millions = (SERIES * points) as f64 / 1e6;
         println!(
             "frame/dashboard charts, zooming, {millions} M samples in view: {zooming:.2} ms per frame, median of {frames}, {threads} thread(s) ({SERIES} series x {points}, 1600x1000; a new column width each frame: every column reduced)"
+        );
+        println!(
+            "frame/dashboard charts, zoom gesture, {millions} M samples at most in view: {:.2} ms per frame, median of {frames}, {threads} thread(s) (the span 3 % narrower a frame down to a quarter, then back; 90th percentile {:.2} ms, slowest {:.2} ms: the frames where the column width steps)",
+            gesture[gesture.len() / 2],
+            gesture[gesture.len() * 9 / 10],
+            gesture[gesture.len() - 1],
         );
         // Live: each frame one new sample a series (50 a second each, the
         // window following them), the oldest dropped by retention.
@@ -312,7 +343,7 @@ fn main() {
             linear / summaries
         );
         drop(plain);
-        if naive_figures.is_none() {
+        if naive_figures.is_none() && points == SIZES[0] {
             let naive_plot = |allow_band: bool| {
                 let store = &store;
                 move |ui: &mut egui::Ui| {
