@@ -278,6 +278,18 @@ impl HistoryFile {
             .map_err(|e| HistoryError::sqlite(&self.path, &e))
     }
 
+    /// Time of the oldest sample of `series` the file holds, if any.
+    pub fn first_time(&self, series: &str) -> Result<Option<f64>, HistoryError> {
+        self.connection
+            .query_row(
+                "SELECT MIN(b.start) FROM blocks b JOIN series s ON s.id = b.series
+                 WHERE s.name = ?1",
+                params![series],
+                |row| row.get::<_, Option<f64>>(0),
+            )
+            .map_err(|e| HistoryError::sqlite(&self.path, &e))
+    }
+
     /// The ids of the blocks of `series` that overlap `[from, to]`, in
     /// time order.
     pub fn block_ids(&self, series: &str, from: f64, to: f64) -> Result<Vec<i64>, HistoryError> {

@@ -243,12 +243,18 @@ pub fn charts_ui(
     }
 }
 
+/// The time of the oldest sample of the charts' series, in memory or in
+/// the history file (once its reader has said).
 fn oldest_shown(store: &Store, layout: &Layout, view: &mut ChartsView) -> Option<f64> {
     let mut oldest: Option<f64> = None;
+    let mut note = |t: f64| oldest = Some(oldest.map_or(t, |o: f64| o.min(t)));
     for spec in &layout.charts {
         for name in resolve_series(store, spec, view) {
             if let Some((t, _)) = store.series(&name).and_then(|s| s.first()) {
-                oldest = Some(oldest.map_or(t, |o: f64| o.min(t)));
+                note(t);
+            }
+            if let Some(t) = view.history.as_mut().and_then(|h| h.first_time(&name)) {
+                note(t);
             }
         }
     }

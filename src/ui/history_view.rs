@@ -8,10 +8,13 @@
 //! blocks of that stretch and reduces them to M4 columns; a later frame
 //! gets them (the window is asked to repaint when they arrive). Answers
 //! are kept for the views asked lately, at most
-//! [`HistoryView::MAX_ANSWERS`].
+//! [`HistoryView::MAX_ANSWERS`]. The time of a series' oldest sample in
+//! the file ([`HistoryView::first_time`]) comes the same way, for the
+//! "all" window.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -38,12 +41,27 @@ impl Key {
     }
 }
 
+/// What the reader is asked.
+enum Request {
+    Columns(Key, Grid),
+    FirstTime(String),
+}
+
+/// What the reader answers.
+enum Answer {
+    Columns(Key, Vec<Column>),
+    FirstTime(String, Option<f64>),
+}
+
 /// The history file's columns for charts, read in the background.
 pub struct HistoryView {
-    requests: Sender<(Key, Grid)>,
-    answers_in: Receiver<(Key, Vec<Column>)>,
+    requests: Sender<Request>,
+    answers_in: Receiver<Answer>,
     /// Answers by request (`None`: asked, not answered yet).
     answers: HashMap<Key, Option<Vec<Column>>>,
+    /// Oldest sample time by series, and when it was asked (`None`: not
+    /// answered yet).
+    first_times: HashMap<String, (Instant, Option<Option<f64>>)>,
     /// The last read error, to show once.
     errors_in: Receiver<String>,
 }
@@ -63,14 +81,14 @@ impl HistoryView {
     /// A view of the history file at `path`; `repaint` is called when an
     /// answer arrives. `None` when the reader thread cannot start.
     pub fn start(path: PathBuf, repaint: impl Fn() + Send + 'static) -> Option<Self> {
-        let (requests, requests_in) = crossbeam_channel::unbounded::<(Key, Grid)>();
+        let (requests, requests_in) = crossbeam_channel::unbounded::<Request>();
         let (answers, answers_in) = crossbeam_channel::unbounded();
         let (errors, errors_in) = crossbeam_channel::bounded(4);
         std::thread::Builder::new()
             .name("history-view".into())
             .spawn(move || {
                 let mut file = None;
-                for (key, grid) in requests_in {
+                for request in requests_in {
                     if file.is_none() {
                         match HistoryFile::open_for_reading(&path) {
                             Ok(opened) => file = Some(opened),
@@ -81,9 +99,17 @@ impl HistoryView {
                         }
                     }
                     let Some(file) = &file else { continue };
-                    match columns_from_file(file, &key.series, grid) {
-                        Ok(columns) => {
-                            if answers.send((key, columns)).is_err() {
+                    let answer = match request {
+                        Request::Columns(key, grid) => columns_from_file(file, &key.series, grid)
+                            .map(|columns| Answer::Columns(key, columns)),
+                        Request::FirstTime(series) => file
+                            .first_time(&series)
+                            .map(|first| Answer::FirstTime(series, first))
+                            .map_err(|e| e.to_string()),
+                    };
+                    match answer {
+                        Ok(answer) => {
+                            if answers.send(answer).is_err() {
                                 return;
                             }
                             repaint();
@@ -99,24 +125,72 @@ impl HistoryView {
             requests,
             answers_in,
             answers: HashMap::new(),
+            first_times: HashMap::new(),
             errors_in,
         })
+    }
+
+    /// How long an oldest time is trusted (pruning moves it).
+    const FIRST_TIME_FOR: Duration = Duration::from_secs(60);
+
+    /// Takes in the reader's answers.
+    fn take_answers(&mut self) {
+        for answer in self.answers_in.try_iter() {
+            match answer {
+                Answer::Columns(key, columns) => {
+                    if let Some(slot) = self.answers.get_mut(&key) {
+                        *slot = Some(columns);
+                    }
+                }
+                Answer::FirstTime(series, first) => {
+                    if let Some((_, slot)) = self.first_times.get_mut(&series) {
+                        *slot = Some(first);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The time of the oldest sample of `series` in the file, once read
+    /// (asked again after a minute); `None` while not known or none.
+    pub fn first_time(&mut self, series: &str) -> Option<f64> {
+        self.take_answers();
+        let now = Instant::now();
+        let stale = self
+            .first_times
+            .get(series)
+            .is_none_or(|(asked, _)| now.duration_since(*asked) > Self::FIRST_TIME_FOR);
+        if stale
+            && self
+                .requests
+                .send(Request::FirstTime(series.to_owned()))
+                .is_ok()
+        {
+            if self.first_times.len() >= Self::MAX_ANSWERS {
+                self.first_times.clear();
+            }
+            let known = self.first_times.get(series).and_then(|(_, first)| *first);
+            self.first_times.insert(series.to_owned(), (now, known));
+        }
+        self.first_times
+            .get(series)
+            .and_then(|(_, first)| first.flatten())
     }
 
     /// The columns of `series` over `grid` from the history file, once
     /// read; asks for them the first time.
     pub fn columns(&mut self, series: &str, grid: Grid) -> Option<&[Column]> {
-        for (key, columns) in self.answers_in.try_iter() {
-            if let Some(slot) = self.answers.get_mut(&key) {
-                *slot = Some(columns);
-            }
-        }
+        self.take_answers();
         let key = Key::of(series, grid);
         if !self.answers.contains_key(&key) {
             if self.answers.len() >= Self::MAX_ANSWERS {
                 self.answers.retain(|_, answer| answer.is_none());
             }
-            if self.requests.send((key.clone(), grid)).is_err() {
+            if self
+                .requests
+                .send(Request::Columns(key.clone(), grid))
+                .is_err()
+            {
                 return None;
             }
             self.answers.insert(key.clone(), None);
@@ -152,7 +226,6 @@ mod tests {
     use super::*;
     use crate::history::StoredBlock;
     use crate::store::summary::columns_of_samples;
-    use std::time::{Duration, Instant};
 
     #[test]
     fn older_columns_come_from_the_file_in_the_background() {
@@ -206,5 +279,13 @@ mod tests {
             want.iter().map(key).collect::<Vec<_>>()
         );
         assert!(view.take_error().is_none());
+        // The oldest sample's time, for the "all" window.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while view.first_time("/a#/v").is_none() {
+            assert!(Instant::now() < deadline, "no first time");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(view.first_time("/a#/v"), Some(start));
+        assert_eq!(view.first_time("/not/there"), None);
     }
 }
