@@ -103,8 +103,11 @@ pub fn decode_sealed(
 fn encode_sealed_column(column: &[f64]) -> (u8, Vec<u8>) {
     // Delta or delta-of-delta, whichever packs smaller (sizes counted
     // from the codes; only the smaller is written).
-    let decimal = decimal_scale(column).map(|scale| {
-        let by_delta = decimal_codes(column, scale, 1);
+    let decimal = decimal_integers(column).map(|(scale, integers)| {
+        let by_delta: Vec<u64> = integers
+            .windows(2)
+            .map(|pair| zigzag(pair[1].wrapping_sub(pair[0])))
+            .collect();
         let by_second_delta = second_order(&by_delta);
         let (order, codes) = if packed_widths(&by_second_delta).2 < packed_widths(&by_delta).2 {
             (2, by_second_delta)
@@ -369,6 +372,26 @@ fn decimal_scale(column: &[f64]) -> Option<u8> {
                 && (nearest_integer(scaled) as f64 / power).to_bits() == v.to_bits()
         })
     })
+}
+
+/// [`decimal_scale`] and the integers `v × 10^k` of the column at that
+/// scale, found in one pass at the scale that holds.
+fn decimal_integers(column: &[f64]) -> Option<(u8, Vec<i64>)> {
+    let mut integers = Vec::with_capacity(column.len());
+    'scales: for k in 0..POWERS.len() as u8 {
+        let power = POWERS[k as usize];
+        integers.clear();
+        for &v in column {
+            let scaled = v * power;
+            let n = nearest_integer(scaled);
+            if !(scaled.abs() <= MAX_EXACT && (n as f64 / power).to_bits() == v.to_bits()) {
+                continue 'scales;
+            }
+            integers.push(n);
+        }
+        return Some((k, integers));
+    }
+    None
 }
 
 /// The integers `v × 10^scale` as deltas (`order` 1) or delta-of-deltas
@@ -949,6 +972,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn integers_found_in_one_pass_are_those_of_the_scale(
+            steps in proptest::collection::vec(-100_000i64..100_000, 0..300),
+            scale in 0u32..6,
+            bits in any::<u64>(),
+        ) {
+            let power = 10f64.powi(scale as i32);
+            let mut n = 0i64;
+            let mut column: Vec<f64> = steps.iter().map(|s| { n += s; n as f64 / power }).collect();
+            if bits % 7 == 0 {
+                column.push(f64::from_bits(bits));
+            }
+            let found = decimal_integers(&column);
+            prop_assert_eq!(found.as_ref().map(|f| f.0), decimal_scale(&column));
+            if let Some((k, integers)) = found {
+                let codes: Vec<u64> = integers.windows(2).map(|p| zigzag(p[1].wrapping_sub(p[0]))).collect();
+                prop_assert_eq!(codes, decimal_codes(&column, k, 1));
+            }
+        }
+
         #[test]
         fn second_order_codes_are_the_delta_of_delta_codes(
             steps in proptest::collection::vec(-100_000i64..100_000, 1..300),
