@@ -536,13 +536,15 @@ fn reduce_lines(
         .iter()
         .map(|&name| (name, cache.take(chart, name)))
         .collect();
-    // Columns still to reduce: the samples of series that have none
-    // cached yet (a frame that reuses its columns stays on one thread).
+    // Columns still to reduce: the samples of series whose cached columns
+    // cannot be reused (none yet, another width): a frame that reuses its
+    // columns stays on one thread.
+    let grid = Grid::covering(x0, x1, columns);
     let samples: usize = work
         .iter()
-        .filter(|(_, line)| line.is_empty())
-        .filter_map(|(name, _)| store.series(name))
-        .map(|s| s.count_within(x0, x1))
+        .filter_map(|(name, line)| Some((store.series(name)?, line)))
+        .filter(|(series, line)| grid.is_none_or(|grid| !line.reusable_for(series, grid)))
+        .map(|(series, _)| series.count_within(x0, x1))
         .sum();
     let lines = if samples < PARALLEL_SAMPLES || names.len() < 2 || cores() < 2 {
         work.iter_mut().filter_map(reduce).collect()

@@ -84,9 +84,14 @@ pub struct CachedLine {
 }
 
 impl CachedLine {
-    /// True when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.width == 0.0
+    /// True when the columns of `series` over `grid` can reuse what is
+    /// cached (the same series and width, and a column in common).
+    pub fn reusable_for(&self, series: &Series, grid: Grid) -> bool {
+        let end = grid.first + grid.count as i64;
+        self.series == series.id()
+            && self.width == grid.width
+            && end > self.first
+            && grid.first < self.end
     }
 
     /// The columns of `series` over `grid`: those cached, and the rest
@@ -275,7 +280,11 @@ mod tests {
         }
         let mut line = CachedLine::default();
         let grid = Grid::covering(t - 600.0, t, 1000).expect("a grid");
+        assert!(!line.reusable_for(&series, grid));
         line.columns(&series, grid);
+        assert!(line.reusable_for(&series, grid));
+        let zoomed = Grid::covering(t - 300.0, t, 1000).expect("a grid");
+        assert!(!line.reusable_for(&series, zoomed), "another width");
         let first_columns = line.columns.len();
         // A second later: a hundred samples, a column or two more.
         for i in 0..100 {
