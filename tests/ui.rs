@@ -34,6 +34,18 @@ fn harness_on(
     config: Config,
     saved: Option<Layout>,
 ) -> Harness<'static, Dashboard> {
+    harness_with(
+        GuiOptions {
+            urls,
+            config,
+            ..GuiOptions::default()
+        },
+        saved,
+    )
+}
+
+/// The dashboard started with `options`.
+fn harness_with(options: GuiOptions, saved: Option<Layout>) -> Harness<'static, Dashboard> {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(
@@ -44,16 +56,7 @@ fn harness_on(
             },
             Dashboard { app: None },
         );
-    let session = Session::start_for(
-        &harness.ctx,
-        GuiOptions {
-            urls,
-            config,
-            ..GuiOptions::default()
-        },
-        saved,
-    )
-    .expect("the dashboard starts");
+    let session = Session::start_for(&harness.ctx, options, saved).expect("the dashboard starts");
     let app = DashboardApp::new(session);
     harness.state_mut().app = Some(app);
     harness
@@ -712,27 +715,14 @@ fn the_history_of_an_earlier_run_comes_back_after_the_window_shows() {
             .collect();
         file.write_blocks(&blocks).expect("writes");
     }
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(
-            |ui, state: &mut Dashboard| {
-                if let Some(app) = &mut state.app {
-                    app.show(ui);
-                }
-            },
-            Dashboard { app: None },
-        );
-    let session = Session::start_for(
-        &harness.ctx,
+    let mut harness = harness_with(
         GuiOptions {
             urls: vec!["http://127.0.0.1:9/cometd".into()],
             history: Some(path),
             ..GuiOptions::default()
         },
         None,
-    )
-    .expect("the dashboard starts");
-    harness.state_mut().app = Some(DashboardApp::new(session));
+    );
     harness.run_steps(1);
     until(&mut harness, "the earlier run's samples", |app| {
         let shared = lock(app.model());

@@ -971,6 +971,14 @@ mod tests {
         assert_eq!(decode_block(&[1, 9]), Err(CodecError::UnknownEncoding(9)));
     }
 
+    /// `times` and `values` sealed and decoded again.
+    fn sealed_round_trip(times: &[f64], values: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let bytes = encode_sealed(times, values);
+        let (mut t, mut v) = (Vec::new(), Vec::new());
+        decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+        (t, v)
+    }
+
     proptest! {
         #[test]
         fn integers_found_in_one_pass_are_those_of_the_scale(
@@ -1066,9 +1074,7 @@ mod tests {
                 times.push(ms as f64 / 1000.0);
                 values.push(n as f64 / power);
             }
-            let bytes = encode_sealed(&times, &values);
-            let (mut t, mut v) = (Vec::new(), Vec::new());
-            decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+            let (t, v) = sealed_round_trip(&times, &values);
             prop_assert_eq!(t, times);
             prop_assert_eq!(v, values);
         }
@@ -1086,9 +1092,7 @@ mod tests {
                 times.push(1_795_384_000.0 + (i as f64) * 0.25 + dt as f64 / 1000.0);
                 values.push(n as f64 / 100.0);
             }
-            let bytes = encode_sealed(&times, &values);
-            let (mut t, mut v) = (Vec::new(), Vec::new());
-            decode_sealed(&bytes, times.len(), (times[0], values[0]), &mut t, &mut v).expect("decodes");
+            let (t, v) = sealed_round_trip(&times, &values);
             prop_assert_eq!(t, times);
             prop_assert_eq!(v, values);
         }
